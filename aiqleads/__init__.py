@@ -1,0 +1,1 @@
+"""AIQLeads: GraphQL API for a real-estate lead marketplace."""

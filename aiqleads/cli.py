@@ -1,0 +1,186 @@
+"""The `aiqleads` command line: services, migrations, seeding, serving, workers and operator tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from aiqleads.domain.settings import Settings
+
+T = TypeVar("T")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return asyncio.run(coro_factory(settings))  # type: ignore[arg-type]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """AIQLeads: GraphQL API for a real-estate lead marketplace."""
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("action", type=click.Choice(["up", "down", "status"]))
+def services(action: str) -> None:
+    """Start, stop or inspect PostgreSQL, Redis and Elasticsearch on loopback."""
+    from aiqleads import services as svc
+
+    code = svc.main([action])
+    if code:
+        sys.exit(code)
+
+
+def alembic_config(database_url: str | None = None) -> Any:
+    """The Alembic configuration of this project (optionally for another database)."""
+    from alembic.config import Config
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def migrate(revision: str) -> None:
+    """Apply database migrations (alembic upgrade)."""
+    from alembic import command
+
+    try:
+        command.upgrade(alembic_config(Settings.from_env().database_url), revision)
+    except Exception as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
+    click.echo(f"database at revision {revision}")
+
+
+@main.command()
+@click.option("--synthetic", type=click.IntRange(min=1, max=5_000_000), help="Write N synthetic leads.")
+@click.option("--demo", is_flag=True, help="Load demo data (demo users and leads).")
+@click.option("--seed", "rng_seed", type=int, default=42, show_default=True, help="Random seed.")
+def seed(synthetic: int | None, demo: bool, rng_seed: int) -> None:
+    """Write synthetic leads or the demo data set."""
+    if not synthetic and not demo:
+        raise click.UsageError("give --synthetic N or --demo")
+    from aiqleads.workers.seeding import seed_demo, seed_synthetic
+
+    if synthetic:
+        written = _run(lambda s: seed_synthetic(s, synthetic, rng_seed, progress=click.echo))
+        click.echo(f"wrote {written} synthetic leads")
+    if demo:
+        summary = _run(lambda s: seed_demo(s, progress=click.echo))
+        click.echo(summary)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
+@click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
+def serve(host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql)."""
+    import uvicorn
+
+    uvicorn.run(
+        "aiqleads.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        ws_ping_interval=20,
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run the arq worker (scrapers, cleaning, indexing, pricing, timers)."""
+    from arq.worker import run_worker
+
+    from aiqleads.workers.settings import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+@main.group()
+def apikey() -> None:
+    """Manage partner API keys."""
+
+
+@apikey.command("create")
+@click.argument("name")
+def apikey_create(name: str) -> None:
+    """Create a partner API key; the secret is printed once."""
+    from aiqleads.domain.db import make_engine, make_sessionmaker
+    from aiqleads.domain.errors import DomainError
+    from aiqleads.domain.users.service import create_api_key
+
+    async def go(settings: Settings) -> str:
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                key, secret = await create_api_key(session, name)
+                return f"created API key {key.prefix}… ({key.name})\n{secret}"
+        finally:
+            await engine.dispose()
+
+    try:
+        click.echo(_run(go))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@main.command("make-admin")
+@click.argument("email")
+def make_admin(email: str) -> None:
+    """Give a user the admin role (operator mutations)."""
+    from aiqleads.domain.db import make_engine, make_sessionmaker
+    from aiqleads.domain.errors import DomainError
+    from aiqleads.domain.users.service import set_role
+
+    async def go(settings: Settings) -> None:
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await set_role(session, email, "admin")
+        finally:
+            await engine.dispose()
+
+    try:
+        _run(go)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{email} is now an admin")
+
+
+@main.command("export-schema")
+@click.option("--check", is_flag=True, help="Fail if the committed SDL differs.")
+def export_schema(check: bool) -> None:
+    """Write the GraphQL SDL to schema/schema.graphql (or check it is current)."""
+    from aiqleads.schema.root import build_schema
+
+    target = REPO_ROOT / "schema" / "schema.graphql"
+    sdl = build_schema().as_str() + "\n"
+    if check:
+        if not target.exists() or target.read_text() != sdl:
+            raise click.ClickException(f"{target} is out of date: run `aiqleads export-schema`")
+        click.echo("schema SDL is current")
+        return
+    target.write_text(sdl)
+    click.echo(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

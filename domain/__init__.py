@@ -1,0 +1,1 @@
+"""domain package of AIQLeads (imported as aiqleads.domain)."""

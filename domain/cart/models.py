@@ -1,0 +1,84 @@
+"""Carts, holds and purchases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aiqleads.domain.db import Base
+
+
+class Cart(Base):
+    """A buyer's cart; expires_at is the cart-wide timer set by the first hold."""
+
+    __tablename__ = "carts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Hold(Base):
+    """One seat of a lead reserved by a buyer, at a frozen price, until held_until."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        UniqueConstraint("user_id", "lead_id", name="uq_holds_user_lead"),
+        CheckConstraint("extensions_used >= 0", name="extensions_not_negative"),
+        Index("ix_holds_held_until", "held_until"),
+        Index("ix_holds_lead_id", "lead_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carts.user_id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    price: Mapped[int] = mapped_column(Integer)
+    held_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    extensions_used: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Purchase(Base):
+    """A lead bought by a buyer; unique per buyer and lead."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        UniqueConstraint("user_id", "lead_id", name="uq_purchases_user_lead"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        Index("ix_purchases_user_purchased", "user_id", "purchased_at"),
+        Index("ix_purchases_lead_id", "lead_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"))
+    price: Mapped[int] = mapped_column(Integer)
+    checkout_key: Mapped[str | None] = mapped_column()
+    purchased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LeadReturn(Base):
+    """A bad-lead return of a purchase; at most one per purchase."""
+
+    __tablename__ = "lead_returns"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('BAD_PHONE','DUPLICATE','FRAUDULENT','ALREADY_SOLD')", name="reason_valid"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    purchase_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("purchases.id", ondelete="CASCADE"), unique=True
+    )
+    reason: Mapped[str] = mapped_column()
+    note: Mapped[str | None] = mapped_column()
+    status: Mapped[str] = mapped_column(server_default="APPROVED")
+    refunded: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

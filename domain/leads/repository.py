@@ -1,0 +1,22 @@
+"""SQL for loading and saving leads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.leads.models import Lead
+
+
+async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> Lead | None:
+    """Load one lead by id."""
+    return await session.get(Lead, lead_id)
+
+
+async def get_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    """Load many leads in one statement, keyed by id."""
+    rows = await session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))
+    return {row.id: row for row in rows}

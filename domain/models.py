@@ -1,0 +1,24 @@
+"""Imports every mapped class so the metadata is complete (Alembic and tests use it)."""
+
+from aiqleads.domain.cart.models import Cart, Hold, LeadReturn, Purchase
+from aiqleads.domain.credits.models import CreditLedgerEntry, DeadLetter, IdempotencyRecord
+from aiqleads.domain.db import Base
+from aiqleads.domain.leads.models import Lead, LeadSourceRecord, PriceHistory, RawListing
+from aiqleads.domain.users.models import ApiKey, User
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Cart",
+    "CreditLedgerEntry",
+    "DeadLetter",
+    "Hold",
+    "IdempotencyRecord",
+    "Lead",
+    "LeadReturn",
+    "LeadSourceRecord",
+    "PriceHistory",
+    "Purchase",
+    "RawListing",
+    "User",
+]

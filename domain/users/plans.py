@@ -1,0 +1,36 @@
+"""Subscription tiers and what each one includes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a tier gives: monthly credits, discount, cart size and hold extensions."""
+
+    tier: str
+    monthly_credits: int
+    discount_percent: int
+    max_cart_items: int
+    hold_extensions: int
+
+
+PLANS: dict[str, Plan] = {
+    "FREE": Plan("FREE", 0, 0, 5, 0),
+    "PRO": Plan("PRO", 100, 10, 20, 1),
+    "ENTERPRISE": Plan("ENTERPRISE", 500, 20, 50, 3),
+}
+
+
+def plan_for(tier: str) -> Plan:
+    """The plan of a tier (unknown tiers fall back to FREE)."""
+    return PLANS.get(tier, PLANS["FREE"])
+
+
+def discounted(price: int, tier: str) -> int:
+    """Credit price after the tier discount, rounded half up, never below 1 for a paid lead."""
+    if price <= 0:
+        return 0
+    pct = plan_for(tier).discount_percent
+    return max(1, (price * (100 - pct) + 50) // 100)

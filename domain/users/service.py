@@ -1,0 +1,128 @@
+"""Registration, login and viewer identification."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.errors import DomainError, invalid_input
+from aiqleads.domain.settings import Settings
+from aiqleads.domain.users import repository
+from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.domain.users.passwords import hash_password, verify_password
+from aiqleads.domain.users.plans import PLANS
+from aiqleads.domain.users.tokens import hash_api_key, issue_token, new_api_key, verify_token
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+_DUMMY_HASH = hash_password("timing-equaliser-password")
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """A signed-in user and their bearer token."""
+
+    token: str
+    user: User
+
+
+def _normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise invalid_input(f"Invalid email address: {exc}", "email") from exc
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise invalid_input(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", "password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise invalid_input(f"Password must be at most {MAX_PASSWORD_LENGTH} characters.", "password")
+
+
+def _check_name(name: str) -> str:
+    cleaned = re.sub(r"\s+", " ", name).strip()
+    if not cleaned:
+        raise invalid_input("Name must not be empty.", "name")
+    if len(cleaned) > 200:
+        raise invalid_input("Name must be at most 200 characters.", "name")
+    return cleaned
+
+
+async def register(
+    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str
+) -> AuthResult:
+    """Create a FREE user and sign them in; EMAIL_TAKEN if the email exists."""
+    normalised = _normalise_email(email)
+    _check_password(password)
+    clean_name = _check_name(name)
+    if await repository.get_user_by_email(session, normalised) is not None:
+        raise DomainError("EMAIL_TAKEN", "An account with this email already exists.", "email")
+    user = User(id=uuid.uuid4(), email=normalised, name=clean_name, password_hash=hash_password(password))
+    user.tier = "FREE"
+    user.role = "user"
+    user.credit_balance = 0
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race for this email
+        raise DomainError("EMAIL_TAKEN", "An account with this email already exists.", "email") from exc
+    return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
+
+
+async def login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> AuthResult:
+    """Verify credentials and issue a token; INVALID_CREDENTIALS without saying which part was wrong."""
+    user = await repository.get_user_by_email(session, email.strip())
+    if user is None:
+        verify_password(_DUMMY_HASH, password)  # same work as a real check, so timing reveals nothing
+        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+    if not verify_password(user.password_hash, password):
+        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+    return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
+
+
+async def user_from_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
+    """The user a bearer token belongs to, or None if the token is invalid or expired."""
+    claims = verify_token(token, settings.jwt_secret)
+    if claims is None:
+        return None
+    return await repository.get_user(session, claims.user_id)
+
+
+async def api_key_from_secret(session: AsyncSession, secret: str) -> ApiKey | None:
+    """The partner API key matching a presented secret, or None."""
+    return await repository.get_api_key(session, hash_api_key(secret))
+
+
+async def create_api_key(session: AsyncSession, name: str) -> tuple[ApiKey, str]:
+    """Create a partner key; returns the row and the secret (shown once, stored hashed)."""
+    if not name.strip():
+        raise invalid_input("API key name must not be empty.", "name")
+    secret, prefix, digest = new_api_key()
+    key = ApiKey(id=uuid.uuid4(), name=name.strip(), prefix=prefix, key_hash=digest)
+    session.add(key)
+    await session.flush()
+    return key, secret
+
+
+async def set_role(session: AsyncSession, email: str, role: str) -> User:
+    """Make a user an admin or a plain user (operator CLI)."""
+    if role not in ("user", "admin"):
+        raise invalid_input("Role must be 'user' or 'admin'.", "role")
+    user = await repository.get_user_by_email(session, email)
+    if user is None:
+        raise DomainError("NOT_FOUND", f"No user with email {email}.", "email")
+    user.role = role
+    await session.flush()
+    return user
+
+
+def known_tiers() -> list[str]:
+    """The tiers a user can be on."""
+    return list(PLANS)

@@ -1,0 +1,1 @@
+"""resolvers package of AIQLeads (imported as aiqleads.resolvers)."""

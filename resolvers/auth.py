@@ -1,0 +1,69 @@
+"""Identify the viewer from a bearer token or partner API key, and guard viewer-only fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiqleads.domain.users import service as users
+from aiqleads.domain.users.models import User
+from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.errors import PublicError, unauthenticated
+
+
+class BadCredentials(Exception):
+    """A token or API key was presented but is not valid."""
+
+
+def bearer_token(value: str | None) -> str | None:
+    """Extract the token from an 'Authorization: Bearer <token>' value."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BadCredentials("Authorization must be 'Bearer <token>'.")
+    return token.strip()
+
+
+async def authenticate(ctx: Context, authorization: str | None, api_key: str | None) -> None:
+    """Fill ctx.viewer / ctx.api_key; raise BadCredentials for a presented but invalid credential."""
+    token = bearer_token(authorization)
+    async with ctx.read_session() as session:
+        if token is not None:
+            user = await users.user_from_token(session, ctx.settings, token)
+            if user is None:
+                raise BadCredentials("The bearer token is invalid or expired.")
+            ctx.viewer = user
+        if api_key:
+            key = await users.api_key_from_secret(session, api_key.strip())
+            if key is None:
+                raise BadCredentials("The API key is invalid or revoked.")
+            ctx.api_key = key
+
+
+def connection_authorization(params: dict[str, Any] | None) -> str | None:
+    """The Authorization value carried in websocket connectionParams (any capitalisation)."""
+    if not params:
+        return None
+    for key in ("authorization", "Authorization"):
+        value = params.get(key)
+        if isinstance(value, str):
+            return value
+    headers = params.get("headers")
+    if isinstance(headers, dict):
+        return connection_authorization(headers)
+    return None
+
+
+def require_viewer(ctx: Context) -> User:
+    """The signed-in user, or an UNAUTHENTICATED error."""
+    if ctx.viewer is None:
+        raise unauthenticated()
+    return ctx.viewer
+
+
+def require_admin(ctx: Context) -> User:
+    """The signed-in admin, or FORBIDDEN."""
+    user = require_viewer(ctx)
+    if user.role != "admin":
+        raise PublicError("FORBIDDEN", "This operation needs the admin role.")
+    return user

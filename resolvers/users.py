@@ -1,0 +1,38 @@
+"""Resolvers for registration, login, the viewer and plans."""
+
+from __future__ import annotations
+
+from aiqleads.domain.errors import DomainError
+from aiqleads.domain.users import service as users
+from aiqleads.domain.users.models import User
+from aiqleads.domain.users.plans import PLANS, Plan
+from aiqleads.domain.users.service import AuthResult
+from aiqleads.resolvers.context import Context
+
+
+async def register(ctx: Context, *, email: str, password: str, name: str) -> AuthResult | DomainError:
+    """Create an account; returns the signed-in result or the expected failure."""
+    try:
+        async with ctx.unit_of_work() as session:
+            return await users.register(session, ctx.settings, email=email, password=password, name=name)
+    except DomainError as error:
+        return error
+
+
+async def login(ctx: Context, *, email: str, password: str) -> AuthResult | DomainError:
+    """Sign in; returns the token and user or INVALID_CREDENTIALS."""
+    try:
+        async with ctx.read_session() as session:
+            return await users.login(session, ctx.settings, email=email, password=password)
+    except DomainError as error:
+        return error
+
+
+def me(ctx: Context) -> User | None:
+    """The signed-in user, or None for anonymous and partner callers."""
+    return ctx.viewer
+
+
+def plans() -> list[Plan]:
+    """Every tier's plan."""
+    return list(PLANS.values())

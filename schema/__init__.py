@@ -1,0 +1,1 @@
+"""schema package of AIQLeads (imported as aiqleads.schema)."""

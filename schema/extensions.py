@@ -1,0 +1,49 @@
+"""Schema extensions: error masking and per-operation metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from aiqleads.resolvers.errors import PublicError
+
+log = logging.getLogger("aiqleads.graphql")
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None or isinstance(original, PublicError):
+        return False  # validation/syntax errors and our typed errors are meant for the client
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return True
+
+
+def masked_errors() -> MaskErrors:
+    """Replace unexpected exceptions by a generic message (logged server-side)."""
+    return MaskErrors(should_mask_error=_should_mask, error_message="Internal server error")
+
+
+class OperationMetrics(SchemaExtension):
+    """Record latency and error codes of every operation in the app's Prometheus registry."""
+
+    def on_operation(self) -> Iterator[None]:  # type: ignore[override]
+        start = time.perf_counter()
+        yield
+        ctx = self.execution_context
+        metrics = getattr(getattr(ctx.context, "resources", None), "extras", {}).get("metrics")
+        if metrics is None:
+            return
+        op_type = ctx.operation_type.value if ctx.operation_type else "unknown"
+        name = ctx.operation_name or "anonymous"
+        if op_type != "subscription":
+            metrics.operation_latency.labels(name, op_type).observe(time.perf_counter() - start)
+        result = ctx.result
+        for error in (result.errors or []) if result is not None else []:
+            code = (error.extensions or {}).get("code", "INTERNAL")
+            metrics.operation_errors.labels(name, str(code)).inc()
+
+

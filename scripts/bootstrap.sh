@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Install everything the local services and the Python environment need, idempotently.
+#
+#   bash scripts/bootstrap.sh
+#
+# Steps (each prints one line, with its duration):
+#   apt            Debian packages (PostgreSQL 15 + PostGIS 3 + server headers, Redis, build tools, JDK, Maven)
+#   pgvector       built from Debian's own trixie *source* package against postgresql-server-dev-15,
+#                  through a private, source-only apt configuration under .services/apt-src/
+#                  (the trixie entry never touches the system's apt sources)
+#   elasticsearch  8.17.4 distribution fetched from Maven Central with `mvn dependency:copy`
+#   python         .venv with `pip install -e '.[dev]'`
+#
+# Everything project-local lives in the git-ignored .services/ (override with AIQ_SERVICES_DIR).
+# Starting the services is `python -m aiqleads.services up` (or `aiqleads services up`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SERVICES_DIR="${AIQ_SERVICES_DIR:-$ROOT/.services}"
+PG_MAJOR=15
+PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
+ES_VERSION=8.17.4
+ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+DEBIAN_MIRROR="${AIQ_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+step() {  # step NAME MESSAGE START_TIME
+    local elapsed
+    elapsed="$(awk -v a="$3" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"
+    printf '[bootstrap] %-13s %s (%ss)\n' "$1" "$2" "$elapsed"
+}
+
+mkdir -p "$SERVICES_DIR"
+TOTAL_START="$(now)"
+
+# --------------------------------------------------------------------------- apt
+t0="$(now)"
+packages=(postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-dev-$PG_MAJOR
+          redis-server build-essential unzip dpkg-dev)
+command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || packages+=(maven)
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    # Keep apt from starting the Debian system services (postgresql@15-main on 5432, redis on 6379):
+    # we run our own instances on other ports. A temporary policy-rc.d is removed right after.
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+        $SUDO chmod 755 "$policy"
+        own_policy=1
+        trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        "${missing[@]}" >/dev/null
+    if [ "$own_policy" = 1 ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
+    step apt "installed: ${missing[*]}" "$t0"
+else
+    step apt "ok (all ${#packages[@]} packages present)" "$t0"
+fi
+
+# ---------------------------------------------------------------------- pgvector
+t0="$(now)"
+PG_SHAREDIR="$("$PG_CONFIG" --sharedir)"
+if [ -f "$PG_SHAREDIR/extension/vector.control" ]; then
+    step pgvector "ok ($(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$PG_SHAREDIR/extension/vector.control") installed)" "$t0"
+else
+    # Private, source-only apt configuration: its own sources file, lists and cache directories.
+    # The trixie deb-src entry is verified against Debian's archive keyring (bookworm's
+    # debian-archive-keyring already carries the trixie signing keys).
+    apt_src="$SERVICES_DIR/apt-src"
+    mkdir -p "$apt_src/lists/partial" "$apt_src/cache/archives/partial"
+    printf 'deb-src [signed-by=%s] %s trixie main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" \
+        >"$apt_src/sources.list"
+    apt_opts=(-o "Dir::Etc::SourceList=$apt_src/sources.list"
+              -o "Dir::Etc::SourceParts=/dev/null"
+              -o "Dir::State::Lists=$apt_src/lists"
+              -o "Dir::Cache=$apt_src/cache"
+              -o "APT::Sandbox::User=$(id -un)")
+    apt-get "${apt_opts[@]}" update -qq
+    build="$SERVICES_DIR/build/pgvector"
+    rm -rf "$build"
+    mkdir -p "$build"
+    (cd "$build" && apt-get "${apt_opts[@]}" source -qq pgvector >/dev/null 2>&1) || {
+        echo "[bootstrap] pgvector: 'apt-get source pgvector' failed" >&2; exit 1; }
+    src="$(find "$build" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n 1)"
+    # OPTFLAGS="" as in Debian's own package (portable, no -march=native).
+    make -s -C "$src" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" >"$build/build.log" 2>&1 || {
+        tail -n 30 "$build/build.log" >&2; exit 1; }
+    $SUDO make -s -C "$src" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" install >>"$build/build.log" 2>&1 || {
+        tail -n 30 "$build/build.log" >&2; exit 1; }
+    step pgvector "built and installed $(basename "$src") from trixie sources" "$t0"
+fi
+
+# ----------------------------------------------------------------- elasticsearch
+t0="$(now)"
+dist="$SERVICES_DIR/dist"
+es_home="$dist/elasticsearch-$ES_VERSION"
+if [ -x "$es_home/bin/elasticsearch" ]; then
+    step elasticsearch "ok ($es_home)" "$t0"
+else
+    mkdir -p "$dist"
+    zip="$dist/elasticsearch-$ES_VERSION.zip"
+    if [ ! -f "$zip" ]; then
+        (cd "$dist" && mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="$ES_ARTIFACT" \
+            -DoutputDirectory="$dist" >"$dist/mvn.log" 2>&1) || { tail -n 30 "$dist/mvn.log" >&2; exit 1; }
+    fi
+    rm -rf "$dist/.unpack"
+    unzip -q "$zip" -d "$dist/.unpack"
+    rm -rf "$es_home"
+    mv "$dist/.unpack/elasticsearch-$ES_VERSION" "$es_home"
+    rm -rf "$dist/.unpack" "$zip"
+    step elasticsearch "fetched and unpacked $ES_VERSION" "$t0"
+fi
+
+# ------------------------------------------------------------------------ python
+t0="$(now)"
+venv="$ROOT/.venv"
+stamp="$venv/.installed-stamp"
+python="$(command -v python3.11 || command -v python3)"
+created=""
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+    created="created .venv, "
+fi
+if ! "$venv/bin/python" -c 'import importlib.metadata as m; m.version("aiqleads")' >/dev/null 2>&1 \
+        || [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    (cd "$ROOT" && "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' \
+        >"$venv/pip-install.log" 2>&1) || { tail -n 30 "$venv/pip-install.log" >&2; exit 1; }
+    touch "$stamp"
+    step python "${created}installed -e '.[dev]'" "$t0"
+else
+    step python "ok (.venv up to date)" "$t0"
+fi
+
+step done "all present" "$TOTAL_START"

@@ -1,0 +1,1 @@
+"""workers package of AIQLeads (imported as aiqleads.workers)."""

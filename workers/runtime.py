@@ -1,0 +1,29 @@
+"""Worker lifecycle: build engines and clients at startup and close them at shutdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+from redis.asyncio import Redis
+
+from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.settings import Settings
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Create the worker's resources once per process."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url, pool_size=5)
+    ctx["settings"] = settings
+    ctx["engine"] = engine
+    ctx["sessionmaker"] = make_sessionmaker(engine)
+    ctx["redis_client"] = Redis.from_url(settings.redis_url)
+    ctx["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close what startup created."""
+    await ctx["es"].close()
+    await ctx["redis_client"].aclose()
+    await ctx["engine"].dispose()
