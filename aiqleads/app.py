@@ -34,7 +34,9 @@ log = logging.getLogger("aiqleads.app")
 
 
 def _json_error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status
+    )
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -54,7 +56,9 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 parsed = json.loads(body) if body else None
             except ValueError:
-                await _json_error(400, "INVALID_INPUT", "Request body is not valid JSON.")(scope, receive, send)
+                await _json_error(400, "INVALID_INPUT", "Request body is not valid JSON.")(
+                    scope, receive, send
+                )
                 return
             if not isinstance(parsed, (dict, list)):
                 message = "Request body must be a JSON object with a 'query' string."
@@ -70,7 +74,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except BadCredentials as exc:
             await _json_error(401, "UNAUTHENTICATED", str(exc))(scope, receive, send)
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         ctx = Context(resources=self._holder["resources"], request=request, response=response)
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
@@ -145,7 +149,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async def es() -> None:
             await resources.es.cluster.health()
 
-        await asyncio.gather(check("postgres", pg), check("redis", resources.redis.ping), check("elasticsearch", es))
+        await asyncio.gather(
+            check("postgres", pg), check("redis", resources.redis.ping), check("elasticsearch", es)
+        )
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 

@@ -106,11 +106,15 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 @main.command()
 def worker() -> None:
     """Run the arq worker (scrapers, cleaning, indexing, pricing, timers)."""
-    from arq.worker import run_worker
+    from arq.worker import Worker
 
-    from aiqleads.workers.settings import WorkerSettings
+    from aiqleads.workers.settings import worker_settings
 
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    Worker(**worker_settings(settings)).run()
 
 
 @main.group()

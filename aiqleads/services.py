@@ -575,6 +575,8 @@ def _es_yaml() -> str:
         "discovery.type": "single-node",
         "xpack.security.enabled": False,
         "cluster.routing.allocation.disk.threshold_enabled": False,
+        # Tests clean up with wildcard index deletes (e.g. DELETE /test-*).
+        "action.destructive_requires_name": False,
     }
     lines = ["# Written by aiqleads.services on every start; edit there, not here."]
     lines += [f"{key}: {json.dumps(value)}" for key, value in settings.items()]

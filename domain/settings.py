@@ -24,7 +24,8 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:56379/0"
     elasticsearch_url: str = "http://127.0.0.1:59200"
     es_index_prefix: str = "aiqleads"
-    jwt_secret: str = "dev-insecure-change-me"
+    arq_queue_name: str = "aiqleads:queue"
+    jwt_secret: str = "dev-only-insecure-jwt-secret-change-me-in-production"
     jwt_ttl_seconds: int = 3600 * 12
     item_hold_seconds: int = 300
     cart_hold_seconds: int = 900
@@ -55,6 +56,7 @@ class Settings:
             redis_url=env.get("REDIS_URL", d.redis_url),
             elasticsearch_url=env.get("ELASTICSEARCH_URL", d.elasticsearch_url),
             es_index_prefix=env.get("AIQ_ES_INDEX_PREFIX", d.es_index_prefix),
+            arq_queue_name=env.get("AIQ_ARQ_QUEUE", d.arq_queue_name),
             jwt_secret=env.get("AIQ_JWT_SECRET", d.jwt_secret),
             jwt_ttl_seconds=_int("AIQ_JWT_TTL_SECONDS", d.jwt_ttl_seconds),
             item_hold_seconds=_int("AIQ_ITEM_HOLD_SECONDS", d.item_hold_seconds),

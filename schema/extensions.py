@@ -30,7 +30,7 @@ def masked_errors() -> MaskErrors:
 class OperationMetrics(SchemaExtension):
     """Record latency and error codes of every operation in the app's Prometheus registry."""
 
-    def on_operation(self) -> Iterator[None]:  # type: ignore[override]
+    def on_operation(self) -> Iterator[None]:
         start = time.perf_counter()
         yield
         ctx = self.execution_context
@@ -45,5 +45,3 @@ class OperationMetrics(SchemaExtension):
         for error in (result.errors or []) if result is not None else []:
             code = (error.extensions or {}).get("code", "INTERNAL")
             metrics.operation_errors.labels(name, str(code)).inc()
-
-

@@ -101,17 +101,14 @@ class PricePoint:
 
 @strawberry.type(description="A property lead for sale.")
 class Lead(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     row: strawberry.Private[Any]
     distance: strawberry.Private[float | None] = None
 
     @classmethod
     def from_row(cls, row: Any, distance: float | None = None) -> Lead:
         """Wrap a domain lead row (and an optional distance in miles)."""
-        return cls(row=row, distance=distance)
-
-    @strawberry.field(description="Opaque global id.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Lead", self.row.id))
+        return cls(id=strawberry.ID(to_global_id("Lead", row.id)), row=row, distance=distance)
 
     @strawberry.field(description="Primary source of the listing.")
     def source(self) -> LeadSource:

@@ -91,8 +91,9 @@ else
     build="$SERVICES_DIR/build/pgvector"
     rm -rf "$build"
     mkdir -p "$build"
-    (cd "$build" && apt-get "${apt_opts[@]}" source -qq pgvector >/dev/null 2>&1) || {
-        echo "[bootstrap] pgvector: 'apt-get source pgvector' failed" >&2; exit 1; }
+    (cd "$build" && apt-get "${apt_opts[@]}" source -qq pgvector >"$build/source.log" 2>&1) || {
+        echo "[bootstrap] pgvector: 'apt-get source pgvector' failed:" >&2
+        tail -n 30 "$build/source.log" >&2; exit 1; }
     src="$(find "$build" -mindepth 1 -maxdepth 1 -type d -name 'pgvector-*' | head -n 1)"
     # OPTFLAGS="" as in Debian's own package (portable, no -march=native).
     make -s -C "$src" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" >"$build/build.log" 2>&1 || {

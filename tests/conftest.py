@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from aiqtest_support.database import BASE, create_test_database, drop_test_database
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event, text
 from starlette.applications import Starlette
@@ -23,7 +24,6 @@ from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users import service as user_service
 from aiqleads.resolvers.context import Resources
-from aiqtest_support.database import BASE, create_test_database, drop_test_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,7 +42,8 @@ def settings() -> Iterator[Settings]:
     yield BASE.replace(
         database_url=url,
         es_index_prefix=f"aiqtest_{suffix}",
-        jwt_secret="test-secret-" + suffix,
+        arq_queue_name=f"aiqtest:{suffix}:queue",
+        jwt_secret=f"test-secret-{suffix}-0123456789abcdef0123456789",
     )
     drop_test_database(name)
 
@@ -93,7 +94,9 @@ class GraphQLClient:
             headers["Authorization"] = f"Bearer {token}"
         if api_key:
             headers["X-API-Key"] = api_key
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         body = response.json()
         if not expect_errors:
             assert response.status_code == 200, body

@@ -91,7 +91,10 @@ def test_domain_never_imports_graphql() -> None:
     offenders = [
         str(path.relative_to(REPO))
         for path in (REPO / "domain").rglob("*.py")
-        if any(word in path.read_text() for word in ("import strawberry", "from strawberry", "from graphql", "import graphql"))
+        if any(
+            word in path.read_text()
+            for word in ("import strawberry", "from strawberry", "from graphql", "import graphql")
+        )
     ]
     assert not offenders, offenders
 

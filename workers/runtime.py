@@ -13,7 +13,7 @@ from aiqleads.domain.settings import Settings
 
 async def startup(ctx: dict[str, Any]) -> None:
     """Create the worker's resources once per process."""
-    settings = Settings.from_env()
+    settings: Settings = ctx.get("settings") or Settings.from_env()
     engine = make_engine(settings.database_url, pool_size=5)
     ctx["settings"] = settings
     ctx["engine"] = engine

@@ -1,4 +1,4 @@
-"""arq WorkerSettings: the jobs and cron jobs the worker runs, and its startup/shutdown."""
+"""arq worker configuration: every job module contributes FUNCTIONS and CRON_JOBS lists."""
 
 from __future__ import annotations
 
@@ -7,23 +7,28 @@ from typing import Any
 from arq.connections import RedisSettings
 
 from aiqleads.domain.settings import Settings
+from aiqleads.workers import basic_jobs
 from aiqleads.workers.runtime import shutdown, startup
 
-_settings = Settings.from_env()
+# Each job module exposes FUNCTIONS (arq functions) and CRON_JOBS (arq.cron(...) entries).
+JOB_MODULES: list[Any] = [basic_jobs]
 
 
-async def ping(ctx: dict[str, Any]) -> str:
-    """A trivial job proving the worker is alive."""
-    return "pong"
-
-
-class WorkerSettings:
-    """arq reads this class: functions, cron jobs, lifecycle hooks and the Redis to use."""
-
-    functions: list[Any] = [ping]
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """Keyword settings for arq's Worker, built from our Settings (nothing happens at import)."""
+    functions: list[Any] = []
     cron_jobs: list[Any] = []
-    on_startup = startup
-    on_shutdown = shutdown
-    redis_settings = RedisSettings.from_dsn(_settings.redis_url)
-    max_tries = 5
-    job_timeout = 600
+    for module in JOB_MODULES:
+        functions.extend(getattr(module, "FUNCTIONS", []))
+        cron_jobs.extend(getattr(module, "CRON_JOBS", []))
+    return {
+        "functions": functions,
+        "cron_jobs": cron_jobs,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": settings.arq_queue_name,
+        "max_tries": 5,
+        "job_timeout": 600,
+        "ctx": {"settings": settings},
+    }

@@ -14,6 +14,7 @@ from aiqleads.domain.db import Base
 
 LEDGER_KINDS = ("GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND")
 
+
 class CreditLedgerEntry(Base):
     """One signed movement of credits; balance_after chains entries and is never negative."""
 
@@ -45,6 +46,7 @@ class CreditLedgerEntry(Base):
     ref: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+
 class IdempotencyRecord(Base):
     """The first result of an idempotent mutation, replayed for retries with the same key."""
 
@@ -57,6 +59,7 @@ class IdempotencyRecord(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+
 class DeadLetter(Base):
     """A worker job that kept failing after its retries, kept for an operator to inspect."""
 
@@ -68,5 +71,6 @@ class DeadLetter(Base):
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
 
 _ = uuid  # uuid type used in annotations above

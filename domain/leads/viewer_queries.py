@@ -47,7 +47,9 @@ async def price_history_for(
         select(
             PriceHistory.id,
             func.row_number()
-            .over(partition_by=PriceHistory.lead_id, order_by=(PriceHistory.at.desc(), PriceHistory.id.desc()))
+            .over(
+                partition_by=PriceHistory.lead_id, order_by=(PriceHistory.at.desc(), PriceHistory.id.desc())
+            )
             .label("rn"),
         )
         .where(PriceHistory.lead_id.in_(lead_ids))

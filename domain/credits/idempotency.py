@@ -1,0 +1,72 @@
+"""Idempotency records: the first result of a mutation, replayed for retries with the same key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.credits.models import IdempotencyRecord
+from aiqleads.domain.errors import DomainError, invalid_input
+
+MAX_KEY_LENGTH = 200
+
+
+def check_key(key: str, field: str = "idempotencyKey") -> str:
+    """A usable idempotency key (1..200 printable characters) or INVALID_INPUT."""
+    cleaned = key.strip()
+    if not cleaned:
+        raise invalid_input("The idempotency key must not be empty.", field)
+    if len(cleaned) > MAX_KEY_LENGTH:
+        raise invalid_input(f"The idempotency key must be at most {MAX_KEY_LENGTH} characters.", field)
+    if not cleaned.isprintable():
+        raise invalid_input("The idempotency key must contain printable characters only.", field)
+    return cleaned
+
+
+def request_hash(value: Any) -> str:
+    """A stable SHA-256 of what a request asked for (compared on retries)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def get_record(
+    session: AsyncSession, user_id: uuid.UUID, operation: str, key: str
+) -> IdempotencyRecord | None:
+    """The stored first result for (user, operation, key), if any."""
+    result = await session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.key == key,
+        )
+    )
+    return result.first()
+
+
+async def save_record(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    operation: str,
+    key: str,
+    hashed_request: str,
+    response: dict[str, Any],
+) -> None:
+    """Store the first result; a concurrent first writer with the same key is a conflict."""
+    stmt = (
+        insert(IdempotencyRecord)
+        .values(user_id=user_id, operation=operation, key=key, request_hash=hashed_request, response=response)
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.key)
+    )
+    stored = (await session.execute(stmt)).first()
+    if stored is None:
+        raise DomainError(
+            "IDEMPOTENCY_CONFLICT",
+            "Another request with this idempotency key was processed at the same time.",
+            "idempotencyKey",
+        )

@@ -1,0 +1,162 @@
+"""The append-only credit ledger: every movement is one row; users.credit_balance caches the sum.
+
+Every write locks the user's row first (SELECT ... FOR UPDATE), so entries of one user are
+chained in order and ``balance_after`` is exact; the database CHECKs (balance_after >= 0,
+credit_balance >= 0) and the unique (user_id, kind, ref) index back this up.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.credits.models import CreditLedgerEntry
+from aiqleads.domain.errors import DomainError, invalid_input, not_found
+from aiqleads.domain.users.models import User
+
+LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND"]
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Posting:
+    """The outcome of posting an entry: the entry (new or the earlier one with the same ref)."""
+
+    entry: CreditLedgerEntry
+    balance: int
+    created: bool
+
+
+async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """Load the user row FOR UPDATE (serialises every ledger write of this user)."""
+    user = (
+        await session.scalars(
+            select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+        )
+    ).first()
+    if user is None:
+        raise not_found("No such user.", "userId")
+    return user
+
+
+async def find_by_ref(
+    session: AsyncSession, user_id: uuid.UUID, kind: LedgerKind, ref: str
+) -> CreditLedgerEntry | None:
+    """The entry of this kind and reference, if it was already posted."""
+    rows = await session.scalars(
+        select(CreditLedgerEntry).where(
+            CreditLedgerEntry.user_id == user_id, CreditLedgerEntry.kind == kind, CreditLedgerEntry.ref == ref
+        )
+    )
+    return rows.first()
+
+
+async def post(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    amount: int,
+    kind: LedgerKind,
+    reason: str,
+    ref: str | None = None,
+) -> Posting:
+    """Append one entry and move the cached balance, under the user's row lock.
+
+    A negative result is refused with INSUFFICIENT_CREDITS. With a ``ref``, posting is
+    exactly-once: a second post with the same (kind, ref) returns the first entry unchanged.
+    """
+    if amount == 0:
+        raise invalid_input("A ledger entry must move at least one credit.", "amount")
+    user = await lock_user(session, user_id)
+    if ref is not None:
+        existing = await find_by_ref(session, user_id, kind, ref)
+        if existing is not None:
+            return Posting(existing, user.credit_balance, created=False)
+    new_balance = user.credit_balance + amount
+    if new_balance < 0:
+        raise DomainError(
+            "INSUFFICIENT_CREDITS",
+            f"This needs {-amount} credits but the balance is {user.credit_balance}.",
+        )
+    stmt = insert(CreditLedgerEntry).values(
+        user_id=user_id, amount=amount, balance_after=new_balance, kind=kind, reason=reason, ref=ref
+    )
+    if ref is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["user_id", "kind", "ref"], index_where=CreditLedgerEntry.ref.is_not(None)
+        )
+    entry = (await session.scalars(stmt.returning(CreditLedgerEntry))).first()
+    if entry is None:  # cannot happen under the row lock, but the unique index has the last word
+        assert ref is not None
+        existing = await find_by_ref(session, user_id, kind, ref)
+        assert existing is not None
+        return Posting(existing, user.credit_balance, created=False)
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(credit_balance=User.credit_balance + amount)
+        .execution_options(synchronize_session=False)
+    )
+    user.credit_balance = new_balance  # keep the loaded row in step with what was written
+    return Posting(entry, new_balance, created=True)
+
+
+async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The cached balance of a user (0 for an unknown user)."""
+    value = await session.scalar(select(User.credit_balance).where(User.id == user_id))
+    return int(value or 0)
+
+
+def encode_cursor(entry_id: int) -> str:
+    """Opaque cursor of a ledger entry."""
+    return base64.urlsafe_b64encode(f"ledger:{entry_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The entry id inside a cursor; INVALID_INPUT when malformed."""
+    try:
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix != "ledger":
+            raise ValueError(raw)
+        return int(value)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise invalid_input("Malformed cursor.", "after") from exc
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    """One page of a user's ledger, newest first."""
+
+    entries: list[CreditLedgerEntry]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int
+
+
+async def list_transactions(
+    session: AsyncSession, user_id: uuid.UUID, first: int, after: str | None
+) -> TransactionPage:
+    """The user's ledger entries, newest first, keyset-paginated by entry id."""
+    if first < 0 or first > MAX_PAGE:
+        raise invalid_input(f"first must be between 0 and {MAX_PAGE}.", "first")
+    stmt = select(CreditLedgerEntry).where(CreditLedgerEntry.user_id == user_id)
+    after_id = decode_cursor(after) if after else None
+    if after_id is not None:
+        stmt = stmt.where(CreditLedgerEntry.id < after_id)
+    rows = list(await session.scalars(stmt.order_by(CreditLedgerEntry.id.desc()).limit(first + 1)))
+    total = await session.scalar(
+        select(func.count()).select_from(CreditLedgerEntry).where(CreditLedgerEntry.user_id == user_id)
+    )
+    return TransactionPage(
+        entries=rows[:first],
+        has_next_page=len(rows) > first,
+        has_previous_page=after_id is not None,
+        total_count=int(total or 0),
+    )

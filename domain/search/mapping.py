@@ -1,0 +1,140 @@
+"""The Elasticsearch index of leads: names, settings, mapping and how a lead becomes a document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiqleads.domain.geo.points import lat_lng
+from aiqleads.domain.search import text
+from aiqleads.domain.settings import Settings
+
+# The only analyzer we use: the ES build has no analysis-common, so synonyms/stemming are done
+# in Python (aiqleads.domain.search.text) identically at index and query time.
+ANALYZER = "aiq_text"
+
+INDEX_SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": {"analyzer": {ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}}},
+}
+
+
+def _text() -> dict[str, Any]:
+    return {"type": "text", "analyzer": ANALYZER}
+
+
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "lead_id": {"type": "keyword"},
+        # analysed (normalised) text
+        "title": _text(),
+        "description": _text(),
+        "city_text": _text(),
+        "type_text": _text(),
+        "features": _text(),
+        "expansions": _text(),
+        # facets and exact filters
+        "source": {"type": "keyword"},
+        "property_type": {"type": "keyword"},
+        "status": {"type": "keyword"},
+        "city": {"type": "keyword"},
+        "city_key": {"type": "keyword"},
+        "state": {"type": "keyword"},
+        "zip": {"type": "keyword"},
+        "available": {"type": "boolean"},
+        # geo and numbers
+        "location": {"type": "geo_point"},
+        "asking_price": {"type": "long"},
+        "bedrooms": {"type": "integer"},
+        "bathrooms": {"type": "float"},
+        "sqft": {"type": "integer"},
+        "year_built": {"type": "integer"},
+        "quality_score": {"type": "float"},
+        "fraud_score": {"type": "float"},
+        "price_credits": {"type": "integer"},
+        "max_buyers": {"type": "integer"},
+        "buyers_count": {"type": "integer"},
+        "holds_count": {"type": "integer"},
+        "posted_at": {"type": "date"},
+        "updated_at": {"type": "date"},
+    },
+}
+
+
+def alias_name(settings: Settings) -> str:
+    """The alias every reader and writer uses: `<prefix>-leads`."""
+    return f"{settings.es_index_prefix}-leads"
+
+
+def new_index_name(settings: Settings, now: datetime | None = None) -> str:
+    """A fresh concrete index name `<prefix>-leads-<timestamp>` (lowercase, sortable)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S%f")
+    return f"{alias_name(settings)}-{stamp}"
+
+
+def index_pattern(settings: Settings) -> str:
+    """Wildcard matching every concrete leads index of this prefix."""
+    return f"{alias_name(settings)}-*"
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _location(lead: Any) -> tuple[float, float]:
+    lat = getattr(lead, "lat", None)
+    lng = getattr(lead, "lng", None)
+    if lat is not None and lng is not None:
+        return float(lat), float(lng)
+    return lat_lng(lead.location)
+
+
+def lead_document(lead: Any) -> dict[str, Any]:
+    """The search document of a lead (a Lead row, or any row with the same attributes)."""
+    lat, lng = _location(lead)
+    title_tokens = text.tokens(lead.title)
+    description_tokens = text.tokens(lead.description)
+    type_tokens = text.tokens(text.PROPERTY_TYPE_WORDS.get(lead.property_type, "other"))
+    features = text.count_tokens(lead.bedrooms, lead.bathrooms) + type_tokens
+    expansions = text.expansions([*title_tokens, *description_tokens, *type_tokens])
+    max_buyers = int(lead.max_buyers if lead.max_buyers is not None else 1)
+    buyers = int(lead.buyers_count or 0)
+    holds = int(lead.holds_count or 0)
+    status = lead.status or "AVAILABLE"
+    return {
+        "lead_id": str(lead.id),
+        "title": " ".join(title_tokens),
+        "description": " ".join(description_tokens),
+        "city_text": text.normalize(f"{lead.city} {lead.state}"),
+        "type_text": " ".join([*type_tokens, *text.expansions(type_tokens)]),
+        "features": " ".join(features),
+        "expansions": " ".join(expansions),
+        "source": lead.source,
+        "property_type": lead.property_type,
+        "status": status,
+        "city": lead.city,
+        "city_key": (lead.city or "").strip().lower(),
+        "state": (lead.state or "").upper(),
+        "zip": lead.zip,
+        "available": status == "AVAILABLE" and buyers + holds < max_buyers,
+        "location": {"lat": lat, "lon": lng},
+        "asking_price": lead.asking_price,
+        "bedrooms": lead.bedrooms,
+        "bathrooms": lead.bathrooms,
+        "sqft": lead.sqft,
+        "year_built": lead.year_built,
+        "quality_score": float(lead.quality_score if lead.quality_score is not None else 0.5),
+        "fraud_score": float(lead.fraud_score or 0.0),
+        "price_credits": int(lead.price_credits if lead.price_credits is not None else 0),
+        "max_buyers": max_buyers,
+        "buyers_count": buyers,
+        "holds_count": holds,
+        "posted_at": _iso(lead.posted_at),
+        "updated_at": _iso(getattr(lead, "updated_at", None)),
+    }

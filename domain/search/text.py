@@ -1,0 +1,223 @@
+"""Python-side text analysis for search: synonyms, bed/bath shorthands and light stemming.
+
+The Elasticsearch build we run has no analysis-common module (no stemmers, no synonym filter), so
+the index only tokenises with `standard` + `lowercase`. Everything language-specific happens here,
+and the very same `normalize()` runs on documents at index time and on queries at search time, so
+"condominiums", "condo" and "Condominium" all become the token `condo`, and "2 bed", "2br",
+"two bedrooms" all become `2br`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_THOUSANDS = re.compile(r"(\d),(\d{3})(?!\d)")
+
+STOPWORDS = frozenset(
+    "a an the and or of in on at to for with near from by is are this that it its as be".split()
+)
+
+# Words the minimal stemmer must leave alone (would otherwise lose a final "s").
+_STEM_EXCEPTIONS = frozenset(
+    "texas dallas kansas arkansas vegas las us bus gas plus this his has was is as its yes "
+    "always perhaps lots sfhs".split()
+)
+
+_NUMBER_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+}
+_BED_WORDS = frozenset({"bed", "bedroom", "br", "bd", "bdrm", "bdr", "bdrms", "brs"})
+_BATH_WORDS = frozenset({"bath", "bathroom", "ba", "bth", "bathrm"})
+_ATTACHED = re.compile(
+    r"^(\d+(?:\.\d+)?)(br|brs|bd|bds|bdr|bdrm|bdrms|bed|beds|bedroom|bedrooms|ba|bth|bath|baths|bathroom|bathrooms)$"
+)
+
+# Multi-word and single-word synonyms, matched on stemmed tokens, mapped to one canonical token.
+_PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("single", "family"): ("sfh",),
+    ("singlefamily",): ("sfh",),
+    ("sfh",): ("sfh",),
+    ("sfr",): ("sfh",),
+    ("condominium",): ("condo",),
+    ("condo",): ("condo",),
+    ("town", "house"): ("townhouse",),
+    ("town", "home"): ("townhouse",),
+    ("townhome",): ("townhouse",),
+    ("rowhouse",): ("townhouse",),
+    ("row", "house"): ("townhouse",),
+    ("multi", "family"): ("multifamily",),
+    ("multifamily",): ("multifamily",),
+    ("multiplex",): ("multifamily",),
+    ("duplex",): ("duplex", "multifamily"),
+    ("triplex",): ("triplex", "multifamily"),
+    ("fourplex",): ("fourplex", "multifamily"),
+    ("quadplex",): ("fourplex", "multifamily"),
+    ("mobile", "home"): ("manufactured",),
+    ("manufactured", "home"): ("manufactured",),
+    ("manufactured",): ("manufactured",),
+    ("vacant", "land"): ("land",),
+    ("acreage",): ("land",),
+    ("for", "sale", "by", "owner"): ("fsbo",),
+    ("by", "owner"): ("fsbo",),
+    ("sq", "ft"): ("sqft",),
+    ("square", "foot"): ("sqft",),
+    ("square", "feet"): ("sqft",),
+}
+_MAX_PHRASE = max(len(k) for k in _PHRASES)
+
+# Index-side only: spelled-out forms of canonical tokens, so a misspelt long form in a query
+# ("condominum") still fuzzy-matches something in the document ("condominium").
+EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "condo": ("condominium",),
+    "sfh": ("singlefamily", "house", "home"),
+    "townhouse": ("townhome",),
+    "multifamily": ("multiplex",),
+    "manufactured": ("mobile",),
+    "fsbo": ("owner",),
+}
+
+# The searchable words of each property type (normalised, then expanded).
+PROPERTY_TYPE_WORDS: dict[str, str] = {
+    "SINGLE_FAMILY": "single family house",
+    "CONDO": "condo apartment",
+    "TOWNHOUSE": "townhouse",
+    "MULTI_FAMILY": "multi family duplex",
+    "LAND": "land lot",
+    "MANUFACTURED": "manufactured home",
+    "OTHER": "other",
+}
+
+_STRUCTURED = re.compile(r"^\d+(?:p\d+)?(?:br|ba)$")
+
+
+def stem(word: str) -> str:
+    """A minimal English plural stemmer (Lucene's EnglishMinimalStem rules)."""
+    n = len(word)
+    if n < 3 or word[-1] != "s" or word in _STEM_EXCEPTIONS or word[0].isdigit():
+        return word
+    before = word[-2]
+    if before in "us":
+        return word
+    if before == "e":
+        if n > 3 and word[-3] == "i" and word[-4] not in "ae":
+            return word[:-3] + "y"
+        if word[-3] in "iaoe":
+            return word
+    return word[:-1]
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    while True:
+        joined = _THOUSANDS.sub(r"\1\2", folded)
+        if joined == folded:
+            return joined
+        folded = joined
+
+
+def _number(token: str) -> str | None:
+    if token in _NUMBER_WORDS:
+        return _NUMBER_WORDS[token]
+    if re.fullmatch(r"\d+(?:\.\d+)?", token):
+        return token
+    return None
+
+
+def _count_token(number: str, unit: str) -> str:
+    value = float(number)
+    if value == int(value):
+        text = str(int(value))
+    else:
+        text = f"{value:g}".replace(".", "p")
+    return f"{text}{unit}"
+
+
+def _attached(token: str) -> str | None:
+    match = _ATTACHED.match(token)
+    if match is None:
+        return None
+    unit = stem(match.group(2))
+    return _count_token(match.group(1), "ba" if unit in _BATH_WORDS or unit.startswith("ba") else "br")
+
+
+def tokens(text: str | None) -> list[str]:
+    """Normalised tokens of a text: folded, stemmed, synonyms canonicalised, stopwords dropped."""
+    if not text:
+        return []
+    raw = [stem(t) for t in _TOKEN.findall(_fold(text))]
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        token = raw[i]
+        # "2 bed", "two bedrooms", "2.5 baths"
+        number = _number(token)
+        if number is not None and i + 1 < len(raw):
+            unit = raw[i + 1]
+            if unit in _BED_WORDS:
+                out.append(_count_token(number, "br"))
+                i += 2
+                continue
+            if unit in _BATH_WORDS:
+                out.append(_count_token(number, "ba"))
+                i += 2
+                continue
+        attached = _attached(token)
+        if attached is not None:
+            out.append(attached)
+            i += 1
+            continue
+        for size in range(min(_MAX_PHRASE, len(raw) - i), 0, -1):
+            replacement = _PHRASES.get(tuple(raw[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            if token not in STOPWORDS:
+                out.append(token)
+            i += 1
+    return out
+
+
+def normalize(text: str | None) -> str:
+    """The normalised text (space-separated tokens) to index or to query."""
+    return " ".join(tokens(text))
+
+
+def expansions(normalised_tokens: Iterable[str]) -> list[str]:
+    """Spelled-out variants of the canonical tokens present (index side only)."""
+    seen: list[str] = []
+    for token in normalised_tokens:
+        for variant in EXPANSIONS.get(token, ()):
+            if variant not in seen:
+                seen.append(variant)
+    return seen
+
+
+def is_structured(token: str) -> bool:
+    """Whether a normalised token is an exact-only shorthand such as 2br or 2p5ba (never fuzzed)."""
+    return bool(_STRUCTURED.match(token)) or token.replace(".", "", 1).isdigit()
+
+
+def count_tokens(bedrooms: int | None, bathrooms: float | None) -> list[str]:
+    """The bed/bath shorthand tokens describing a listing's structured data."""
+    out: list[str] = []
+    if bedrooms is not None:
+        out.append(_count_token(str(bedrooms), "br"))
+    if bathrooms is not None:
+        out.append(_count_token(str(bathrooms), "ba"))
+    return out

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command: install what is missing, start the real services, check, test.
+#
+#   ./scripts/test.sh [pytest args...]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+bash scripts/bootstrap.sh
+.venv/bin/aiqleads services up
+
+echo "[test] migrate the development database and check models against migrations"
+.venv/bin/aiqleads migrate >/dev/null
+.venv/bin/alembic check
+
+echo "[test] schema SDL, lint and types"
+.venv/bin/aiqleads export-schema --check
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy aiqleads
+
+echo "[test] pytest"
+exec .venv/bin/pytest -p no:cacheprovider "$@"
