@@ -25,6 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from aiqleads.domain.db import make_engine, make_sessionmaker
 from aiqleads.domain.events import EventHub
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.users import rate_limit
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
 from aiqleads.resolvers.context import Context, Resources
 from aiqleads.resolvers.metrics import ApiMetrics
@@ -37,6 +38,10 @@ def _json_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status
     )
+
+
+class RateLimited(Exception):
+    """The principal spent this minute's request budget."""
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -73,12 +78,25 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
         except BadCredentials as exc:
             await _json_error(401, "UNAUTHENTICATED", str(exc))(scope, receive, send)
+        except RateLimited:
+            response = _json_error(429, "RATE_LIMITED", "Too many requests; retry in a minute.")
+            response.headers["Retry-After"] = "60"
+            await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         ctx = Context(resources=self._holder["resources"], request=request, response=response)
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
         await authenticate(ctx, request.headers.get("authorization"), request.headers.get("x-api-key"))
+        principal = (
+            f"user:{ctx.viewer.id}"
+            if ctx.viewer is not None
+            else f"key:{ctx.api_key.id}"
+            if ctx.api_key is not None
+            else f"ip:{request.client.host if request.client else 'unknown'}"
+        )
+        if not await rate_limit.take(ctx.resources.redis, principal, ctx.settings.rate_limit_per_minute):
+            raise RateLimited
         return ctx
 
     async def on_ws_connect(self, context: Context) -> Any:

@@ -9,8 +9,11 @@ Elasticsearch is not touched: `aiqleads reindex` rebuilds the index from Postgre
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import random
+import re
 import struct
 import time
 import uuid
@@ -81,7 +84,7 @@ METROS: tuple[Metro, ...] = (
         "dallas",
     ),
     Metro(
-        "Austin", "TX", 30.2672, -97.7431, 5.5, 25, 295, ("512", "737"),
+        "Austin", "TX", 30.2672, -97.7431, 5.5, 25, 275, ("512", "737"),
         (("Downtown", "78701"), ("East Austin", "78702"), ("South Congress", "78704"), ("Hyde Park", "78751"),
          ("Mueller", "78723"), ("Circle C", "78739"), ("Zilker", "78704"), ("Crestview", "78757")),
         ("UT Austin", "Lady Bird Lake", "Zilker Park", "the Domain", "South Congress"),
@@ -130,7 +133,7 @@ METROS: tuple[Metro, ...] = (
         "denver",
     ),
     Metro(
-        "Miami", "FL", 25.7617, -80.1918, 6.0, 28, 425, ("305", "786"),
+        "Miami", "FL", 25.7617, -80.1918, 6.0, 28, 390, ("305", "786"),
         (("Brickell", "33131"), ("Wynwood", "33127"), ("Coconut Grove", "33133"), ("Little Havana", "33135"),
          ("Edgewater", "33137"), ("Kendall", "33156"), ("Little River", "33138")),
         ("Biscayne Bay", "Brickell City Centre", "the Metrorail", "Bayfront Park", "the Design District"),
@@ -445,6 +448,7 @@ GENERIC_STREETS = (
     "Mesquite Trl",
 )
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def _cumulative(shares: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
@@ -579,7 +583,7 @@ class _Generator:
             built = int(rng.triangular(1925, year, 1995))
         else:  # SINGLE_FAMILY
             beds = rng.choices((2, 3, 4, 5, 6), (10, 42, 33, 12, 3))[0]
-            sqft = 600 + beds * 480 + rng.gauss(0, 260)
+            sqft = 520 + beds * 430 + rng.gauss(0, 250)
             built = int(rng.triangular(1925, year, 1998))
         baths = max(1.0, min(beds + 1.5, beds + rng.choice((-1.0, -0.5, 0.0, 0.0, 0.5))))
         if ptype == "MULTI_FAMILY":
@@ -735,7 +739,7 @@ class _Generator:
 
     @staticmethod
     def _url(source: str, metro: Metro, title: str, index: int, number: int) -> str:
-        slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())[:60]
+        slug = _NON_SLUG.sub("-", title.lower()).strip("-")[:60]
         if source == "ZILLOW":
             return f"https://www.zillow.com/homedetails/{slug}/{number}_zpid/"
         if source == "CRAIGSLIST":
@@ -799,26 +803,36 @@ async def seed_synthetic(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     rows = generate_leads(n, seed, now=now)
+    chunk_rows = max(1, min(CHUNK_ROWS, math.ceil(n / 10)))
+
+    def next_chunk(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        chunk = [next(rows) for _ in range(size)]
+        history = [(r.id, r.price_credits, "initial price", r.created_at) for r in chunk]
+        return [_lead_row(r) for r in chunk], history
+
     conn = await _connect(settings)
+    # generate the next chunk in a thread while PostgreSQL ingests the current one
+    pending = asyncio.create_task(asyncio.to_thread(next_chunk, min(chunk_rows, n)))
     try:
         async with conn.transaction():
             written = 0
-            chunk_rows = max(1, min(CHUNK_ROWS, math.ceil(n / 10)))
             while written < n:
-                chunk = [next(rows) for _ in range(min(chunk_rows, n - written))]
+                lead_rows, history_rows = await pending
+                after = written + len(lead_rows)
+                if after < n:
+                    pending = asyncio.create_task(asyncio.to_thread(next_chunk, min(chunk_rows, n - after)))
+                await conn.copy_records_to_table("leads", records=lead_rows, columns=list(LEAD_COLUMNS))
                 await conn.copy_records_to_table(
-                    "leads", records=[_lead_row(r) for r in chunk], columns=list(LEAD_COLUMNS)
+                    "price_history", records=history_rows, columns=list(PRICE_HISTORY_COLUMNS)
                 )
-                await conn.copy_records_to_table(
-                    "price_history",
-                    records=[(r.id, r.price_credits, "initial price", r.created_at) for r in chunk],
-                    columns=list(PRICE_HISTORY_COLUMNS),
-                )
-                before, written = written, written + len(chunk)
+                before, written = written, after
                 if written == n or written * 10 // n > before * 10 // n:
                     elapsed = time.perf_counter() - started
                     say(f"  {written:>9,}/{n:,} leads written ({written * 100 // n}%, {elapsed:.1f}s)")
     finally:
+        if not pending.done():  # a COPY failed while the next chunk was being generated
+            with contextlib.suppress(Exception):
+                await pending
         await conn.close()
     say(
         f"seeded {n:,} synthetic leads in {time.perf_counter() - started:.1f}s; "
@@ -886,7 +900,6 @@ async def seed_demo(settings: Settings, progress: Progress | None = None) -> str
     user_line = f"demo user {DEMO_EMAIL} / {DEMO_PASSWORD} ({DEMO_TIER}, {DEMO_CREDITS} credits) " + (
         "created" if created else "already present"
     )
-    say(user_line)
     existing = await count_leads(settings)
     if existing < DEMO_MIN_LEADS:
         say(f"{existing} leads in the database; seeding {DEMO_SYNTHETIC_LEADS:,} synthetic leads")

@@ -7,11 +7,11 @@ from typing import Any
 from arq.connections import RedisSettings
 
 from aiqleads.domain.settings import Settings
-from aiqleads.workers import basic_jobs
+from aiqleads.workers import basic_jobs, index_jobs
 from aiqleads.workers.runtime import shutdown, startup
 
 # Each job module exposes FUNCTIONS (arq functions) and CRON_JOBS (arq.cron(...) entries).
-JOB_MODULES: list[Any] = [basic_jobs]
+JOB_MODULES: list[Any] = [basic_jobs, index_jobs]
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:

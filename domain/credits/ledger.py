@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from aiqleads.domain.credits.models import CreditLedgerEntry
 from aiqleads.domain.errors import DomainError, invalid_input, not_found
@@ -103,7 +104,7 @@ async def post(
         .values(credit_balance=User.credit_balance + amount)
         .execution_options(synchronize_session=False)
     )
-    user.credit_balance = new_balance  # keep the loaded row in step with what was written
+    set_committed_value(user, "credit_balance", new_balance)  # the loaded row mirrors what was written
     return Posting(entry, new_balance, created=True)
 
 

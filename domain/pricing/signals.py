@@ -1,18 +1,249 @@
 """Demand signals (views, cart adds, purchases) recorded cheaply in Redis for the pricing engine.
 
-Interface used by other areas; the pricing work fills in the sliding-window counters.
+Hot path (``record_signal``): ONE pipelined Redis round trip, no SQL:
+
+* ``aiq:demand:{lead}`` — a small hash of bucketed counters, field ``{kind}:{bucket}`` where a bucket
+  is ``bucket_seconds`` wide; the sliding window is the last ``window_seconds / bucket_seconds``
+  buckets. The key expires after a window without signals; stale fields are pruned when read.
+* ``aiq:pricing:dirty:{queue}`` — a sorted set of leads whose inputs changed (score = last signal,
+  in ms). The per-minute cron reprices exactly these (plus leads whose freshness tick is due).
+* ``aiq:demand:burst:{lead}`` — a weighted counter over a short fixed window. Crossing the burst
+  threshold (or any purchase) enqueues an immediate ``reprice_lead_job`` through arq, debounced by
+  ``aiq:pricing:debounce:{lead}`` (SET NX PX) so a storm of signals enqueues one job.
+
+The dirty set is namespaced by the arq queue name so deployments (and test sessions) sharing one
+Redis never steal each other's work. Signals are best effort: a Redis failure is logged, never
+raised into the request that caused it.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from aiqleads.domain.pricing.engine import DemandSignals
+from aiqleads.domain.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SignalKind = Literal["view", "cart_add", "purchase"]
+SIGNAL_KINDS: tuple[str, ...] = ("view", "cart_add", "purchase")
+DEFAULT_QUEUE = Settings.arq_queue_name
+REPRICE_LEAD_JOB = "reprice_lead_job"
 
 
-async def record_signal(redis: Redis, lead_id: uuid.UUID, kind: SignalKind) -> None:
-    """Count one demand signal for a lead (call after the causing transaction commits)."""
-    await redis.incr(f"aiq:demand:{kind}:{lead_id}")
+@dataclass(frozen=True)
+class SignalPolicy:
+    """Windows and thresholds of the demand counters."""
+
+    window_seconds: int = 3600
+    bucket_seconds: int = 300
+    burst_window_seconds: int = 60
+    burst_threshold: int = 15  # weighted signals within the burst window
+    view_burst_weight: int = 1
+    cart_add_burst_weight: int = 5
+    debounce_ms: int = 5000  # at most one immediate reprice per lead per this interval
+
+    @property
+    def buckets(self) -> int:
+        """Number of buckets in the window."""
+        return max(1, self.window_seconds // self.bucket_seconds)
+
+
+DEFAULT_SIGNAL_POLICY = SignalPolicy()
+
+
+@dataclass(frozen=True)
+class DirtyEntry:
+    """A lead marked for repricing, with the score it had when read (for safe removal)."""
+
+    lead_id: uuid.UUID
+    score: int
+
+
+def demand_key(lead_id: uuid.UUID | str) -> str:
+    """Hash of bucketed counters of one lead."""
+    return f"aiq:demand:{lead_id}"
+
+
+def burst_key(lead_id: uuid.UUID | str) -> str:
+    """Short-window weighted counter of one lead."""
+    return f"aiq:demand:burst:{lead_id}"
+
+
+def debounce_key(lead_id: uuid.UUID | str) -> str:
+    """Marker preventing repeated immediate reprices of one lead."""
+    return f"aiq:pricing:debounce:{lead_id}"
+
+
+def dirty_key(queue_name: str | None = None) -> str:
+    """Sorted set of leads whose pricing inputs changed, per deployment (arq queue)."""
+    return f"aiq:pricing:dirty:{queue_name or DEFAULT_QUEUE}"
+
+
+async def record_signal(
+    redis: Redis,
+    lead_id: uuid.UUID,
+    kind: SignalKind,
+    *,
+    queue_name: str | None = None,
+    now: float | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> bool:
+    """Count one demand signal for a lead (call after the causing transaction commits).
+
+    Pass ``queue_name=settings.arq_queue_name`` so the lead is marked dirty for, and an immediate
+    reprice is enqueued on, this deployment's worker queue (default: the default queue name).
+    Returns True when this signal enqueued an immediate reprice.
+    """
+    if kind not in SIGNAL_KINDS:
+        raise ValueError(f"unknown demand signal kind {kind!r}")
+    ts = time.time() if now is None else now
+    bucket = int(ts // policy.bucket_seconds)
+    weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(demand_key(lead_id), f"{kind}:{bucket}", 1)
+            pipe.expire(demand_key(lead_id), policy.window_seconds + policy.bucket_seconds)
+            pipe.zadd(dirty_key(queue_name), {str(lead_id): int(ts * 1000)})
+            pipe.incrby(burst_key(lead_id), weight)
+            pipe.expire(burst_key(lead_id), policy.burst_window_seconds, nx=True)
+            results = await pipe.execute()
+        burst = int(results[3])
+        if kind != "purchase" and burst < policy.burst_threshold:
+            return False
+        return await enqueue_reprice(redis, lead_id, queue_name=queue_name, policy=policy)
+    except RedisError:
+        log.warning("could not record %s signal for lead %s", kind, lead_id, exc_info=True)
+        return False
+
+
+async def enqueue_reprice(
+    redis: Redis,
+    lead_id: uuid.UUID,
+    *,
+    queue_name: str | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+    debounce: bool = True,
+) -> bool:
+    """Enqueue an immediate ``reprice_lead_job`` (at most one per debounce interval per lead)."""
+    if debounce and not await redis.set(debounce_key(lead_id), b"1", nx=True, px=policy.debounce_ms):
+        return False
+    arq = ArqRedis(pool_or_conn=redis.connection_pool, default_queue_name=queue_name or DEFAULT_QUEUE)
+    job = await arq.enqueue_job(REPRICE_LEAD_JOB, str(lead_id), _queue_name=queue_name or DEFAULT_QUEUE)
+    return job is not None
+
+
+async def read_demand(
+    redis: Redis,
+    lead_ids: Sequence[uuid.UUID],
+    *,
+    now: float | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> dict[uuid.UUID, DemandSignals]:
+    """Demand of each lead over the sliding window, in one pipelined round trip.
+
+    Counters of buckets that slid out of the window are deleted in a second pipeline.
+    """
+    if not lead_ids:
+        return {}
+    ts = time.time() if now is None else now
+    oldest = int(ts // policy.bucket_seconds) - policy.buckets + 1
+    async with redis.pipeline(transaction=False) as pipe:
+        for lead_id in lead_ids:
+            pipe.hgetall(demand_key(lead_id))
+        hashes = cast(list[dict[Any, Any]], await pipe.execute())
+    out: dict[uuid.UUID, DemandSignals] = {}
+    stale: dict[uuid.UUID, list[str]] = {}
+    for lead_id, fields in zip(lead_ids, hashes, strict=True):
+        counts = dict.fromkeys(SIGNAL_KINDS, 0)
+        for raw_field, raw_value in fields.items():
+            name = _text(raw_field)
+            kind, _, raw_bucket = name.partition(":")
+            try:
+                bucket = int(raw_bucket)
+                value = int(raw_value)
+            except ValueError:
+                stale.setdefault(lead_id, []).append(name)
+                continue
+            if bucket < oldest or kind not in counts:
+                stale.setdefault(lead_id, []).append(name)
+            else:
+                counts[kind] += value
+        out[lead_id] = DemandSignals(
+            views=counts["view"], cart_adds=counts["cart_add"], purchases=counts["purchase"]
+        )
+    if stale:
+        async with redis.pipeline(transaction=False) as pipe:
+            for lead_id, names in stale.items():
+                pipe.hdel(demand_key(lead_id), *names)
+            await pipe.execute()
+    return out
+
+
+async def mark_dirty(
+    redis: Redis, lead_ids: Iterable[uuid.UUID], *, queue_name: str | None = None, now: float | None = None
+) -> int:
+    """Mark leads for repricing by the next cron run (e.g. after their facts changed)."""
+    score = int((time.time() if now is None else now) * 1000)
+    mapping: dict[str | bytes, int | float] = {str(lead_id): score for lead_id in lead_ids}
+    if not mapping:
+        return 0
+    return int(await redis.zadd(dirty_key(queue_name), mapping))
+
+
+async def dirty_batch(
+    redis: Redis, *, queue_name: str | None, limit: int, up_to_ms: int, offset: int = 0
+) -> list[DirtyEntry]:
+    """Up to `limit` dirty leads marked at or before `up_to_ms`, oldest first."""
+    rows = await redis.zrange(
+        dirty_key(queue_name), "-inf", up_to_ms, byscore=True, offset=offset, num=limit, withscores=True
+    )
+    entries: list[DirtyEntry] = []
+    for member, score in rows:
+        try:
+            entries.append(DirtyEntry(uuid.UUID(_text(member)), int(score)))
+        except ValueError:
+            await redis.zrem(dirty_key(queue_name), member)  # not a lead id: drop it
+    return entries
+
+
+_CLEAR_IF_UNCHANGED = """
+local removed = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) <= tonumber(ARGV[i + 1]) then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    removed = removed + 1
+  end
+end
+return removed
+"""
+
+
+async def clear_dirty(redis: Redis, entries: Sequence[DirtyEntry], *, queue_name: str | None) -> int:
+    """Unmark processed leads, except those marked again since they were read (one round trip)."""
+    if not entries:
+        return 0
+    args: list[str] = []
+    for entry in entries:
+        args += [str(entry.lead_id), str(entry.score)]
+    removed = await redis.eval(_CLEAR_IF_UNCHANGED, 1, dirty_key(queue_name), *args)  # type: ignore[misc]
+    return int(removed)
+
+
+async def dirty_count(redis: Redis, *, queue_name: str | None) -> int:
+    """How many leads wait for repricing."""
+    return int(await redis.zcard(dirty_key(queue_name)))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,235 @@
+"""Writing leads to Elasticsearch: incremental indexing and zero-downtime full rebuilds.
+
+PostgreSQL is the source of truth. Writers call `index_leads` (usually through the worker job
+`aiqleads.workers.index_jobs.index_lead_job`, enqueued after the commit that changed the lead);
+`reindex_all` rebuilds a fresh index from PostgreSQL and swaps the alias atomically.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.search.mapping import (
+    INDEX_SETTINGS,
+    MAPPING,
+    alias_name,
+    index_pattern,
+    lead_document,
+    new_index_name,
+)
+from aiqleads.domain.settings import Settings
+
+BULK_CHUNK = 1000
+Progress = Callable[[str], None]
+
+
+class IndexingError(RuntimeError):
+    """Elasticsearch rejected some documents (the job is retried by the worker)."""
+
+
+def _initial_index_name(settings: Settings) -> str:
+    return f"{alias_name(settings)}-00000000000000000000"
+
+
+async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
+    """Make sure the alias exists (creating a first index behind it); return the alias name."""
+    alias = alias_name(settings)
+    if await es.indices.exists_alias(name=alias):
+        return alias
+    if await es.indices.exists(index=alias):
+        # A concrete index squatting on the alias name (e.g. an auto-created one): replace it.
+        await es.indices.delete(index=alias)
+    initial = _initial_index_name(settings)
+    if not await es.indices.exists(index=initial):
+        try:
+            await es.indices.create(index=initial, settings=INDEX_SETTINGS, mappings=MAPPING)
+        except Exception as exc:  # another process created it first
+            if "resource_already_exists" not in str(exc):
+                raise
+    await es.indices.put_alias(index=initial, name=alias)
+    return alias
+
+
+def _actions(index: str, docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    operations: list[dict[str, Any]] = []
+    for doc in docs:
+        operations.append({"index": {"_index": index, "_id": doc["lead_id"]}})
+        operations.append(doc)
+    return operations
+
+
+async def _bulk(
+    es: AsyncElasticsearch, operations: list[dict[str, Any]], *, require_alias: bool, refresh: bool
+) -> list[dict[str, Any]]:
+    """Send one bulk request; return the failed items."""
+    response = await es.bulk(
+        operations=operations, require_alias=require_alias, refresh="wait_for" if refresh else False
+    )
+    if not response.get("errors"):
+        return []
+    failed: list[dict[str, Any]] = []
+    for item in response["items"]:
+        result = next(iter(item.values()))
+        if result.get("error"):
+            failed.append(result)
+    return failed
+
+
+async def index_leads(
+    es: AsyncElasticsearch, settings: Settings, leads: Iterable[Any], *, refresh: bool = False
+) -> int:
+    """Index (create or replace) these leads through the alias; returns how many were sent.
+
+    `leads` are Lead rows (or rows with the same attributes). Call it after the transaction that
+    changed them committed. `refresh=True` makes them searchable before returning (tests).
+    """
+    docs = [lead_document(lead) for lead in leads]
+    if not docs:
+        return 0
+    alias = alias_name(settings)
+    for start in range(0, len(docs), BULK_CHUNK):
+        operations = _actions(alias, docs[start : start + BULK_CHUNK])
+        failed = await _bulk(es, operations, require_alias=True, refresh=refresh)
+        if failed and all(f["error"].get("type") == "index_not_found_exception" for f in failed):
+            await ensure_index(es, settings)
+            failed = await _bulk(es, operations, require_alias=True, refresh=refresh)
+        if failed:
+            first = failed[0]["error"]
+            raise IndexingError(f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}")
+    return len(docs)
+
+
+async def delete_lead(
+    es: AsyncElasticsearch, settings: Settings, lead_id: uuid.UUID | str, *, refresh: bool = False
+) -> bool:
+    """Remove a lead from the index; returns False when it was not there."""
+    try:
+        await es.delete(index=alias_name(settings), id=str(lead_id), refresh="wait_for" if refresh else False)
+    except NotFoundError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class ReindexResult:
+    """What a full rebuild did."""
+
+    index: str
+    alias: str
+    indexed: int
+    caught_up: int
+    removed_indices: tuple[str, ...]
+    seconds: float
+
+
+async def _current_indices(es: AsyncElasticsearch, settings: Settings) -> list[str]:
+    try:
+        found = await es.indices.get(index=index_pattern(settings), expand_wildcards="open")
+    except NotFoundError:
+        return []
+    return list(found.body.keys())
+
+
+async def swap_alias(es: AsyncElasticsearch, settings: Settings, new_index: str) -> list[str]:
+    """Point the alias at new_index only, atomically; returns the indices it left."""
+    alias = alias_name(settings)
+    actions: list[dict[str, Any]] = []
+    try:
+        current = await es.indices.get_alias(name=alias)
+        previous = [name for name in current.body if name != new_index]
+    except NotFoundError:
+        previous = []
+    for name in previous:
+        actions.append({"remove": {"index": name, "alias": alias}})
+    if await es.indices.exists(index=alias) and not await es.indices.exists_alias(name=alias):
+        actions.append({"remove_index": {"index": alias}})
+    actions.append({"add": {"index": new_index, "alias": alias, "is_write_index": True}})
+    await es.indices.update_aliases(actions=actions)
+    return previous
+
+
+async def reindex_all(
+    session_factory: async_sessionmaker[AsyncSession],
+    es: AsyncElasticsearch,
+    settings: Settings,
+    progress: Progress | None = None,
+    *,
+    batch_size: int = 2000,
+) -> ReindexResult:
+    """Rebuild the index from PostgreSQL into `<prefix>-leads-<timestamp>`, then swap the alias.
+
+    Readers keep using the old index until the atomic alias swap. Writes made while the new
+    index is built go to the old one; after the swap, every lead updated since the rebuild
+    started is indexed again into the new index (catch-up), and the old indices are deleted.
+    """
+    report: Progress = progress or (lambda _line: None)
+    started = time.perf_counter()
+    index = new_index_name(settings)
+    alias = alias_name(settings)
+    bulk_settings = {**INDEX_SETTINGS, "refresh_interval": "-1"}
+    await es.indices.create(index=index, settings=bulk_settings, mappings=MAPPING)
+    try:
+        async with session_factory() as session:
+            since = await leads_repo.database_now(session)
+            total = await leads_repo.count_all_leads(session)
+        report(f"reindex: building {index} from {total} leads in PostgreSQL")
+        done = 0
+        after: uuid.UUID | None = None
+        while True:
+            async with session_factory() as session:
+                rows = await leads_repo.lead_batch_for_index(session, after, batch_size)
+            if not rows:
+                break
+            await _bulk_into(es, index, rows)
+            done += len(rows)
+            after = rows[-1].id
+            percent = 100.0 * done / total if total else 100.0
+            report(f"reindex: {done}/{total} leads indexed ({percent:.1f}%)")
+        await es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+        await es.indices.refresh(index=index)
+    except BaseException:
+        await es.indices.delete(index=index, ignore_unavailable=True)
+        raise
+    previous = await swap_alias(es, settings, index)
+    report(f"reindex: alias {alias} now points at {index}")
+    async with session_factory() as session:
+        changed = await leads_repo.leads_updated_since(session, since - timedelta(seconds=1))
+    caught_up = 0
+    for start in range(0, len(changed), batch_size):
+        caught_up += await index_leads(es, settings, changed[start : start + batch_size])
+    if caught_up:
+        report(f"reindex: re-applied {caught_up} leads changed during the rebuild")
+    stale = sorted({*previous, *(await _current_indices(es, settings))} - {index})
+    for name in stale:
+        await es.indices.delete(index=name, ignore_unavailable=True)
+    if stale:
+        report(f"reindex: deleted old indices {', '.join(stale)}")
+    await es.indices.refresh(index=index)
+    return ReindexResult(
+        index=index,
+        alias=alias,
+        indexed=done,
+        caught_up=caught_up,
+        removed_indices=tuple(stale),
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def _bulk_into(es: AsyncElasticsearch, index: str, rows: Sequence[Any]) -> None:
+    docs = [lead_document(row) for row in rows]
+    for start in range(0, len(docs), BULK_CHUNK):
+        failed = await _bulk(
+            es, _actions(index, docs[start : start + BULK_CHUNK]), require_alias=False, refresh=False
+        )
+        if failed:
+            first = failed[0]["error"]
+            raise IndexingError(f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}")

@@ -1,0 +1,86 @@
+"""Health, readiness, metrics, rate limits, query limits and error masking at the HTTP edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from aiqleads.app import create_app
+from aiqleads.domain.settings import Settings
+
+
+async def test_healthz_and_readyz_report_every_dependency(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok", "elasticsearch": "ok"}
+
+
+async def test_readyz_fails_when_a_dependency_is_down(settings: Settings) -> None:
+    broken = settings.replace(elasticsearch_url="http://127.0.0.1:9")  # nothing listens on port 9
+    app = create_app(broken)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            ready = await c.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["elasticsearch"].startswith("error")
+    assert ready.json()["checks"]["postgres"] == "ok"
+
+
+async def test_graphiql_is_served_on_get(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
+
+
+async def test_metrics_count_operations_and_errors(client: httpx.AsyncClient, gql: Any) -> None:
+    await gql("query PlansForMetrics { plans { tier } }")
+    await gql("query BrokenForMetrics { nope }", expect_errors=True)
+    text = (await client.get("/metrics")).text
+    assert 'aiq_graphql_operation_seconds_count{operation="PlansForMetrics",type="query"}' in text
+    assert "aiq_graphql_active_subscriptions" in text
+
+
+async def test_plans_match_the_tiers(gql: Any) -> None:
+    plans = {
+        p["tier"]: p
+        for p in (await gql("{ plans { tier monthlyCredits discountPercent maxCartItems holdExtensions } }"))[
+            "data"
+        ]["plans"]
+    }
+    assert plans["FREE"] == {
+        "tier": "FREE",
+        "monthlyCredits": 0,
+        "discountPercent": 0,
+        "maxCartItems": 5,
+        "holdExtensions": 0,
+    }
+    assert plans["PRO"]["monthlyCredits"] == 100 and plans["PRO"]["discountPercent"] == 10
+    assert plans["ENTERPRISE"]["maxCartItems"] == 50 and plans["ENTERPRISE"]["holdExtensions"] == 3
+
+
+async def test_depth_and_alias_limits(gql: Any) -> None:
+    deep = "{ me { id } " + " ".join(f"a{i}: plans {{ tier }}" for i in range(40)) + " }"
+    body = await gql(deep, expect_errors=True)
+    assert body["errors"] and "alias" in body["errors"][0]["message"].lower()
+
+
+async def test_rate_limit_is_per_principal_and_typed(settings: Settings, make_user: Any) -> None:
+    app = create_app(settings.replace(rate_limit_per_minute=3))
+    user = await make_user()
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            headers = {"Authorization": f"Bearer {user.token}"}
+            statuses = [
+                (await c.post("/graphql", json={"query": "{ me { id } }"}, headers=headers)).status_code
+                for _ in range(5)
+            ]
+            limited = await c.post("/graphql", json={"query": "{ me { id } }"}, headers=headers)
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3:] == [429, 429]
+    assert limited.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert limited.headers["retry-after"] == "60"

@@ -1,0 +1,1 @@
+"""Scrapers: one parser module per source, a polite fetcher, and the scrape runner."""
