@@ -30,6 +30,7 @@ from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_aut
 from aiqleads.resolvers.context import Context, Resources
 from aiqleads.resolvers.metrics import ApiMetrics
 from aiqleads.schema.root import build_schema
+from aiqleads.workers.cart_jobs import start_hold_timers
 
 log = logging.getLogger("aiqleads.app")
 
@@ -120,11 +121,14 @@ async def build_resources(settings: Settings) -> Resources:
     resources = Resources(settings, engine, make_sessionmaker(engine), redis, es, hub)
     resources.extras["metrics"] = ApiMetrics.create()
     await hub.start()
+    resources.extras["hold_timers"] = await start_hold_timers(settings, resources.sessionmaker, redis)
     return resources
 
 
 async def close_resources(resources: Resources) -> None:
     """Dispose of everything build_resources created."""
+    if "hold_timers" in resources.extras:
+        await resources.extras.pop("hold_timers").stop()
     await resources.hub.stop()
     await resources.es.close()
     await resources.redis.aclose()

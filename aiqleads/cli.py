@@ -117,6 +117,28 @@ def worker() -> None:
     Worker(**worker_settings(settings)).run()
 
 
+@main.command()
+@click.argument("source", type=click.Choice(["zillow", "craigslist", "fsbo", "facebook"], case_sensitive=False))
+@click.option("--region", "-r", required=True, help="Metro: dallas, austin, houston, phoenix, atlanta, …")
+@click.option("--pages", type=click.IntRange(1, 100), default=None, help="Most search pages to fetch [5].")
+def scrape(source: str, region: str, pages: int | None) -> None:
+    """Scrape SOURCE for one region through the full pipeline (clean, dedup, score, store, index)."""
+    from aiqleads.workers.ingest_jobs import scrape_once
+
+    tty = sys.stdout.isatty()
+
+    def progress(line: str) -> None:
+        click.echo(f"\r\x1b[2K{line}" if tty else line, nl=not tty)
+
+    try:
+        report = _run(lambda s: scrape_once(s, source, region, pages, progress))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if tty:
+        click.echo()
+    click.echo(report.line())
+
+
 @main.group()
 def apikey() -> None:
     """Manage partner API keys."""
@@ -166,6 +188,35 @@ def make_admin(email: str) -> None:
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{email} is now an admin")
+
+
+@main.command()
+@click.option(
+    "--batch-size", default=2000, show_default=True, type=click.IntRange(100, 20_000), help="Leads per bulk."
+)
+def reindex(batch_size: int) -> None:
+    """Rebuild the search index from PostgreSQL and swap the alias (zero downtime)."""
+    from elasticsearch import AsyncElasticsearch
+
+    from aiqleads.domain.db import make_engine, make_sessionmaker
+    from aiqleads.domain.search.indexer import reindex_all
+
+    async def go(settings: Settings) -> str:
+        engine = make_engine(settings.database_url, pool_size=2)
+        es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=120)
+        try:
+            result = await reindex_all(
+                make_sessionmaker(engine), es, settings, click.echo, batch_size=batch_size
+            )
+        finally:
+            await es.close()
+            await engine.dispose()
+        return f"reindexed {result.indexed} leads into {result.index} in {result.seconds:.1f}s"
+
+    try:
+        click.echo(_run(go))
+    except Exception as exc:
+        raise click.ClickException(f"reindex failed: {exc}") from exc
 
 
 @main.command("export-schema")

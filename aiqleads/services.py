@@ -33,17 +33,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
-PG_PORT = 55432
+# Ports sit below Linux's ephemeral range (32768-60999) so an outgoing connection can never
+# have taken them when a server (re)starts.
+PG_PORT = 25432
 PG_USER = "aiqleads"
 PG_PASSWORD = "aiqleads"
 PG_DATABASE = "aiqleads"
 PG_EXTENSIONS = ("postgis", "vector")
 
-REDIS_PORT = 56379
+REDIS_PORT = 26379
 
 ES_VERSION = "8.17.4"
-ES_PORT = 59200
-ES_TRANSPORT_PORT = 59300
+ES_PORT = 29200
+ES_TRANSPORT_PORT = 29300
 ES_HEAP = "512m"
 
 DATABASE_URL = f"postgresql+asyncpg://{PG_USER}:{PG_PASSWORD}@{HOST}:{PG_PORT}/{PG_DATABASE}"

@@ -20,9 +20,9 @@ def _int(name: str, default: int) -> int:
 class Settings:
     """All configuration of the API, worker and CLI; built once at startup and passed in."""
 
-    database_url: str = "postgresql+asyncpg://aiqleads:aiqleads@127.0.0.1:55432/aiqleads"
-    redis_url: str = "redis://127.0.0.1:56379/0"
-    elasticsearch_url: str = "http://127.0.0.1:59200"
+    database_url: str = "postgresql+asyncpg://aiqleads:aiqleads@127.0.0.1:25432/aiqleads"
+    redis_url: str = "redis://127.0.0.1:26379/0"
+    elasticsearch_url: str = "http://127.0.0.1:29200"
     es_index_prefix: str = "aiqleads"
     arq_queue_name: str = "aiqleads:queue"
     jwt_secret: str = "dev-only-insecure-jwt-secret-change-me-in-production"

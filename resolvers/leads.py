@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from functools import partial
 from typing import Any
 
@@ -12,13 +14,25 @@ from strawberry.dataloader import DataLoader
 
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.geo.points import lat_lng as _lat_lng
+from aiqleads.domain.leads import query as leads_query
 from aiqleads.domain.leads import repository as leads_repo
 from aiqleads.domain.leads import viewer_queries
+from aiqleads.domain.leads.filters import (
+    LeadFilterSpec,
+    parse_filter,
+    parse_first,
+    parse_query_text,
+    parse_sort,
+)
 from aiqleads.domain.leads.models import Lead, PriceHistory
+from aiqleads.domain.pricing.signals import record_signal
+from aiqleads.domain.search import service as search_service
+from aiqleads.domain.users import repository as users_repo
+from aiqleads.domain.users.models import User
 from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
-from aiqleads.resolvers.ids import uuid_of
+from aiqleads.resolvers.ids import from_global_id, uuid_of
 
 
 def lat_lng(row: Lead) -> tuple[float, float]:
@@ -55,14 +69,14 @@ async def street_for_viewer(ctx: Context, row: Lead) -> str | None:
 async def _load_others_holds(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[int]:
     viewer_id = ctx.viewer.id if ctx.viewer is not None else None
     async with ctx.read_session() as session:
-        counts = await viewer_queries.active_holds_of_others(
-            session, viewer_id, lead_ids, datetime.now(UTC)
-        )
+        counts = await viewer_queries.active_holds_of_others(session, viewer_id, lead_ids, datetime.now(UTC))
     return [counts.get(lead_id, 0) for lead_id in lead_ids]
 
 
 async def available_seats_for_viewer(ctx: Context, row: Lead) -> int:
     """max buyers − purchases − active holds of others (never negative)."""
+    if not row.holds_count:  # no holds at all on this lead: nothing to look up
+        return max(0, row.max_buyers - row.buyers_count)
     loader = ctx.loader("others_holds", lambda: DataLoader(load_fn=partial(_load_others_holds, ctx)))
     held_by_others = await loader.load(row.id)
     return max(0, row.max_buyers - row.buyers_count - held_by_others)
@@ -74,9 +88,11 @@ async def _load_history(ctx: Context, first: int, lead_ids: Sequence[uuid.UUID])
     return [grouped.get(lead_id, []) for lead_id in lead_ids]
 
 
-async def price_history(ctx: Context, lead_id: uuid.UUID, first: int) -> list[Any]:
-    """The newest price points of a lead (first clamped to 1..100)."""
-    first = max(1, min(first, 100))
+async def price_history(ctx: Context, lead_id: uuid.UUID, first: int | None) -> list[Any]:
+    """The newest price points of a lead (first defaults to 20 and is clamped to 0..100)."""
+    first = 20 if first is None else min(first, 100)
+    if first <= 0:
+        return []
     loader = ctx.loader(
         f"price_history:{first}", lambda: DataLoader(load_fn=partial(_load_history, ctx, first))
     )
@@ -90,4 +106,95 @@ async def lead_by_id(ctx: Context, global_id: str) -> Lead | None:
     except DomainError as error:
         raise from_domain(error) from error
     async with ctx.read_session() as session:
-        return await leads_repo.get_lead(session, lead_id)
+        row = await leads_repo.get_lead(session, lead_id)
+    if row is not None:  # a demand signal for pricing: one pipelined Redis round trip, no SQL
+        await record_signal(ctx.resources.redis, row.id, "view", queue_name=ctx.settings.arq_queue_name)
+    return row
+
+
+def _as_dict(value: Any) -> Any:
+    """A GraphQL input object as plain dicts/lists/enum values (what the domain parsers take)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _as_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_as_dict(v) for v in value]
+    return value.value if isinstance(value, Enum) else value
+
+
+def filter_spec(filter_input: Any) -> LeadFilterSpec:
+    """Validate a LeadFilter input into a domain filter (raises a public INVALID_INPUT error)."""
+    try:
+        return parse_filter(_as_dict(filter_input) if filter_input is not None else None)
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def leads_page(
+    ctx: Context, filter_input: Any, sort: Any, first: Any, after: str | None, *, with_total: bool
+) -> leads_query.LeadPage:
+    """One page of the marketplace listing (PostgreSQL/PostGIS)."""
+    try:
+        spec = parse_filter(_as_dict(filter_input) if filter_input is not None else None)
+        sort_value = parse_sort(_as_dict(sort), spec, search=False)
+        size = parse_first(first)
+        async with ctx.read_session() as session, ctx.read_session() as count_session:
+            return await leads_query.list_leads(
+                session, spec, sort_value, size, after, with_total=with_total, count_session=count_session
+            )
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def search_page(
+    ctx: Context,
+    query: Any,
+    filter_input: Any,
+    sort: Any,
+    first: Any,
+    after: str | None,
+    *,
+    with_facets: bool,
+) -> search_service.SearchPage:
+    """One page of full-text search results with facets (Elasticsearch, rows from PostgreSQL)."""
+    try:
+        text = parse_query_text(query)
+        spec = parse_filter(_as_dict(filter_input) if filter_input is not None else None)
+        sort_value = parse_sort(_as_dict(sort), spec, search=True)
+        size = parse_first(first)
+        async with ctx.read_session() as session:
+            return await search_service.search_leads(
+                session,
+                ctx.resources.es,
+                ctx.settings,
+                spec,
+                text,
+                sort_value,
+                size,
+                after,
+                with_facets=with_facets,
+            )
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def node_by_id(ctx: Context, global_id: str) -> Lead | User | None:
+    """The object behind a global id: any Lead; a User only for themself (or an admin)."""
+    try:
+        type_name, _ = from_global_id(global_id)
+        if type_name == "Lead":
+            lead_id = uuid_of(global_id, "Lead")
+            async with ctx.read_session() as session:
+                return await leads_repo.get_lead(session, lead_id)
+        if type_name == "User":
+            user_id = uuid_of(global_id, "User")
+        else:
+            return None
+    except DomainError as error:
+        raise from_domain(error) from error
+    viewer = ctx.viewer
+    if viewer is None or (viewer.id != user_id and viewer.role != "admin"):
+        return None
+    if viewer.id == user_id:
+        return viewer
+    async with ctx.read_session() as session:
+        return await users_repo.get_user(session, user_id)

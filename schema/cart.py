@@ -1,4 +1,4 @@
-"""GraphQL types and operations of the cart, holds and their live events."""
+"""GraphQL types and operations of the cart, holds, checkout, purchases, returns and live cart events."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from aiqleads.domain.errors import DomainError
+from aiqleads.resolvers import cart as resolve
 from aiqleads.resolvers import subscriptions
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
+from aiqleads.schema.common import Node, UserError
+from aiqleads.schema.leads import Lead
 
 
 @strawberry.enum(description="What happened in a cart.")
@@ -58,3 +62,171 @@ class CartSubscription:
     async def cart_events(self, info: Info[Context, None]) -> AsyncGenerator[CartEvent, None]:
         async for event in subscriptions.cart_events(info.context):
             yield CartEvent.from_event(event)
+
+
+@strawberry.enum(description="Why a bought lead is returned.")
+class ReturnReason(Enum):
+    BAD_PHONE = "BAD_PHONE"
+    DUPLICATE = "DUPLICATE"
+    FRAUDULENT = "FRAUDULENT"
+    ALREADY_SOLD = "ALREADY_SOLD"
+
+
+@strawberry.type(description="A lead held in the cart at a frozen price until heldUntil.")
+class CartItem:
+    lead: Lead = strawberry.field(description="The held lead.")
+    price: int = strawberry.field(description="Credit price, frozen while the hold is active.")
+    held_until: datetime = strawberry.field(description="When this hold expires (never after the cart).")
+    extensions_used: int = strawberry.field(description="How many times this hold was extended.")
+    extensions_left: int = strawberry.field(description="Extensions still allowed by the viewer's tier.")
+
+    @classmethod
+    def from_domain(cls, item: Any) -> CartItem:
+        """Map a domain cart item (hold + lead)."""
+        return cls(
+            lead=Lead.from_row(item.lead),
+            price=item.hold.price,
+            held_until=item.hold.held_until,
+            extensions_used=item.hold.extensions_used,
+            extensions_left=item.extensions_left,
+        )
+
+
+@strawberry.type(description="The viewer's cart: active holds and the cart-wide timer.")
+class Cart:
+    items: list[CartItem] = strawberry.field(description="Active holds, oldest first.")
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="The cart-wide deadline; null when the cart is empty."
+    )
+    total: int = strawberry.field(description="Sum of the frozen prices, in credits.")
+    server_time: datetime = strawberry.field(
+        description="The server's clock, so clients can draw countdowns without clock skew."
+    )
+
+    @classmethod
+    def from_domain(cls, view: Any) -> Cart:
+        """Map a domain cart view."""
+        return cls(
+            items=[CartItem.from_domain(item) for item in view.items],
+            expires_at=view.expires_at,
+            total=view.total,
+            server_time=view.server_time,
+        )
+
+
+@strawberry.type(description="A lead bought by the viewer.")
+class Purchase(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    price: int = strawberry.field(description="Credits paid.")
+    purchased_at: datetime = strawberry.field(description="When it was bought.")
+    returned: bool = strawberry.field(description="Whether the lead was returned for a refund.")
+    lead_row: strawberry.Private[Any]
+
+    @classmethod
+    def from_domain(cls, view: Any) -> Purchase:
+        """Map a domain purchase view (purchase + lead)."""
+        purchase = view.purchase
+        return cls(
+            id=strawberry.ID(to_global_id("Purchase", purchase.id)),
+            price=purchase.price,
+            purchased_at=purchase.purchased_at,
+            returned=purchase.returned_at is not None,
+            lead_row=view.lead,
+        )
+
+    @strawberry.field(description="The bought lead (contact and street visible unless returned).")
+    def lead(self) -> Lead:
+        return Lead.from_row(self.lead_row)
+
+
+@strawberry.type(description="Result of addToCart, removeFromCart and extendHold.")
+class CartPayload:
+    cart: Cart | None = strawberry.field(default=None, description="The cart after the change.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
+
+    @classmethod
+    def from_result(cls, result: Any) -> CartPayload:
+        """Map a domain cart view or a DomainError."""
+        if isinstance(result, DomainError):
+            return cls(errors=[UserError.from_domain(result)])
+        return cls(cart=Cart.from_domain(result))
+
+
+@strawberry.type(description="Result of checkout.")
+class CheckoutPayload:
+    purchases: list[Purchase] = strawberry.field(
+        default_factory=list, description="The purchases made (empty on failure)."
+    )
+    credits_spent: int = strawberry.field(default=0, description="Credits debited by this checkout.")
+    balance: int = strawberry.field(default=0, description="The viewer's credit balance afterwards.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
+
+
+@strawberry.type(description="Result of returnLead.")
+class ReturnPayload:
+    purchase: Purchase | None = strawberry.field(default=None, description="The returned purchase.")
+    refunded: int = strawberry.field(default=0, description="Credits refunded.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
+
+
+@strawberry.type
+class CartQuery:
+    @strawberry.field(description="The viewer's cart (active holds, timers and server time).")
+    async def cart(self, info: Info[Context, None]) -> Cart:
+        return Cart.from_domain(await resolve.cart(info.context))
+
+    @strawberry.field(
+        description="The viewer's purchases, newest first; `after` is the id of the last purchase seen."
+    )
+    async def purchases(
+        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+    ) -> list[Purchase]:
+        views = await resolve.purchases(info.context, 20 if first is None else first, after)
+        return [Purchase.from_domain(view) for view in views]
+
+
+@strawberry.type
+class CartMutation:
+    @strawberry.mutation(
+        description="Hold one seat of a lead at the viewer's current price (item and cart timers start)."
+    )
+    async def add_to_cart(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+        return CartPayload.from_result(await resolve.add_to_cart(info.context, lead_id))
+
+    @strawberry.mutation(description="Release the viewer's hold on a lead; the seat is free at once.")
+    async def remove_from_cart(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+        return CartPayload.from_result(await resolve.remove_from_cart(info.context, lead_id))
+
+    @strawberry.mutation(
+        description="Extend a hold (PRO once, ENTERPRISE three times); may push the cart timer within a cap."
+    )
+    async def extend_hold(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+        return CartPayload.from_result(await resolve.extend_hold(info.context, lead_id))
+
+    @strawberry.mutation(
+        description="Buy every held lead, all or nothing; a retry with the same key returns the first result."
+    )
+    async def checkout(self, info: Info[Context, None], idempotency_key: str) -> CheckoutPayload:
+        result = await resolve.checkout(info.context, idempotency_key)
+        if isinstance(result, DomainError):
+            return CheckoutPayload(
+                balance=resolve.current_balance(info.context), errors=[UserError.from_domain(result)]
+            )
+        return CheckoutPayload(
+            purchases=[Purchase.from_domain(view) for view in result.purchases],
+            credits_spent=result.credits_spent,
+            balance=result.balance,
+        )
+
+    @strawberry.mutation(description="Return a bought lead within the return window for a refund.")
+    async def return_lead(
+        self,
+        info: Info[Context, None],
+        purchase_id: strawberry.ID,
+        reason: ReturnReason,
+        note: str | None = None,
+    ) -> ReturnPayload:
+        result = await resolve.return_lead(info.context, purchase_id, reason.value, note)
+        if isinstance(result, DomainError):
+            return ReturnPayload(errors=[UserError.from_domain(result)])
+        return ReturnPayload(purchase=Purchase.from_domain(result.purchase), refunded=result.refunded)

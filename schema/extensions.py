@@ -16,10 +16,31 @@ log = logging.getLogger("aiqleads.graphql")
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None or isinstance(original, PublicError):
-        return False  # validation/syntax errors and our typed errors are meant for the client
+    if original is None or isinstance(original, (PublicError, GraphQLError)):
+        return False  # our typed errors are meant for the client
+    if error.path is None:
+        return False  # raised while parsing/coercing the request (e.g. a bad enum value): the client's input
     log.error("unexpected error in %s", error.path, exc_info=original)
     return True
+
+
+def _code_request_errors(errors: list[GraphQLError]) -> None:
+    """Give syntax, validation and variable-coercion errors a stable extensions.code."""
+    for error in errors:
+        if error.path is None and not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "INVALID_INPUT"}
+
+
+class RequestErrorCodes(SchemaExtension):
+    """Tag errors in the client's request (not in resolvers) with INVALID_INPUT."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            _code_request_errors(result.errors)
+        if self.execution_context.pre_execution_errors:
+            _code_request_errors(self.execution_context.pre_execution_errors)
 
 
 def masked_errors() -> MaskErrors:

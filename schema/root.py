@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from aiqleads.domain.settings import Settings
-from aiqleads.schema.cart import CartSubscription
-from aiqleads.schema.extensions import OperationMetrics, masked_errors
+from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
+from aiqleads.schema.credits import CreditsMutation, CreditsQuery
+from aiqleads.schema.extensions import OperationMetrics, RequestErrorCodes, masked_errors
+from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.leads import LeadsQuery
+from aiqleads.schema.pricing import PricingSubscription
 from aiqleads.schema.users import UsersMutation, UsersQuery
 
-Query = merge_types("Query", (UsersQuery, LeadsQuery))
-Mutation = merge_types("Mutation", (UsersMutation,))
-Subscription = merge_types("Subscription", (CartSubscription,))
+Query = merge_types("Query", (UsersQuery, LeadsQuery, CartQuery, CreditsQuery))
+Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation))
+Subscription = merge_types("Subscription", (CartSubscription, PricingSubscription, IngestSubscription))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -28,7 +37,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=s.max_query_aliases),
             lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
             masked_errors,
+            RequestErrorCodes,
             OperationMetrics,
         ],
     )

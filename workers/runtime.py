@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from aiqleads.domain.db import make_engine, make_sessionmaker
 from aiqleads.domain.settings import Settings
+from aiqleads.workers import cart_jobs
+from aiqleads.workers.metrics import WorkerMetrics
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -20,10 +22,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = make_sessionmaker(engine)
     ctx["redis_client"] = Redis.from_url(settings.redis_url)
     ctx["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
+    ctx["metrics"] = WorkerMetrics.create()  # job outcomes/durations, scraper counters
+    await cart_jobs.on_worker_startup(ctx)  # hold timers + reconciliation
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Close what startup created."""
+    await cart_jobs.on_worker_shutdown(ctx)
     await ctx["es"].close()
     await ctx["redis_client"].aclose()
     await ctx["engine"].dispose()

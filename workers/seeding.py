@@ -145,7 +145,7 @@ METROS: tuple[Metro, ...] = (
         "Tampa", "FL", 27.9506, -82.4572, 4.0, 25, 255, ("813", "656"),
         (("Hyde Park", "33606"), ("Seminole Heights", "33603"), ("Ybor City", "33605"),
          ("Westchase", "33626"), ("Channelside", "33602"), ("New Tampa", "33647"), ("South Tampa", "33629")),
-        ("Bayshore Boulevard", "USF", "Raymond James Stadium", "the Riverwalk", "Ybor City"),
+        ("Bayshore Boulevard", "USF", "Raymond James Stadium", "the Riverwalk", "Armature Works"),
         ("Bayshore Blvd", "Florida Ave", "Dale Mabry Hwy", "Kennedy Blvd", "Nebraska Ave", "Swann Ave"),
         "tampa",
     ),
@@ -265,189 +265,85 @@ PRICE_BANDS: tuple[tuple[int, int], ...] = (  # (upper bound USD, base credits)
 TOP_BAND_CREDITS = 70
 SOURCE_QUALITY = {"ZILLOW": 0.74, "FSBO": 0.64, "CRAIGSLIST": 0.55, "FACEBOOK": 0.5}
 
+# fmt: off
 AMENITIES = {
     "SINGLE_FAMILY": (
-        "updated kitchen with quartz counters",
-        "fenced backyard",
-        "two-car garage",
-        "new roof (2022)",
-        "hardwood floors",
-        "covered patio",
-        "open floor plan",
-        "primary suite with walk-in closet",
-        "mature shade trees",
-        "energy-efficient windows",
-        "finished basement",
-        "pool",
+        "updated kitchen with quartz counters", "fenced backyard", "two-car garage", "new roof (2022)",
+        "hardwood floors", "covered patio", "open floor plan", "primary suite with walk-in closet",
+        "mature shade trees", "energy-efficient windows", "bonus room", "pool",
     ),
     "CONDO": (
-        "floor-to-ceiling windows",
-        "in-unit washer and dryer",
-        "rooftop pool",
-        "24/7 concierge",
-        "assigned parking",
-        "fitness center",
-        "private balcony",
-        "stainless steel appliances",
-        "low HOA dues",
+        "floor-to-ceiling windows", "in-unit washer and dryer", "rooftop pool", "24/7 concierge",
+        "assigned parking", "fitness center", "private balcony", "stainless steel appliances", "low HOA dues",
         "pet-friendly building",
     ),
     "TOWNHOUSE": (
-        "attached two-car garage",
-        "private patio",
-        "end unit with extra light",
-        "community pool",
-        "updated bathrooms",
-        "rooftop deck",
-        "open-concept living",
-        "low-maintenance yard",
+        "attached two-car garage", "private patio", "end unit with extra light", "community pool",
+        "updated bathrooms", "rooftop deck", "open-concept living", "low-maintenance yard",
     ),
     "MULTI_FAMILY": (
-        "separate meters",
-        "fully leased",
-        "off-street parking",
-        "shared laundry",
-        "recent rehab",
-        "strong rent history",
-        "value-add upside",
-        "new HVAC in every unit",
+        "separate meters", "fully leased", "off-street parking", "shared laundry", "recent rehab",
+        "strong rent history", "value-add upside", "new HVAC in every unit",
     ),
     "LAND": (
-        "utilities at the road",
-        "zoned residential",
-        "survey available",
-        "no HOA",
-        "gently sloping",
-        "mature trees",
-        "paved road frontage",
-        "ready to build",
+        "utilities at the road", "zoned residential", "survey available", "no HOA", "gently sloping",
+        "mature trees", "paved road frontage", "ready to build",
     ),
     "MANUFACTURED": (
-        "new carpet",
-        "covered carport",
-        "large deck",
-        "storage shed",
-        "land included",
-        "updated plumbing",
-        "quiet community",
-        "central air",
+        "new carpet", "covered carport", "large deck", "storage shed", "land included", "updated plumbing",
+        "quiet community", "central air",
     ),
     "OTHER": (
-        "flexible zoning",
-        "high ceilings",
-        "storefront on the ground floor",
-        "large shop space",
-        "solar panels",
-        "rainwater collection",
-        "open layout",
+        "flexible zoning", "high ceilings", "storefront on the ground floor", "large shop space",
+        "solar panels", "rainwater collection", "open layout",
     ),
 }
-ADJECTIVES = ("Charming", "Spacious", "Updated", "Bright", "Move-in ready", "Renovated", "Cozy", "Stunning")
+ADJECTIVES = (
+    "Charming", "Spacious", "Updated", "Bright", "Move-in ready", "Renovated", "Cozy", "Stunning",
+)
 OPENERS = (
-    "Welcome to this {adj_l} {label} in {hood}.",
-    "{adj} {label} on a quiet street in {hood}.",
+    "Welcome to this {adj_l} {label} in {hood}.", "{adj} {label} on a quiet street in {hood}.",
     "Rare opportunity in {hood}: {adj_l} {label} close to {landmark}.",
     "Don't miss this {adj_l} {label} minutes from {landmark}.",
 )
 CLOSERS = {
-    "ZILLOW": ("Schedule a showing today.", "Open house this weekend.", "Contact the listing agent."),
-    "FSBO": ("For sale by owner, no agents please.", "Seller financing possible.", "Priced to sell!"),
-    "CRAIGSLIST": ("Call or text, serious buyers only.", "Cash or conventional.", "Showings by appointment."),
-    "FACEBOOK": ("Message me for details.", "DM for a showing.", "Still available, message me."),
+    "ZILLOW": (
+        "Schedule a showing today.", "Open house this weekend.", "Contact the listing agent.",
+    ),
+    "FSBO": (
+        "For sale by owner, no agents please.", "Seller financing possible.", "Priced to sell!",
+    ),
+    "CRAIGSLIST": (
+        "Call or text, serious buyers only.", "Cash or conventional.", "Showings by appointment.",
+    ),
+    "FACEBOOK": (
+        "Message me for details.", "DM for a showing.", "Still available, message me.",
+    ),
 }
 SCAM_LINES = (
     "Owner is out of the country; deposit by wire transfer secures the keys.",
     "Must sell this week, send deposit to hold before viewing.",
 )
 FRAUD_SIGNALS = (
-    "Price far below the area median",
-    "Asks for a deposit or wire transfer before a viewing",
-    "Phone number reused across many listings",
-    "Photos found on other listings",
-    "Contact by email only",
+    "Price far below the area median", "Asks for a deposit or wire transfer before a viewing",
+    "Phone number reused across many listings", "Photos found on other listings", "Contact by email only",
 )
 FIRST_NAMES = (
-    "James",
-    "Maria",
-    "Robert",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Patricia",
-    "Carlos",
-    "Aisha",
-    "Wei",
-    "Priya",
-    "Daniel",
-    "Sofia",
-    "Andre",
-    "Emily",
-    "Luis",
-    "Hannah",
-    "Kevin",
-    "Grace",
-    "Tyrone",
-    "Mei",
-    "Jorge",
-    "Olivia",
-    "Samuel",
-    "Fatima",
-    "Ethan",
-    "Rosa",
-    "Brandon",
-    "Nguyen",
+    "James", "Maria", "Robert", "Jennifer", "Michael", "Linda", "David", "Patricia", "Carlos", "Aisha", "Wei",
+    "Priya", "Daniel", "Sofia", "Andre", "Emily", "Luis", "Hannah", "Kevin", "Grace", "Tyrone", "Mei",
+    "Jorge", "Olivia", "Samuel", "Fatima", "Ethan", "Rosa", "Brandon", "Tomas",
 )
 LAST_NAMES = (
-    "Smith",
-    "Johnson",
-    "Garcia",
-    "Williams",
-    "Brown",
-    "Martinez",
-    "Lee",
-    "Davis",
-    "Rodriguez",
-    "Wilson",
-    "Nguyen",
-    "Patel",
-    "Anderson",
-    "Thomas",
-    "Hernandez",
-    "Moore",
-    "Jackson",
-    "Kim",
-    "Lopez",
-    "Clark",
-    "Lewis",
-    "Walker",
-    "Young",
-    "Allen",
-    "Chen",
-    "Robinson",
-    "Scott",
-    "Green",
-    "Adams",
-    "Baker",
+    "Smith", "Johnson", "Garcia", "Williams", "Brown", "Martinez", "Lee", "Davis", "Rodriguez", "Wilson",
+    "Nguyen", "Patel", "Anderson", "Thomas", "Hernandez", "Moore", "Jackson", "Kim", "Lopez", "Clark",
+    "Lewis", "Walker", "Young", "Allen", "Chen", "Robinson", "Scott", "Green", "Adams", "Baker",
 )
 GENERIC_STREETS = (
-    "Oak St",
-    "Maple Ave",
-    "Cedar Ln",
-    "Elm St",
-    "Pecan Dr",
-    "Willow Way",
-    "Magnolia Dr",
-    "Park Pl",
-    "Sunset Blvd",
-    "Ridge Rd",
-    "Lakeview Dr",
-    "Hillcrest Ave",
-    "Meadow Ln",
-    "Juniper St",
-    "Mesquite Trl",
+    "Oak St", "Maple Ave", "Cedar Ln", "Elm St", "Pecan Dr", "Willow Way", "Magnolia Dr", "Park Pl",
+    "Sunset Blvd", "Ridge Rd", "Lakeview Dr", "Hillcrest Ave", "Meadow Ln", "Juniper St", "Mesquite Trl",
 )
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+# fmt: on
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -466,7 +362,7 @@ def _cumulative(shares: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[fl
 
 
 class LeadRecord(NamedTuple):
-    """One synthetic lead in the column order of LEAD_COLUMNS (location as lat/lng here)."""
+    """One synthetic lead as generated (location as lat/lng; `_lead_row` maps it to LEAD_COLUMNS)."""
 
     id: uuid.UUID
     source: str
@@ -516,14 +412,6 @@ def price_credits_for(property_type: str, asking_price: int, quality: float) -> 
             break
     value = base * TYPE_CREDIT_FACTOR.get(property_type, 1.0) * (0.6 + 1.2 * quality)
     return max(5, min(200, round(value)))
-
-
-def haversine_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in miles."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 3958.8 * 2 * math.asin(math.sqrt(a))
 
 
 class _Generator:
@@ -585,18 +473,17 @@ class _Generator:
             beds = rng.choices((2, 3, 4, 5, 6), (10, 42, 33, 12, 3))[0]
             sqft = 520 + beds * 430 + rng.gauss(0, 250)
             built = int(rng.triangular(1925, year, 1998))
-        baths = max(1.0, min(beds + 1.5, beds + rng.choice((-1.0, -0.5, 0.0, 0.0, 0.5))))
+        baths = max(1.0, round((beds * 0.65 + rng.choice((0.0, 0.5, 0.5, 1.0))) * 2) / 2)
         if ptype == "MULTI_FAMILY":
             baths = float(max(2, beds // 2 + units // 2))
         return beds, baths, max(320, int(round(sqft, -1))), min(built, year), 0.0
 
     def _price(self, metro: Metro, ptype: str, sqft: int | None, built: int | None, acres: float) -> int:
         rng = self.rng
-        if ptype == "LAND":
+        if ptype == "LAND" or sqft is None or built is None:
             per_acre = metro.price_per_sqft * 900 * rng.lognormvariate(0, 0.45)
-            raw = max(15_000.0, acres**0.7 * per_acre)
+            raw = max(15_000.0, math.pow(acres, 0.7) * per_acre)
         else:
-            assert sqft is not None and built is not None
             age = self.now.year - built
             age_factor = 1.1 if age < 3 else (0.92 if age > 60 else 1.0)
             raw = sqft * metro.price_per_sqft * TYPE_PPSF_FACTOR[ptype] * age_factor
@@ -618,19 +505,24 @@ class _Generator:
         source: str = self._pick(self.sources, self.source_cum)
         lat, lng = self._location(metro)
         hood, zip_code = rng.choice(metro.neighbourhoods)
-        landmark = rng.choice(metro.landmarks)
+        landmark, other_landmark = rng.sample(metro.landmarks, 2)
         beds, baths, sqft, built, acres = self._size(ptype)
         price = self._price(metro, ptype, sqft, built, acres)
 
         # fraud: most listings are clean, a few percent look like scams (cheap, pushy, reused phone)
         suspicious = rng.random() < 0.04
+        scam_line = ""
         if suspicious:
             fraud = round(rng.uniform(0.55, 0.97), 3)
             price = max(1_000, int(price * rng.uniform(0.35, 0.6)) // 1_000 * 1_000)
-            signals = sorted(rng.sample(FRAUD_SIGNALS, rng.randint(1, 3)), key=FRAUD_SIGNALS.index)
+            signals = {FRAUD_SIGNALS[0], rng.choice(FRAUD_SIGNALS[2:])}
+            if rng.random() < 0.6:
+                scam_line = rng.choice(SCAM_LINES)
+                signals.add(FRAUD_SIGNALS[1])
+            fraud_signals = sorted(signals, key=FRAUD_SIGNALS.index)
         else:
             fraud = round(min(0.45, rng.betavariate(1.3, 14)), 3)
-            signals = [FRAUD_SIGNALS[2]] if fraud > 0.3 else []
+            fraud_signals = [FRAUD_SIGNALS[2]] if fraud > 0.3 else []
 
         label = rng.choice(TYPE_LABELS[ptype])
         amenities = rng.sample(AMENITIES[ptype], rng.randint(2, 4))
@@ -641,9 +533,8 @@ class _Generator:
         )
         facts = self._facts(ptype, beds, baths, sqft, built, acres)
         parts = [opener, facts, f"Features {', '.join(amenities[:-1])} and {amenities[-1]}."]
-        parts.append(f"Close to {landmark} in {metro.city}, {metro.state} {zip_code}.")
-        if suspicious and rng.random() < 0.6:
-            parts.append(rng.choice(SCAM_LINES))
+        parts.append(f"{hood}, {metro.city}, {metro.state} {zip_code}, a short drive from {other_landmark}.")
+        parts.append(scam_line)
         parts.append(rng.choice(CLOSERS[source]))
         description = " ".join(p for p in parts if p)
 
@@ -684,7 +575,7 @@ class _Generator:
             posted_at=posted_at,
             quality_score=quality,
             fraud_score=fraud,
-            fraud_signals=signals,
+            fraud_signals=fraud_signals,
             contact_name=name,
             contact_phone=phone,
             contact_email=email,
@@ -734,8 +625,8 @@ class _Generator:
     ) -> str:
         if ptype == "LAND":
             return f"{acres:g} acres ({int(acres * 43_560):,} sqft lot)."
-        rooms = "Studio" if beds == 0 else f"{beds} bedrooms"
-        return f"{rooms}, {baths:g} baths, {sqft:,} sqft, built in {built}."
+        rooms = "Studio" if beds == 0 else f"{beds} bedroom{'s' if beds != 1 else ''}"
+        return f"{rooms}, {baths:g} bath{'s' if baths != 1 else ''}, {sqft:,} sqft, built in {built}."
 
     @staticmethod
     def _url(source: str, metro: Metro, title: str, index: int, number: int) -> str:

@@ -66,7 +66,9 @@ def zip_table() -> dict[str, ZipCentroid]:
     """The shipped ZIP-centroid table, loaded once on first use."""
     with DATA_FILE.open(newline="") as handle:
         return {
-            row["zip"]: ZipCentroid(row["zip"], row["city"], row["state"], float(row["lat"]), float(row["lng"]))
+            row["zip"]: ZipCentroid(
+                row["zip"], row["city"], row["state"], float(row["lat"]), float(row["lng"])
+            )
             for row in csv.DictReader(handle)
         }
 
@@ -133,7 +135,12 @@ def geocode(
     Missing ZIP/city/state are filled from the table (nearest ZIP centroid to the page coordinates,
     or the ZIP's own row).
     """
-    if lat is not None and lng is not None and not valid_coordinates(lat, lng) and valid_coordinates(lng, lat):
+    if (
+        lat is not None
+        and lng is not None
+        and not valid_coordinates(lat, lng)
+        and valid_coordinates(lng, lat)
+    ):
         lat, lng = lng, lat  # swapped on the page
     if valid_coordinates(lat, lng):
         assert lat is not None and lng is not None

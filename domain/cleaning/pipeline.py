@@ -31,7 +31,15 @@ from aiqleads.domain.ingest.records import CleanListing, RawRecord
 
 MAX_PHOTOS = 30
 _RELATIVE = re.compile(r"(\d+)\s*(minute|min|hour|hr|day|week|month)s?\s*ago", re.IGNORECASE)
-_UNIT_SECONDS = {"minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400, "week": 604800, "month": 2592000}
+_UNIT_SECONDS = {
+    "minute": 60,
+    "min": 60,
+    "hour": 3600,
+    "hr": 3600,
+    "day": 86400,
+    "week": 604800,
+    "month": 2592000,
+}
 _TYPE_LABELS = {
     "SINGLE_FAMILY": "Single-family home",
     "CONDO": "Condo",
@@ -50,7 +58,9 @@ def parse_posted_at(value: Any, now: datetime | None = None) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{9,13}", value.strip())):
+    if isinstance(value, (int, float)) or (
+        isinstance(value, str) and re.fullmatch(r"\d{9,13}", value.strip())
+    ):
         stamp = float(value)
         if stamp > 1e12:
             stamp /= 1000.0
@@ -99,7 +109,9 @@ def clean_record(raw: RawRecord, now: datetime | None = None) -> CleanListing:
 
     price = parse_price(raw.price)
     if raw.price not in (None, "") and price is None:
-        issues.append("rent, not a sale price" if is_rent(raw.price) else f"unreadable price {str(raw.price)[:40]!r}")
+        issues.append(
+            "rent, not a sale price" if is_rent(raw.price) else f"unreadable price {str(raw.price)[:40]!r}"
+        )
 
     address = normalize_address(raw.address, street=raw.street, city=raw.city, state=raw.state, zip=raw.zip)
     city = address.city or normalize_city(raw.city)
@@ -124,7 +136,9 @@ def clean_record(raw: RawRecord, now: datetime | None = None) -> CleanListing:
     sqft = sqft if sqft is not None else found.get("sqft")
     year = first_number(raw.year_built)
 
-    property_type = normalize_property_type(raw.property_type, fallback_text=free_text)
+    property_type = normalize_property_type(raw.property_type, fallback_text=title)
+    if property_type == "OTHER" and description:
+        property_type = normalize_property_type(None, fallback_text=description)
 
     phone = normalize_phone(raw.contact_phone)
     if raw.contact_phone and phone is None:
@@ -171,6 +185,8 @@ def clean_record(raw: RawRecord, now: datetime | None = None) -> CleanListing:
         contact_name=single_line(raw.contact_name, max_chars=120),
         contact_phone=phone,
         contact_email=email,
-        dedup_key=NormalizedAddress(address.street, address.unit, None, None, geo.zip if geo else zip_code).key,
+        dedup_key=NormalizedAddress(
+            address.street, address.unit, None, None, geo.zip if geo else zip_code
+        ).key,
         issues=issues,
     )

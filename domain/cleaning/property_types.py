@@ -10,12 +10,29 @@ PROPERTY_TYPES = ("SINGLE_FAMILY", "CONDO", "TOWNHOUSE", "MULTI_FAMILY", "LAND",
 # ordered: the first pattern that matches wins (so "mobile home" is MANUFACTURED, not SINGLE_FAMILY)
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("MANUFACTURED", re.compile(r"manufactured|mobile|modular|trailer|double[\s-]?wide|single[\s-]?wide")),
-    ("MULTI_FAMILY", re.compile(r"multi[\s_-]?family|duplex|triplex|fourplex|quadplex|\d[\s-]?plex|apartment building|multi[\s-]?unit|income property")),
+    (
+        "MULTI_FAMILY",
+        re.compile(
+            r"multi[\s_-]?family|duplex|triplex|fourplex|quadplex|\d[\s-]?plex|apartment building"
+            r"|multi[\s-]?unit|income property"
+        ),
+    ),
     ("TOWNHOUSE", re.compile(r"town[\s_-]?(house|home)|rowhouse|row home|townhse")),
-    ("CONDO", re.compile(r"condo|apartment|\bapt\b|co-?op|loft|flat|high[\s-]?rise")),
-    ("LAND", re.compile(r"\bland\b|\blots?\b|acreage|\bacres?\b|vacant|parcel|lots_land|farm|ranch land")),
-    ("SINGLE_FAMILY", re.compile(r"single[\s_-]?family|\bhouse\b|\bhome\b|\bsfr\b|residence|bungalow|cottage|ranch|villa|detached|sfh")),
-)  # fmt: skip
+    ("CONDO", re.compile(r"condo|apartment|\bapt\b|\bco-?op\b|\bloft\b|high[\s-]?rise")),
+    (
+        "LAND",
+        re.compile(
+            r"\bland\b|\blot\b|acreage|vacant|\bparcel\b|lots_land|farmland|\b(?:buildable|residential) lots?\b"
+        ),
+    ),
+    (
+        "SINGLE_FAMILY",
+        re.compile(
+            r"single[\s_-]?family|\bhouse\b|\bhome\b|\bsfr\b|residence|bungalow|cottage|ranch|villa"
+            r"|detached|sfh"
+        ),
+    ),
+)
 
 
 def normalize_property_type(value: Any, *, fallback_text: str | None = None) -> str:

@@ -22,7 +22,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_SCHEME = re.compile(r"^\s*(javascript|data|vbscript):", re.IGNORECASE)
 
 
-def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS) -> str | None:
+def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS, _depth: int = 0) -> str | None:
     """Sanitise scraped text to plain text: no markup, no scripts, entities decoded, whitespace tidy.
 
     HTML injected into a description (``<script>``, ``<img onerror=…>``, ``<a href="javascript:…">``)
@@ -41,9 +41,11 @@ def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS) -> str | N
             tag.insert_before("\n")
             tag.insert_after("\n")
         text = soup.get_text()
-        # markup that survived as text (double-escaped &lt;script&gt;) is decoded once and re-stripped
+        # markup that survived as text (double-escaped &lt;script&gt;) is parsed and stripped again
         if "<" in text and _TAG_HINT.search(text):
-            return to_plain_text(re.sub(r"<[^>]*>", " ", text), max_chars)
+            if _depth < 3:
+                return to_plain_text(text, max_chars, _depth + 1)
+            text = re.sub(r"<[^>]*>", " ", text).replace("<", " ").replace(">", " ")
     text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
@@ -99,9 +101,7 @@ def first_number(value: Any) -> float | None:
 
 
 _BEDS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:br\b|bd\b|bds\b|beds?\b|bedrooms?\b|bdrm?s?\b)", re.IGNORECASE)
-_BATHS = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:ba\b|baths?\b|bathrooms?\b|bth\b|full baths?\b)", re.IGNORECASE
-)
+_BATHS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:ba\b|baths?\b|bathrooms?\b|bth\b|full baths?\b)", re.IGNORECASE)
 _SQFT = re.compile(
     r"(\d{1,3}(?:,\d{3})+|\d{3,6})\s*(?:sq\.?\s*f(?:ee)?t\.?|sqft|sf\b|ft2|ft²|square\s+feet)",
     re.IGNORECASE,

@@ -77,7 +77,9 @@ async def buy_credits(
         )
     )
     if not payment.approved:
-        raise invalid_input(f"The payment was declined: {payment.decline_reason or 'no reason given'}.", "pack")
+        raise invalid_input(
+            f"The payment was declined: {payment.decline_reason or 'no reason given'}.", "pack"
+        )
     posting = await ledger.post(
         session,
         user_id,

@@ -106,3 +106,45 @@ class CleanListing:
         if self.posted_at is not None:
             data["posted_at"] = self.posted_at.isoformat()
         return data
+
+
+@dataclass
+class FetchedPage:
+    """A page as fetched (or the error instead of it), kept in raw_listings."""
+
+    url: str
+    body: str
+    http_status: int | None
+    kind: str  # "search" or "detail"
+    external_id: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScrapedListing:
+    """A listing a parser found: the record plus the raw text it came from."""
+
+    record: RawRecord
+    fragment: str
+    detail_error: str | None = None
+
+
+@dataclass
+class FailedListing:
+    """A listing that could not be parsed; recorded against its raw fragment."""
+
+    reason: str
+    fragment: str
+    external_id: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class ScrapeBatch:
+    """Everything one search page produced: the pages fetched, the listings and the failures."""
+
+    source: str
+    region: str | None
+    pages: list[FetchedPage] = field(default_factory=list)
+    listings: list[ScrapedListing] = field(default_factory=list)
+    failures: list[FailedListing] = field(default_factory=list)

@@ -68,9 +68,7 @@ async def count_all_leads(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(Lead))).scalar_one())
 
 
-async def lead_batch_for_index(
-    session: AsyncSession, after: uuid.UUID | None, limit: int
-) -> list[Row[Any]]:
+async def lead_batch_for_index(session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
     """The next `limit` leads by id (keyset), with the columns the search index needs."""
     query = select(*_INDEX_COLUMNS).order_by(Lead.id).limit(limit)
     if after is not None:

@@ -172,7 +172,7 @@ def age_days(posted_at: datetime, now: datetime) -> float:
 
 def freshness_multiplier(days: float, policy: PricingPolicy = DEFAULT_POLICY) -> float:
     """Exponential decay with the policy's half-life, down to a floor."""
-    return max(policy.min_freshness, 0.5 ** (max(0.0, days) / policy.half_life_days))
+    return max(policy.min_freshness, math.pow(0.5, max(0.0, days) / policy.half_life_days))
 
 
 def demand_score(demand: DemandSignals, policy: PricingPolicy = DEFAULT_POLICY) -> float:
@@ -253,7 +253,10 @@ def compute_price(
     target = _clamp_int(_round_half_up(raw), policy.floor, policy.ceiling)
 
     parts = [f"base {facts.property_type} {base}", *(f.describe() for f in factors)]
-    reason = " * ".join(parts) + f" = {raw:.2f} -> target {target} [floor {policy.floor}, ceiling {policy.ceiling}]"
+    reason = (
+        " * ".join(parts)
+        + f" = {raw:.2f} -> target {target} [floor {policy.floor}, ceiling {policy.ceiling}]"
+    )
 
     if previous_price is None:
         price = target

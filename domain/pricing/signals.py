@@ -194,7 +194,7 @@ async def mark_dirty(
 ) -> int:
     """Mark leads for repricing by the next cron run (e.g. after their facts changed)."""
     score = int((time.time() if now is None else now) * 1000)
-    mapping: dict[str | bytes, int | float] = {str(lead_id): score for lead_id in lead_ids}
+    mapping: dict[str, int] = {str(lead_id): score for lead_id in lead_ids}
     if not mapping:
         return 0
     return int(await redis.zadd(dirty_key(queue_name), mapping))
@@ -204,8 +204,8 @@ async def dirty_batch(
     redis: Redis, *, queue_name: str | None, limit: int, up_to_ms: int, offset: int = 0
 ) -> list[DirtyEntry]:
     """Up to `limit` dirty leads marked at or before `up_to_ms`, oldest first."""
-    rows = await redis.zrange(
-        dirty_key(queue_name), "-inf", up_to_ms, byscore=True, offset=offset, num=limit, withscores=True
+    rows = await redis.zrangebyscore(
+        dirty_key(queue_name), "-inf", up_to_ms, start=offset, num=limit, withscores=True
     )
     entries: list[DirtyEntry] = []
     for member, score in rows:

@@ -54,7 +54,9 @@ class PriceChangeEvent:
 
     def for_tier(self, tier: str) -> PriceChangeEvent:
         """The same change at the prices a viewer of this tier pays."""
-        return replace(self, old_price=discounted(self.old_price, tier), new_price=discounted(self.new_price, tier))
+        return replace(
+            self, old_price=discounted(self.old_price, tier), new_price=discounted(self.new_price, tier)
+        )
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,12 @@ class PriceWatch:
                 raise invalid_input("Latitude must be between -90 and 90.", "near.center.lat")
             if not (math.isfinite(lng) and -180 <= lng <= 180):
                 raise invalid_input("Longitude must be between -180 and 180.", "near.center.lng")
-            if radius_miles is None or not (math.isfinite(radius_miles) and 0 < radius_miles <= MAX_RADIUS_MILES):
+            if radius_miles is None or not (
+                math.isfinite(radius_miles) and 0 < radius_miles <= MAX_RADIUS_MILES
+            ):
                 raise invalid_input(
-                    f"radiusMiles must be greater than 0 and at most {MAX_RADIUS_MILES:g}.", "near.radiusMiles"
+                    f"radiusMiles must be greater than 0 and at most {MAX_RADIUS_MILES:g}.",
+                    "near.radiusMiles",
                 )
         if not ids and center is None:
             raise invalid_input("Give leadIds, near, or both.", "leadIds")

@@ -7,6 +7,8 @@ PostgreSQL is the source of truth. Writers call `index_leads` (usually through t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -104,7 +106,9 @@ async def index_leads(
             failed = await _bulk(es, operations, require_alias=True, refresh=refresh)
         if failed:
             first = failed[0]["error"]
-            raise IndexingError(f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}")
+            raise IndexingError(
+                f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}"
+            )
     return len(docs)
 
 
@@ -177,6 +181,7 @@ async def reindex_all(
     alias = alias_name(settings)
     bulk_settings = {**INDEX_SETTINGS, "refresh_interval": "-1"}
     await es.indices.create(index=index, settings=bulk_settings, mappings=MAPPING)
+    pending: asyncio.Task[int] | None = None  # ES ingests one batch while we prepare the next
     try:
         async with session_factory() as session:
             since = await leads_repo.database_now(session)
@@ -187,16 +192,23 @@ async def reindex_all(
         while True:
             async with session_factory() as session:
                 rows = await leads_repo.lead_batch_for_index(session, after, batch_size)
+            docs = [lead_document(row) for row in rows]
+            if pending is not None:
+                done += await pending
+                pending = None
+                percent = 100.0 * done / total if total else 100.0
+                report(f"reindex: {done}/{total} leads indexed ({percent:.1f}%)")
             if not rows:
                 break
-            await _bulk_into(es, index, rows)
-            done += len(rows)
             after = rows[-1].id
-            percent = 100.0 * done / total if total else 100.0
-            report(f"reindex: {done}/{total} leads indexed ({percent:.1f}%)")
+            pending = asyncio.create_task(_bulk_into(es, index, docs))
         await es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
         await es.indices.refresh(index=index)
     except BaseException:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
         await es.indices.delete(index=index, ignore_unavailable=True)
         raise
     previous = await swap_alias(es, settings, index)
@@ -224,12 +236,14 @@ async def reindex_all(
     )
 
 
-async def _bulk_into(es: AsyncElasticsearch, index: str, rows: Sequence[Any]) -> None:
-    docs = [lead_document(row) for row in rows]
+async def _bulk_into(es: AsyncElasticsearch, index: str, docs: Sequence[dict[str, Any]]) -> int:
     for start in range(0, len(docs), BULK_CHUNK):
         failed = await _bulk(
             es, _actions(index, docs[start : start + BULK_CHUNK]), require_alias=False, refresh=False
         )
         if failed:
             first = failed[0]["error"]
-            raise IndexingError(f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}")
+            raise IndexingError(
+                f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}"
+            )
+    return len(docs)

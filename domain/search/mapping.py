@@ -16,7 +16,9 @@ ANALYZER = "aiq_text"
 INDEX_SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
     "number_of_replicas": 0,
-    "analysis": {"analyzer": {ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}}},
+    "analysis": {
+        "analyzer": {ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}}
+    },
 }
 
 
@@ -48,16 +50,16 @@ MAPPING: dict[str, Any] = {
         "location": {"type": "geo_point"},
         "asking_price": {"type": "long"},
         "bedrooms": {"type": "integer"},
-        "bathrooms": {"type": "float"},
+        "bathrooms": {"type": "double"},
         "sqft": {"type": "integer"},
         "year_built": {"type": "integer"},
-        "quality_score": {"type": "float"},
-        "fraud_score": {"type": "float"},
+        "quality_score": {"type": "double"},
+        "fraud_score": {"type": "double"},
         "price_credits": {"type": "integer"},
         "max_buyers": {"type": "integer"},
         "buyers_count": {"type": "integer"},
         "holds_count": {"type": "integer"},
-        "posted_at": {"type": "date"},
+        "posted_at": {"type": "date_nanos"},
         "updated_at": {"type": "date"},
     },
 }
@@ -95,9 +97,40 @@ def _location(lead: Any) -> tuple[float, float]:
     return lat_lng(lead.location)
 
 
-def lead_document(lead: Any) -> dict[str, Any]:
+_SERVER_DEFAULTS: dict[str, Any] = {
+    "quality_score": 0.5,
+    "fraud_score": 0.0,
+    "price_credits": 10,
+    "max_buyers": 1,
+    "buyers_count": 0,
+    "holds_count": 0,
+    "status": "AVAILABLE",
+    "updated_at": None,
+}
+
+
+class _Safe:
+    """Reads a row's attributes without triggering ORM loads of server-generated defaults.
+
+    A Lead added and committed in another session may not have its server defaults loaded;
+    reading them would need a database round trip, so the documented server default is used.
+    """
+
+    def __init__(self, lead: Any) -> None:
+        self._lead = lead
+        state = getattr(lead, "_sa_instance_state", None)
+        self._loaded: dict[str, Any] | None = state.dict if state is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._loaded is not None and name in _SERVER_DEFAULTS and name not in self._loaded:
+            return _SERVER_DEFAULTS[name]
+        return getattr(self._lead, name)
+
+
+def lead_document(row: Any) -> dict[str, Any]:
     """The search document of a lead (a Lead row, or any row with the same attributes)."""
-    lat, lng = _location(lead)
+    lead: Any = _Safe(row)
+    lat, lng = _location(row)
     title_tokens = text.tokens(lead.title)
     description_tokens = text.tokens(lead.description)
     type_tokens = text.tokens(text.PROPERTY_TYPE_WORDS.get(lead.property_type, "other"))

@@ -17,13 +17,59 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _THOUSANDS = re.compile(r"(\d),(\d{3})(?!\d)")
 
 STOPWORDS = frozenset(
-    "a an the and or of in on at to for with near from by is are this that it its as be".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "near",
+        "from",
+        "by",
+        "is",
+        "are",
+        "this",
+        "that",
+        "it",
+        "its",
+        "as",
+        "be",
+    ]
 )
 
 # Words the minimal stemmer must leave alone (would otherwise lose a final "s").
 _STEM_EXCEPTIONS = frozenset(
-    "texas dallas kansas arkansas vegas las us bus gas plus this his has was is as its yes "
-    "always perhaps lots sfhs".split()
+    [
+        "texas",
+        "dallas",
+        "kansas",
+        "arkansas",
+        "vegas",
+        "las",
+        "us",
+        "bus",
+        "gas",
+        "plus",
+        "this",
+        "his",
+        "has",
+        "was",
+        "is",
+        "as",
+        "its",
+        "yes",
+        "always",
+        "perhaps",
+        "lots",
+        "sfhs",
+    ]
 )
 
 _NUMBER_WORDS = {
@@ -77,6 +123,7 @@ _PHRASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("square", "feet"): ("sqft",),
 }
 _MAX_PHRASE = max(len(k) for k in _PHRASES)
+_PHRASE_STARTS = frozenset(k[0] for k in _PHRASES)
 
 # Index-side only: spelled-out forms of canonical tokens, so a misspelt long form in a query
 # ("condominum") still fuzzy-matches something in the document ("condominium").
@@ -120,8 +167,13 @@ def stem(word: str) -> str:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if text.isascii():
+        folded = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if "," not in folded:
+        return folded
     while True:
         joined = _THOUSANDS.sub(r"\1\2", folded)
         if joined == folded:
@@ -129,20 +181,18 @@ def _fold(text: str) -> str:
         folded = joined
 
 
+_NUMERIC = re.compile(r"\d+(?:\.\d+)?")
+
+
 def _number(token: str) -> str | None:
-    if token in _NUMBER_WORDS:
-        return _NUMBER_WORDS[token]
-    if re.fullmatch(r"\d+(?:\.\d+)?", token):
-        return token
-    return None
+    if token[0].isdigit():
+        return token if _NUMERIC.fullmatch(token) else None
+    return _NUMBER_WORDS.get(token)
 
 
 def _count_token(number: str, unit: str) -> str:
     value = float(number)
-    if value == int(value):
-        text = str(int(value))
-    else:
-        text = f"{value:g}".replace(".", "p")
+    text = str(int(value)) if value == int(value) else f"{value:g}".replace(".", "p")
     return f"{text}{unit}"
 
 
@@ -175,9 +225,14 @@ def tokens(text: str | None) -> list[str]:
                 out.append(_count_token(number, "ba"))
                 i += 2
                 continue
-        attached = _attached(token)
+        attached = _attached(token) if token[0].isdigit() else None
         if attached is not None:
             out.append(attached)
+            i += 1
+            continue
+        if token not in _PHRASE_STARTS:
+            if token not in STOPWORDS:
+                out.append(token)
             i += 1
             continue
         for size in range(min(_MAX_PHRASE, len(raw) - i), 0, -1):

@@ -1,0 +1,469 @@
+"""Benchmark of checkout under contention and of hold-expiry delivery, against the real services.
+
+1. Creates a private database and migrates it; inserts buyers (with credits) and leads.
+2. Checkout under contention: two ``aiqleads serve`` processes; every buyer races to hold a few
+   leads out of a small pool of shared and exclusive leads (so most adds collide), then checks
+   out. Prints successful checkouts per second (wall clock of the whole race and of the checkout
+   phase alone), checkout latency percentiles, and verifies that nothing was oversold and every
+   ledger balances.
+3. Expiry delivery: two more ``aiqleads serve`` processes with 2-second item holds; each buyer
+   subscribes to ``cartEvents`` over a real websocket on one process and holds a lead through the
+   other; prints the latency from each hold's deadline to the HOLD_EXPIRED event arriving
+   (p50 / p95 / max).
+
+Run: ``.venv/bin/python bench/bench_checkout.py [--buyers 300] [--leads 60] [--holds 150]``.
+Everything it creates (database, Redis timer keys) is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import websockets
+from alembic import command
+from redis.asyncio import Redis
+
+from aiqleads.cli import alembic_config
+from aiqleads.domain.cart.timers import timer_key
+from aiqleads.domain.settings import Settings
+from aiqleads.domain.users.tokens import issue_token
+from aiqleads.resolvers.ids import to_global_id
+
+ADD = "mutation($id: ID!) { addToCart(leadId: $id) { errors { code } } }"
+CHECKOUT = "mutation($key: String!) { checkout(idempotencyKey: $key) { creditsSpent errors { code } } }"
+EVENTS = "subscription { cartEvents { kind leadId heldUntil } }"
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+@contextmanager
+def private_database(base: Settings) -> Iterator[Settings]:
+    """A fresh migrated database (dropped afterwards)."""
+    name = f"aiq_bench_checkout_{uuid.uuid4().hex[:8]}"
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(_dsn(base.database_url))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    url = base.database_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        command.upgrade(alembic_config(url), "head")
+        yield base.replace(
+            database_url=url, arq_queue_name=f"aiqbench:{name}", es_index_prefix=f"aiqbench_{name}"
+        )
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def api_servers(settings: Settings, count: int, log_dir: Path, **env_extra: str) -> Iterator[list[str]]:
+    """Start `aiqleads serve` processes and yield their base URLs."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ELASTICSEARCH_URL=settings.elasticsearch_url,
+        AIQ_ES_INDEX_PREFIX=settings.es_index_prefix,
+        AIQ_ARQ_QUEUE=settings.arq_queue_name,
+        AIQ_JWT_SECRET=settings.jwt_secret,
+        AIQ_RATE_LIMIT_PER_MINUTE="1000000",
+        **env_extra,
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for _ in range(count):
+            port = _free_port()
+            log = (log_dir / f"api-{port}.log").open("wb")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "aiqleads.cli",
+                        "serve",
+                        "--port",
+                        str(port),
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url, proc in zip(urls, procs, strict=True):
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server {url} exited; see {log_dir}")
+                with suppress(OSError), urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server {url} not ready; see {log_dir}")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+async def seed(
+    settings: Settings, buyers: int, credits: int, leads: list[int], price: int
+) -> tuple[list[str], list[uuid.UUID]]:
+    """Insert buyers (with a GRANT in the ledger) and leads with the given seat counts."""
+    conn = await asyncpg.connect(_dsn(settings.database_url))
+    try:
+        user_ids = [uuid.uuid4() for _ in range(buyers)]
+        await conn.executemany(
+            "INSERT INTO users (id, email, name, password_hash, tier, role, credit_balance)"
+            " VALUES ($1, $2, 'Bench Buyer', 'x', 'FREE', 'user', $3)",
+            [(u, f"bench-{u.hex}@example.com", credits) for u in user_ids],
+        )
+        if credits:
+            await conn.executemany(
+                "INSERT INTO credit_ledger (user_id, amount, balance_after, kind, reason)"
+                " VALUES ($1, $2, $2, 'GRANT', 'bench')",
+                [(u, credits) for u in user_ids],
+            )
+        lead_ids = [uuid.uuid4() for _ in leads]
+        await conn.executemany(
+            "INSERT INTO leads (id, source, property_type, title, city, state, zip, location, posted_at,"
+            " price_credits, max_buyers) VALUES ($1, 'ZILLOW', 'CONDO', 'Bench condo', 'Benchville', 'TX',"
+            " '73301', ST_GeogFromText('POINT(-97.74 30.27)'), now(), $2, $3)",
+            [(lead_id, price, seats) for lead_id, seats in zip(lead_ids, leads, strict=True)],
+        )
+    finally:
+        await conn.close()
+    tokens = [issue_token(u, settings.jwt_secret, 3600) for u in user_ids]
+    return tokens, lead_ids
+
+
+async def verify(settings: Settings) -> dict[str, int]:
+    """No oversell, counts match rows, and every ledger balances."""
+    conn = await asyncpg.connect(_dsn(settings.database_url))
+    try:
+        oversold = await conn.fetchval(
+            "SELECT count(*) FROM leads l WHERE buyers_count > max_buyers OR buyers_count <>"
+            " (SELECT count(*) FROM purchases p WHERE p.lead_id = l.id AND p.returned_at IS NULL)"
+        )
+        unbalanced = await conn.fetchval(
+            "SELECT count(*) FROM users u WHERE credit_balance <>"
+            " COALESCE((SELECT sum(amount) FROM credit_ledger c WHERE c.user_id = u.id), 0)"
+        )
+        negative = await conn.fetchval("SELECT count(*) FROM credit_ledger WHERE balance_after < 0")
+        purchases = await conn.fetchval("SELECT count(*) FROM purchases")
+        seats = await conn.fetchval("SELECT sum(max_buyers) FROM leads")
+    finally:
+        await conn.close()
+    return {
+        "oversold_leads": oversold,
+        "unbalanced_users": unbalanced,
+        "negative_entries": negative,
+        "purchases": purchases,
+        "seats": seats,
+    }
+
+
+async def checkout_race(
+    urls: list[str], tokens: list[str], lead_ids: list[uuid.UUID], per_buyer: int, concurrency: int
+) -> dict[str, Any]:
+    """Every buyer holds a few random leads of the small pool, then checks out."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    gate = asyncio.Semaphore(concurrency)
+    checkout_latency: list[float] = []
+    add_codes: dict[str, int] = {}
+    bought = 0
+    rng = random.Random(7)
+    plans = [rng.sample(lead_ids, per_buyer) for _ in tokens]
+
+    async def call(
+        client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(body["errors"])
+        return body["data"]  # type: ignore[no-any-return]
+
+    async def buyer(n: int, token: str) -> None:
+        nonlocal bought
+        client = clients[n % len(clients)]
+        async with gate:
+            held = 0
+            for lead_id in plans[n]:
+                data = await call(client, token, ADD, {"id": to_global_id("Lead", lead_id)})
+                codes = [e["code"] for e in data["addToCart"]["errors"]] or ["OK"]
+                for code in codes:
+                    add_codes[code] = add_codes.get(code, 0) + 1
+                held += codes == ["OK"]
+            if not held:
+                return
+            started = time.perf_counter()
+            data = await call(client, token, CHECKOUT, {"key": f"bench-{n}"})
+            checkout_latency.append(time.perf_counter() - started)
+            if not data["checkout"]["errors"]:
+                bought += 1
+            else:
+                print("  checkout refused:", data["checkout"]["errors"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(buyer(n, token) for n, token in enumerate(tokens)))
+    wall = time.perf_counter() - started
+    for client in clients:
+        await client.aclose()
+    return {"wall": wall, "checkouts": bought, "latency": checkout_latency, "adds": add_codes}
+
+
+async def checkout_burst(
+    urls: list[str], tokens: list[str], lead_ids: list[uuid.UUID], concurrency: int
+) -> dict[str, Any]:
+    """Each buyer already holds its leads; all checkouts fire at once (shared leads lock together)."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    gate = asyncio.Semaphore(concurrency)
+    latency: list[float] = []
+    ok = 0
+
+    async def post(
+        client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        async with gate:
+            response = await client.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        return response.json()["data"]  # type: ignore[no-any-return]
+
+    # holds first (each buyer takes two seats of two 5-seat leads; pairs overlap across buyers)
+    async def hold(n: int, token: str) -> None:
+        for lead_id in (lead_ids[n % len(lead_ids)], lead_ids[(n + 1) % len(lead_ids)]):
+            data = await post(clients[n % len(clients)], token, ADD, {"id": to_global_id("Lead", lead_id)})
+            assert not data["addToCart"]["errors"], data
+
+    await asyncio.gather(*(hold(n, t) for n, t in enumerate(tokens)))
+
+    async def pay(n: int, token: str) -> None:
+        nonlocal ok
+        started = time.perf_counter()
+        data = await post(clients[n % len(clients)], token, CHECKOUT, {"key": f"burst-{n}"})
+        latency.append(time.perf_counter() - started)
+        ok += not data["checkout"]["errors"]
+
+    started = time.perf_counter()
+    await asyncio.gather(*(pay(n, t) for n, t in enumerate(tokens)))
+    wall = time.perf_counter() - started
+    for client in clients:
+        await client.aclose()
+    return {"wall": wall, "checkouts": ok, "latency": latency}
+
+
+async def checkout_serial(url: str, tokens: list[str], lead_ids: list[uuid.UUID]) -> list[float]:
+    """Baseline without contention: one buyer at a time holds its own lead and checks out."""
+    latency: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        for n, (token, lead_id) in enumerate(zip(tokens, lead_ids, strict=True)):
+            headers = {"Authorization": f"Bearer {token}"}
+            await http.post(
+                "/graphql",
+                headers=headers,
+                json={"query": ADD, "variables": {"id": to_global_id("Lead", lead_id)}},
+            )
+            started = time.perf_counter()
+            response = await http.post(
+                "/graphql", headers=headers, json={"query": CHECKOUT, "variables": {"key": f"serial-{n}"}}
+            )
+            latency.append(time.perf_counter() - started)
+            assert not response.json()["data"]["checkout"]["errors"], response.text
+    return latency
+
+
+async def expiry_latency(urls: list[str], tokens: list[str], lead_ids: list[uuid.UUID]) -> list[float]:
+    """Hold through one process, listen on the other; seconds from deadline to HOLD_EXPIRED."""
+    lateness: list[float] = []
+    missing: list[dict[str, Any]] = []
+    ready = asyncio.Event()
+    subscribed = 0
+
+    async def one(n: int, token: str, lead_id: uuid.UUID) -> None:
+        nonlocal subscribed
+        listen_url, hold_url = urls[n % 2], urls[(n + 1) % 2]
+        async with websockets.connect(
+            listen_url.replace("http", "ws") + "/graphql",
+            subprotocols=["graphql-transport-ws"],
+            max_queue=None,
+        ) as ws:
+            await ws.send(
+                json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+            )
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))
+            subscribed += 1
+            if subscribed == len(tokens):
+                ready.set()
+            await ready.wait()
+            await asyncio.sleep(1.0 + (n % 20) * 0.1)  # let every subscription register; stagger deadlines
+            async with httpx.AsyncClient(base_url=hold_url, timeout=30) as http:
+                response = await http.post(
+                    "/graphql",
+                    json={"query": ADD, "variables": {"id": to_global_id("Lead", lead_id)}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert not response.json()["data"]["addToCart"]["errors"], response.text
+            seen: list[Any] = []
+            while True:
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                except TimeoutError:
+                    missing.append({"buyer": n, "lead": str(lead_id), "seen": seen})
+                    return
+                seen.append(message)
+                if message.get("type") == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                    continue
+                if message.get("type") != "next":
+                    continue
+                event = message["payload"]["data"]["cartEvents"]
+                if event["kind"] == "HOLD_EXPIRED":
+                    lateness.append(time.time() - datetime.fromisoformat(event["heldUntil"]).timestamp())
+                    return
+
+    await asyncio.gather(*(one(n, t, lead_ids[n]) for n, t in enumerate(tokens)))
+    if missing:
+        print(f"  !! {len(missing)} subscriber(s) got no HOLD_EXPIRED within 30 s: {missing[:3]}")
+    return lateness
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--buyers", type=int, default=300, help="buyers in the contention race")
+    parser.add_argument("--leads", type=int, default=60, help="leads in the contended pool")
+    parser.add_argument("--per-buyer", type=int, default=2, help="leads each buyer tries to hold")
+    parser.add_argument("--concurrency", type=int, default=64, help="buyers in flight at once")
+    parser.add_argument("--burst", type=int, default=200, help="buyers in the simultaneous-checkout burst")
+    parser.add_argument("--holds", type=int, default=150, help="subscribed holds in the expiry test")
+    args = parser.parse_args()
+
+    base = Settings.from_env()
+    log_dir = Path(tempfile.mkdtemp(prefix="aiq-bench-checkout-"))
+    with private_database(base) as settings:
+        rng = random.Random(11)
+        seats = [rng.choice([1, 1, 2, 3, 5]) for _ in range(args.leads)]
+        tokens, lead_ids = asyncio.run(seed(settings, args.buyers, 100, seats, 10))
+        burst_tokens, burst_leads = asyncio.run(
+            seed(settings, args.burst, 100, [5] * max(2, args.burst // 2), 10)
+        )
+        serial_tokens, serial_leads = asyncio.run(seed(settings, 50, 100, [1] * 50, 10))
+        print(f"database {settings.database_url.rsplit('/', 1)[1]}; logs in {log_dir}")
+        with api_servers(settings, 2, log_dir) as urls:
+            serial = asyncio.run(checkout_serial(urls[0], serial_tokens, serial_leads))
+            race = asyncio.run(checkout_race(urls, tokens, lead_ids, args.per_buyer, args.concurrency))
+            burst = asyncio.run(checkout_burst(urls, burst_tokens, burst_leads, args.concurrency))
+        checks = asyncio.run(verify(settings))
+
+        print("\n== checkout under contention (2 API processes, real PostgreSQL + Redis) ==")
+        print(
+            f"baseline: {len(serial)} checkouts one at a time (no contention): p50 "
+            f"{statistics.median(serial) * 1000:.1f} ms, p95 {_pct(serial, 95) * 1000:.1f} ms "
+            f"=> {len(serial) / sum(serial):.1f} checkouts/s serially"
+        )
+        print(
+            f"race: {args.buyers} buyers x {args.per_buyer} adds over {args.leads} leads ({sum(seats)} seats)"
+        )
+        print(f"  add outcomes: {race['adds']}")
+        print(
+            f"  successful checkouts: {race['checkouts']} in {race['wall']:.2f} s "
+            f"=> {race['checkouts'] / race['wall']:.1f} checkouts/s (whole add+checkout race)"
+        )
+        lat = race["latency"]
+        print(
+            f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
+            f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
+        )
+        print(f"burst: {args.burst} buyers holding 2 seats each on shared 5-seat leads, checking out at once")
+        print(
+            f"  successful checkouts: {burst['checkouts']} in {burst['wall']:.2f} s "
+            f"=> {burst['checkouts'] / burst['wall']:.1f} checkouts/s"
+        )
+        lat = burst["latency"]
+        print(
+            f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
+            f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
+        )
+        print(f"  integrity: {checks}")
+        assert (
+            checks["oversold_leads"] == 0
+            and checks["unbalanced_users"] == 0
+            and checks["negative_entries"] == 0
+        )
+
+        hold_tokens, hold_leads = asyncio.run(seed(settings, args.holds, 0, [1] * args.holds, 0))
+        with api_servers(settings, 2, log_dir, AIQ_ITEM_HOLD_SECONDS="2", AIQ_CART_HOLD_SECONDS="4") as urls:
+            lateness = asyncio.run(expiry_latency(urls, hold_tokens, hold_leads))
+        print("\n== hold deadline -> HOLD_EXPIRED delivered over a websocket on the other process ==")
+        print(
+            f"  {len(lateness)} holds of 2 s: p50 {statistics.median(lateness) * 1000:.0f} ms, "
+            f"p95 {_pct(lateness, 95) * 1000:.0f} ms, max {max(lateness) * 1000:.0f} ms, "
+            f"min {min(lateness) * 1000:.0f} ms"
+        )
+
+        async def cleanup() -> None:
+            redis = Redis.from_url(settings.redis_url)
+            await redis.delete(timer_key(settings))
+            await redis.aclose()
+
+        asyncio.run(cleanup())
+    print(f"\n(run at {datetime.now(UTC).isoformat(timespec='seconds')} on {os.cpu_count()} CPU cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Benchmark of aggregation: cleaning throughput and end-to-end ingestion throughput.
+
+1. Cleaning: parses the pages of N generated listings (all four sources, realistic structure) and
+   runs the rule-based cleaning on every parsed record; prints listings cleaned per second (clean
+   only, and parse + clean).
+2. End to end: a private migrated database and Elasticsearch index prefix; the generated pages are
+   served by loopback sites (one per source) and the real scrape runs against them: polite fetcher
+   (robots.txt, per-host gate set high so the pipeline, not politeness, is measured), parsers,
+   cleaning, validation, dedup (PostGIS + fuzzy), scoring (neighbourhood medians), pricing, storage,
+   Elasticsearch indexing and newLeads announcements. Prints listings ingested per second for the
+   first run and for an idempotent re-run, plus how many leads and merged duplicates resulted.
+
+Run: ``.venv/bin/python bench/bench_ingest.py [--listings 600] [--clean 5000]``.
+Everything it creates (database, indices) is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from alembic import command
+from elasticsearch import AsyncElasticsearch
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+
+from aiqleads.cli import alembic_config
+from aiqleads.domain.cleaning.pipeline import clean_record
+from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.leads.models import Lead, LeadSourceRecord
+from aiqleads.domain.settings import Settings
+from aiqleads.workers.ingest_jobs import run_scrape
+from aiqleads.workers.metrics import WorkerMetrics
+from aiqleads.workers.scrapers.fetcher import FetchConfig
+from aiqleads.workers.scrapers.regions import resolve_region
+from aiqleads.workers.scrapers.runner import PARSERS
+from aiqleads.workers.scrapers.samples import build
+from aiqleads.workers.scrapers.samples.build import SAMPLES, Sample, site_pages
+from aiqleads.workers.scrapers.site_server import SiteServer
+
+SOURCES = ("zillow", "craigslist", "fsbo", "facebook")
+
+
+def generate(count: int, seed: int = 7) -> list[Sample]:
+    """count listings across the ten metros; about 15% of properties appear on a second source."""
+    rng = random.Random(seed)
+    made: list[Sample] = []
+    while len(made) < count:
+        base = rng.choice(SAMPLES)
+        _number, _, rest = base.street.partition(" ")
+        sources = [rng.choice(SOURCES)]
+        if rng.random() < 0.15:
+            sources.append(rng.choice([s for s in SOURCES if s != sources[0]]))
+        tag = uuid.uuid4().hex[:8]
+        made.append(
+            replace(
+                base,
+                key=f"{base.key}-{tag}",
+                street=f"{rng.randint(100, 9999)} {rest}",
+                lat=round(base.lat + rng.uniform(-0.03, 0.03), 6),
+                lng=round(base.lng + rng.uniform(-0.03, 0.03), 6),
+                price=int(base.price * rng.uniform(0.8, 1.25)) // 100 * 100,
+                phone=f"({base.phone.strip('+1 (')[:3]}) {rng.randint(201, 989)}-{rng.randint(1000, 9999)}",
+                email=f"seller.{tag}@example.com" if base.email else None,
+                description=f"{base.description} Ref {tag}.",
+                sources=tuple(sources),
+                extra={},
+            )
+        )
+    return made
+
+
+def parse_all(samples: list[Sample]) -> list[Any]:
+    """Parse every generated page offline (search rows merged with detail pages) → RawRecords."""
+    sites = site_pages(samples, per_page=50)
+    records = []
+    for source, pages in sites.items():
+        parser = PARSERS[source]
+        for path, text in pages.items():
+            if not _is_search(source, path):
+                continue
+            region = _region_of(source, path)
+            page = parser.parse_search(text, "https://bench.test" + path, region)
+            for listing in page.listings:
+                record = listing.record
+                detail_path = "/" + (record.url or "").split("/", 3)[3]
+                if listing.needs_detail and detail_path in pages:
+                    record = parser.parse_detail(pages[detail_path], record.url or "", record)
+                records.append(record)
+    return records
+
+
+def _is_search(source: str, path: str) -> bool:
+    return {
+        "zillow": "/fsbo/",
+        "craigslist": "/search/rea",
+        "fsbo": "/listings/search/",
+        "facebook": "/propertyforsale/",
+    }[source] in path
+
+
+def _region_of(source: str, path: str) -> Any:
+    parts = [p for p in path.split("?")[0].split("/") if p]
+    name = {"zillow": parts[0], "craigslist": parts[0], "fsbo": parts[-1], "facebook": parts[1]}[source]
+    return resolve_region(name)
+
+
+def bench_cleaning(count: int) -> None:
+    samples = generate(count, seed=11)
+    started = time.perf_counter()
+    records = parse_all(samples)
+    parsed = time.perf_counter()
+    now = build.ANCHOR + timedelta(days=1)
+    for record in records:
+        clean_record(record, now)
+    cleaned = time.perf_counter()
+    print(
+        f"cleaning: {len(records)} listings parsed in {parsed - started:.2f} s, cleaned in "
+        f"{cleaned - parsed:.2f} s"
+    )
+    print(f"  listings cleaned per second (rules):           {len(records) / (cleaned - parsed):,.0f}")
+    print(f"  listings parsed + cleaned per second:          {len(records) / (cleaned - started):,.0f}")
+
+
+async def _create_database(base: Settings) -> tuple[str, str]:
+    name = f"aiq_bench_ingest_{uuid.uuid4().hex[:8]}"
+    admin = base.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    head, _, _ = base.database_url.rpartition("/")
+    url = f"{head}/{name}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    return name, url
+
+
+async def _drop_database(base: Settings, name: str) -> None:
+    conn = await asyncpg.connect(base.database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def bench_end_to_end(count: int) -> None:
+    base = Settings.from_env()
+    name, url = await _create_database(base)
+    prefix = f"aiqbench_{uuid.uuid4().hex[:8]}"
+    samples = generate(count)
+    server = SiteServer({k: dict(v) for k, v in site_pages(samples, per_page=25).items()})
+    bases = await server.start()
+    urls = {k: v + ("/{region}" if k == "craigslist" else "") for k, v in bases.items()}
+    settings = base.replace(database_url=url, es_index_prefix=prefix, source_base_urls=urls)
+    engine = make_engine(url, pool_size=4)
+    redis = Redis.from_url(settings.redis_url)
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
+    ctx: dict[str, Any] = {
+        "settings": settings,
+        "sessionmaker": make_sessionmaker(engine),
+        "redis_client": redis,
+        "es": es,
+        "metrics": WorkerMetrics.create(),
+        "refiner": None,
+    }
+    config = FetchConfig.from_settings(settings, rate_per_host=5000.0)
+    regions = sorted({s.region for s in samples})
+    listings_total = sum(len(s.sources) for s in samples)
+    try:
+        for label in ("first run", "re-run (idempotent)"):
+            started = time.perf_counter()
+            created = merged = unchanged = listings = 0
+            pages = 0
+            for source in SOURCES:
+                for region in regions:
+                    report = await run_scrape(ctx, source, region, pages=100, fetch_config=config)
+                    created += report.created
+                    merged += report.merged
+                    unchanged += report.unchanged
+                    listings += report.listings
+                    pages += report.search_pages + report.detail_pages
+            elapsed = time.perf_counter() - started
+            print(
+                f"end to end, {label}: {listings} listings ({pages} pages fetched) in {elapsed:.1f} s → "
+                f"{created} new leads, {merged} merged, {unchanged} unchanged"
+            )
+            print(
+                f"  listings ingested per second (fetch→parse→clean→dedup→score→store→index→announce): "
+                f"{listings / elapsed:,.1f}"
+            )
+        async with make_sessionmaker(engine)() as session:
+            leads = await session.scalar(select(func.count()).select_from(Lead))
+            sources = await session.scalar(select(func.count()).select_from(LeadSourceRecord))
+        await es.indices.refresh(index=f"{prefix}*")
+        indexed = (await es.count(index=f"{prefix}*"))["count"]
+        print(
+            f"  check: {listings_total} listings generated, {leads} leads, {sources} lead sources, "
+            f"{indexed} docs in ES"
+        )
+    finally:
+        await server.stop()
+        await es.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
+        await es.close()
+        await redis.aclose()
+        await engine.dispose()
+        await _drop_database(base, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--listings", type=int, default=600, help="listings for the end-to-end run")
+    parser.add_argument("--clean", type=int, default=5000, help="listings for the cleaning run")
+    args = parser.parse_args()
+    bench_cleaning(args.clean)
+    asyncio.run(bench_end_to_end(args.listings))
+
+
+if __name__ == "__main__":
+    main()

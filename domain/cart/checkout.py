@@ -1,0 +1,169 @@
+"""Checkout: buy every actively held lead, all or nothing, in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.cart import expiry
+from aiqleads.domain.cart import repository as repo
+from aiqleads.domain.cart.events import CartEvent, Effects
+from aiqleads.domain.cart.models import Purchase
+from aiqleads.domain.credits import idempotency, ledger
+from aiqleads.domain.errors import DomainError
+from aiqleads.domain.leads.models import Lead
+
+OPERATION = "checkout"
+
+
+class HoldExpiredError(DomainError):
+    """HOLD_EXPIRED for one lead of the cart (the edge names the lead by its public id)."""
+
+    def __init__(self, lead_id: uuid.UUID, title: str) -> None:
+        super().__init__(
+            "HOLD_EXPIRED",
+            f"Your hold on “{title}” expired before checkout; add the lead again to buy it.",
+            str(lead_id),
+        )
+        self.lead_id = lead_id
+
+
+@dataclass(frozen=True)
+class PurchaseView:
+    """A purchase with its lead."""
+
+    purchase: Purchase
+    lead: Lead
+
+
+@dataclass
+class CheckoutResult:
+    """What a checkout bought, what it cost and the balance after it."""
+
+    purchases: list[PurchaseView]
+    credits_spent: int
+    balance: int
+    replayed: bool = False
+    effects: Effects = field(default_factory=Effects)
+
+
+async def _replay(session: AsyncSession, response: dict[str, object]) -> CheckoutResult:
+    raw_ids = response.get("purchase_ids")
+    ids = [uuid.UUID(str(i)) for i in raw_ids] if isinstance(raw_ids, list) else []
+    rows = (
+        await session.execute(
+            select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.id.in_(ids))
+        )
+    ).tuples()
+    by_id = {purchase.id: PurchaseView(purchase, lead) for purchase, lead in rows}
+    spent = response.get("credits_spent", 0)
+    balance = response.get("balance", 0)
+    return CheckoutResult(
+        [by_id[i] for i in ids if i in by_id],
+        int(spent) if isinstance(spent, int) else 0,
+        int(balance) if isinstance(balance, int) else 0,
+        replayed=True,
+    )
+
+
+async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: datetime) -> CheckoutResult:
+    """Buy the cart: debit the ledger, create purchases, fill seats, empty the cart.
+
+    The same key returns the first result; the same key with a different cart is
+    IDEMPOTENCY_CONFLICT; an expired hold is HOLD_EXPIRED naming the lead; a short balance is
+    INSUFFICIENT_CREDITS. Any failure leaves everything as it was.
+    """
+    key = idempotency.check_key(key)
+    cart = await repo.lock_cart(session, user_id)  # serialises checkouts (and retries) of this buyer
+    holds = await repo.holds_of(session, user_id)
+    lead_ids = sorted(h.lead_id for h in holds)
+    hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
+    record = await idempotency.get_record(session, user_id, OPERATION, key)
+    if record is not None:
+        if not holds or record.request_hash == hashed:
+            return await _replay(session, record.response)
+        raise DomainError(
+            "IDEMPOTENCY_CONFLICT",
+            "This idempotency key was already used for a checkout of a different cart.",
+            "idempotencyKey",
+        )
+    if not holds:
+        raise DomainError("CART_EMPTY", "Your cart is empty: add leads before checking out.")
+    leads = await repo.lock_leads(session, lead_ids)
+    for hold in sorted(holds, key=lambda h: h.held_until):
+        if hold.held_until <= now or (cart.expires_at is not None and cart.expires_at <= now):
+            raise HoldExpiredError(hold.lead_id, leads[hold.lead_id].title)
+    deleted = await repo.delete_holds(session, user_id, [h.id for h in holds])
+    if len(deleted) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
+        gone = {h.lead_id for h in holds} - {lead_id for lead_id, _ in deleted}
+        lost = min(gone)
+        raise HoldExpiredError(lost, leads[lost].title)
+    total = sum(h.price for h in holds)
+    user = await ledger.lock_user(session, user_id)
+    if user.credit_balance < total:
+        raise DomainError(
+            "INSUFFICIENT_CREDITS",
+            f"The cart costs {total} credits but your balance is {user.credit_balance}.",
+        )
+    balance = user.credit_balance
+    if total > 0:
+        posting = await ledger.post(
+            session, user_id, -total, "SPEND", f"Checkout of {len(holds)} lead(s)", ref=f"checkout:{key}"
+        )
+        if not posting.created:
+            raise DomainError(
+                "IDEMPOTENCY_CONFLICT",
+                "This idempotency key was already used for a checkout.",
+                "idempotencyKey",
+            )
+        balance = posting.balance
+    purchases = list(
+        await session.scalars(
+            insert(Purchase)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "user_id": user_id,
+                        "lead_id": h.lead_id,
+                        "price": h.price,
+                        "checkout_key": key,
+                        "purchased_at": now,
+                    }
+                    for h in holds
+                ]
+            )
+            .returning(Purchase)
+        )
+    )
+    await session.execute(
+        update(Lead)
+        .where(Lead.id.in_(lead_ids))
+        .values(
+            buyers_count=Lead.buyers_count + 1,
+            holds_count=Lead.holds_count - 1,
+            status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    expiry.reset_timer(cart)
+    await session.flush()
+    fresh = await repo.refresh_leads(session, lead_ids)
+    views = [PurchaseView(p, fresh[p.lead_id]) for p in purchases]
+    await idempotency.save_record(
+        session,
+        user_id,
+        OPERATION,
+        key,
+        hashed,
+        {"purchase_ids": [str(p.id) for p in purchases], "credits_spent": total, "balance": balance},
+    )
+    effects = Effects()
+    effects.events.append(CartEvent(user_id, "CHECKED_OUT", None, None, None, now))
+    effects.signals.extend((lead_id, "purchase") for lead_id in lead_ids)
+    return CheckoutResult(views, total, balance, effects=effects)

@@ -1,0 +1,205 @@
+"""SQL of carts, holds and purchases. Lock order everywhere: cart → leads (sorted, one batch) → user."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.cart.models import Cart, Hold, Purchase
+from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.users.models import User
+
+
+async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
+    """The user's cart row, created if missing, locked for the rest of the transaction."""
+    stmt = (
+        insert(Cart)
+        .values(user_id=user_id)
+        .on_conflict_do_update(index_elements=[Cart.user_id], set_={"updated_at": func.now()})
+        .returning(Cart)
+    )
+    result = await session.scalars(stmt, execution_options={"populate_existing": True})
+    return result.one()
+
+
+async def lock_existing_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
+    """The user's cart row locked FOR UPDATE, or None when the user never had a cart."""
+    result = await session.scalars(
+        select(Cart)
+        .where(Cart.user_id == user_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return result.first()
+
+
+async def get_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
+    """The user's cart row without locking."""
+    return await session.get(Cart, user_id)
+
+
+async def holds_of(session: AsyncSession, user_id: uuid.UUID) -> list[Hold]:
+    """Every hold row of a user (expired or not), oldest first."""
+    rows = await session.scalars(
+        select(Hold)
+        .where(Hold.user_id == user_id)
+        .order_by(Hold.created_at, Hold.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class LockedLead:
+    """What a locker needs to know about a lead it locked (the full row is loaded only for responses)."""
+
+    id: uuid.UUID
+    status: str
+    title: str
+
+
+async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedLead]:
+    """Lock leads FOR NO KEY UPDATE in id order (one batch, so no two transactions deadlock)."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Lead.id, Lead.status, Lead.title)
+        .where(Lead.id.in_(ids))
+        .order_by(Lead.id)
+        .with_for_update(key_share=True)
+    )
+    return {lead_id: LockedLead(lead_id, status, title) for lead_id, status, title in rows.tuples()}
+
+
+async def refresh_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    """Reload leads after SQL updates (counts and status) so returned rows are current."""
+    if not lead_ids:
+        return {}
+    rows = await session.scalars(
+        select(Lead).where(Lead.id.in_(lead_ids)).execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
+async def user_tier(session: AsyncSession, user_id: uuid.UUID) -> str:
+    """The user's current tier (FREE when unknown)."""
+    tier = await session.scalar(select(User.tier).where(User.id == user_id))
+    return tier or "FREE"
+
+
+async def delete_holds(
+    session: AsyncSession, user_id: uuid.UUID, hold_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Delete some holds of a user; returns (lead_id, held_until) of the rows actually deleted."""
+    if not hold_ids:
+        return []
+    result = await session.execute(
+        delete(Hold)
+        .where(Hold.user_id == user_id, Hold.id.in_(hold_ids))
+        .returning(Hold.lead_id, Hold.held_until)
+        .execution_options(synchronize_session=False)
+    )
+    return [(lead_id, held_until) for lead_id, held_until in result.tuples()]
+
+
+async def release_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> None:
+    """Give back one held seat on each lead (caller holds the lead locks)."""
+    if not lead_ids:
+        return
+    await session.execute(
+        update(Lead)
+        .where(Lead.id.in_(lead_ids))
+        .values(holds_count=Lead.holds_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def take_seat(session: AsyncSession, lead_id: uuid.UUID) -> int | None:
+    """Take one seat of an AVAILABLE lead if one is free; returns its credit price, or None."""
+    result = await session.execute(
+        update(Lead)
+        .where(
+            Lead.id == lead_id,
+            Lead.status == "AVAILABLE",
+            Lead.buyers_count + Lead.holds_count < Lead.max_buyers,
+        )
+        .values(holds_count=Lead.holds_count + 1)
+        .returning(Lead.price_credits)
+        .execution_options(synchronize_session=False)
+    )
+    price = result.scalar_one_or_none()
+    return int(price) if price is not None else None
+
+
+async def release_expired_on_lead(
+    session: AsyncSession, lead_id: uuid.UUID, now: datetime
+) -> list[tuple[uuid.UUID, datetime]]:
+    """Delete every expired hold on a lead (caller holds its lock); returns (user_id, held_until)."""
+    result = await session.execute(
+        delete(Hold)
+        .where(Hold.lead_id == lead_id, Hold.held_until <= now)
+        .returning(Hold.user_id, Hold.held_until)
+        .execution_options(synchronize_session=False)
+    )
+    rows = [(user_id, held_until) for user_id, held_until in result.tuples()]
+    if rows:
+        await session.execute(
+            update(Lead)
+            .where(Lead.id == lead_id)
+            .values(holds_count=Lead.holds_count - len(rows))
+            .execution_options(synchronize_session=False)
+        )
+    return rows
+
+
+async def cart_timers(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[datetime | None, int]]:
+    """For each user: the cart-wide deadline and how many hold rows the cart still has."""
+    if not user_ids:
+        return {}
+    counts = (
+        select(Hold.user_id, func.count().label("n")).where(Hold.user_id.in_(user_ids)).group_by(Hold.user_id)
+    ).subquery()
+    rows = await session.execute(
+        select(Cart.user_id, Cart.expires_at, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.user_id == Cart.user_id)
+        .where(Cart.user_id.in_(user_ids))
+    )
+    return {user_id: (expires_at, int(n)) for user_id, expires_at, n in rows.tuples()}
+
+
+async def purchase_of(session: AsyncSession, user_id: uuid.UUID, lead_id: uuid.UUID) -> Purchase | None:
+    """The user's purchase of a lead (returned or not), if any."""
+    rows = await session.scalars(
+        select(Purchase).where(Purchase.user_id == user_id, Purchase.lead_id == lead_id)
+    )
+    return rows.first()
+
+
+async def due_users(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Users with at least one hold past its deadline (what reconciliation must release)."""
+    rows = await session.scalars(
+        select(Hold.user_id).where(Hold.held_until <= now).group_by(Hold.user_id).limit(limit)
+    )
+    return list(rows)
+
+
+async def upcoming_deadlines(
+    session: AsyncSession, after: datetime, until: datetime, limit: int
+) -> list[tuple[uuid.UUID, datetime]]:
+    """(user, earliest deadline) for holds whose deadline falls in (after, until]."""
+    rows = await session.execute(
+        select(Hold.user_id, func.min(Hold.held_until))
+        .where(Hold.held_until > after, Hold.held_until <= until)
+        .group_by(Hold.user_id)
+        .limit(limit)
+    )
+    return [(user_id, deadline) for user_id, deadline in rows.tuples()]

@@ -1,0 +1,117 @@
+"""Bad-lead returns: within the window, once per purchase, refunded through the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.cart import repository as repo
+from aiqleads.domain.cart.checkout import PurchaseView
+from aiqleads.domain.cart.models import LeadReturn, Purchase
+from aiqleads.domain.credits import ledger
+from aiqleads.domain.errors import DomainError, invalid_input, not_found
+from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.settings import Settings
+
+RETURN_REASONS = ("BAD_PHONE", "DUPLICATE", "FRAUDULENT", "ALREADY_SOLD")
+MAX_NOTE_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    """The returned purchase and the credits refunded."""
+
+    purchase: PurchaseView
+    refunded: int
+
+
+async def return_lead(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    purchase_id: uuid.UUID,
+    reason: str,
+    note: str | None,
+    now: datetime,
+) -> ReturnResult:
+    """Return a purchased lead for a listed reason: refund its price and free its seat."""
+    if reason not in RETURN_REASONS:
+        raise invalid_input(f"Reason must be one of {', '.join(RETURN_REASONS)}.", "reason")
+    cleaned_note = note.strip() if note else None
+    if cleaned_note and len(cleaned_note) > MAX_NOTE_LENGTH:
+        raise invalid_input(f"The note must be at most {MAX_NOTE_LENGTH} characters.", "note")
+    purchase = (
+        await session.scalars(
+            select(Purchase)
+            .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if purchase is None:
+        raise not_found("You have no purchase with this id.", "purchaseId")
+    if purchase.returned_at is not None:
+        raise invalid_input("This purchase was already returned.", "purchaseId")
+    deadline = purchase.purchased_at + timedelta(days=settings.return_window_days)
+    if now > deadline:
+        raise DomainError(
+            "RETURN_WINDOW_CLOSED",
+            f"Leads can be returned within {settings.return_window_days} days of purchase; "
+            f"this one was bought on {purchase.purchased_at.date().isoformat()}.",
+            "purchaseId",
+        )
+    await repo.lock_leads(session, [purchase.lead_id])
+    await session.execute(
+        update(Lead)
+        .where(Lead.id == purchase.lead_id)
+        .values(
+            buyers_count=Lead.buyers_count - 1,
+            status=case((Lead.status == "SOLD_OUT", "AVAILABLE"), else_=Lead.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    refund = purchase.price
+    session.add(
+        LeadReturn(
+            id=uuid.uuid4(),
+            purchase_id=purchase.id,
+            reason=reason,
+            note=cleaned_note,
+            status="APPROVED",
+            refunded=refund,
+            created_at=now,
+        )
+    )
+    purchase.returned_at = now
+    await session.flush()
+    if refund > 0:
+        await ledger.post(
+            session, user_id, refund, "REFUND", f"Return of a lead ({reason})", ref=f"return:{purchase.id}"
+        )
+    lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
+    return ReturnResult(PurchaseView(purchase, lead), refund)
+
+
+async def list_purchases(
+    session: AsyncSession, user_id: uuid.UUID, first: int, after: uuid.UUID | None
+) -> list[PurchaseView]:
+    """The user's purchases, newest first, continuing after the purchase ``after``."""
+    if first < 0 or first > 100:
+        raise invalid_input("first must be between 0 and 100.", "first")
+    stmt = select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.user_id == user_id)
+    if after is not None:
+        anchor = await session.get(Purchase, after)
+        if anchor is None or anchor.user_id != user_id:
+            raise invalid_input("Unknown cursor: pass the id of one of your purchases.", "after")
+        stmt = stmt.where(
+            (Purchase.purchased_at < anchor.purchased_at)
+            | ((Purchase.purchased_at == anchor.purchased_at) & (Purchase.id < anchor.id))
+        )
+    rows = (
+        await session.execute(stmt.order_by(Purchase.purchased_at.desc(), Purchase.id.desc()).limit(first))
+    ).tuples()
+    return [PurchaseView(purchase, lead) for purchase, lead in rows]

@@ -1,0 +1,129 @@
+"""Resolvers of the cart, checkout, purchases and returns: parse arguments, call the domain, publish."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiqleads.domain.cart import checkout as checkout_service
+from aiqleads.domain.cart import holds, returns
+from aiqleads.domain.cart.checkout import CheckoutResult, HoldExpiredError, PurchaseView
+from aiqleads.domain.cart.events import Effects
+from aiqleads.domain.cart.holds import CartView
+from aiqleads.domain.cart.publishing import run_effects
+from aiqleads.domain.cart.returns import ReturnResult
+from aiqleads.domain.errors import DomainError
+from aiqleads.resolvers.auth import require_viewer
+from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.errors import from_domain
+from aiqleads.resolvers.ids import to_global_id, uuid_of
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _after_commit(ctx: Context, effects: Effects, *extra_kinds: str) -> None:
+    await run_effects(ctx.resources.redis, ctx.settings, effects)
+    metrics = ctx.resources.extras.get("metrics")
+    if metrics is not None:
+        for kind in [event.kind for event in effects.events] + list(extra_kinds):
+            metrics.domain_events.labels(kind).inc()
+
+
+def public_error(error: DomainError) -> DomainError:
+    """Name an expired lead by its public id (the domain only knows database ids)."""
+    if isinstance(error, HoldExpiredError):
+        return DomainError(error.code, error.message, to_global_id("Lead", error.lead_id))
+    return error
+
+
+async def cart(ctx: Context) -> CartView:
+    """The viewer's cart with server time."""
+    user = require_viewer(ctx)
+    async with ctx.read_session() as session:
+        return await holds.view_cart(session, user.id, _now())
+
+
+async def add_to_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
+    """Hold a seat of a lead for the viewer."""
+    user = require_viewer(ctx)
+    try:
+        lead_uuid = uuid_of(lead_id, "Lead", "leadId")
+        async with ctx.unit_of_work() as session:
+            outcome = await holds.add_to_cart(session, ctx.settings, user.id, lead_uuid, _now())
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, outcome.effects)
+    return outcome.cart
+
+
+async def remove_from_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
+    """Release the viewer's hold on a lead."""
+    user = require_viewer(ctx)
+    try:
+        lead_uuid = uuid_of(lead_id, "Lead", "leadId")
+        async with ctx.unit_of_work() as session:
+            outcome = await holds.remove_from_cart(session, user.id, lead_uuid, _now())
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, outcome.effects)
+    return outcome.cart
+
+
+async def extend_hold(ctx: Context, lead_id: str) -> CartView | DomainError:
+    """Extend the viewer's hold on a lead (tier permitting)."""
+    user = require_viewer(ctx)
+    try:
+        lead_uuid = uuid_of(lead_id, "Lead", "leadId")
+        async with ctx.unit_of_work() as session:
+            outcome = await holds.extend_hold(session, ctx.settings, user.id, lead_uuid, _now())
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, outcome.effects)
+    return outcome.cart
+
+
+async def checkout(ctx: Context, idempotency_key: str) -> CheckoutResult | DomainError:
+    """Buy every held lead of the viewer's cart, once per idempotency key."""
+    user = require_viewer(ctx)
+    try:
+        async with ctx.unit_of_work() as session:
+            result = await checkout_service.checkout(session, user.id, idempotency_key, _now())
+    except DomainError as error:
+        return public_error(error)
+    if not result.replayed:
+        await _after_commit(ctx, result.effects, "checkout")
+    return result
+
+
+def current_balance(ctx: Context) -> int:
+    """The viewer's balance as loaded for this request (shown with failed checkouts)."""
+    return ctx.viewer.credit_balance if ctx.viewer is not None else 0
+
+
+async def purchases(ctx: Context, first: int, after: str | None) -> list[PurchaseView]:
+    """The viewer's purchases, newest first, after the purchase with id ``after``."""
+    user = require_viewer(ctx)
+    try:
+        after_uuid = uuid_of(after, "Purchase", "after") if after else None
+        async with ctx.read_session() as session:
+            return await returns.list_purchases(session, user.id, first, after_uuid)
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def return_lead(
+    ctx: Context, purchase_id: str, reason: str, note: str | None
+) -> ReturnResult | DomainError:
+    """Return a purchased lead within the window for a refund."""
+    user = require_viewer(ctx)
+    try:
+        purchase_uuid = uuid_of(purchase_id, "Purchase", "purchaseId")
+        async with ctx.unit_of_work() as session:
+            result = await returns.return_lead(
+                session, ctx.settings, user.id, purchase_uuid, reason, note, _now()
+            )
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, Effects(), "return")
+    return result

@@ -1,0 +1,54 @@
+"""Resolvers of live price changes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from aiqleads.domain.errors import DomainError, not_found
+from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_price_changes
+from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.errors import from_domain
+from aiqleads.resolvers.ids import uuid_of
+
+
+def _watch(
+    lead_ids: list[str] | None, center: tuple[float, float] | None, radius_miles: float | None
+) -> PriceWatch:
+    try:
+        ids = [uuid_of(global_id, "Lead", "leadIds") for global_id in lead_ids or []]
+        return PriceWatch.create(ids, center, radius_miles)
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def price_changes(
+    ctx: Context,
+    lead_ids: list[str] | None,
+    center: tuple[float, float] | None,
+    radius_miles: float | None,
+) -> AsyncIterator[PriceChangeEvent]:
+    """Price changes of the listed leads or of leads within the circle, at the viewer's prices."""
+    watch = _watch(lead_ids, center, radius_miles)
+    tier = ctx.viewer.tier if ctx.viewer is not None else "FREE"
+    metrics = ctx.resources.extras.get("metrics")
+    if metrics is not None:
+        metrics.active_subscriptions.inc()
+    try:
+        async for event in watch_price_changes(ctx.resources.hub, watch, tier):
+            ctx.loaders.clear()  # each event is a fresh execution: no stale per-connection caches
+            yield event
+    finally:
+        if metrics is not None:
+            metrics.active_subscriptions.dec()
+
+
+async def lead_for_change(ctx: Context, lead_id: uuid.UUID) -> Lead:
+    """The lead a price change is about, as it is now."""
+    async with ctx.read_session() as session:
+        row = await leads_repo.get_lead(session, lead_id)
+    if row is None:
+        raise from_domain(not_found("The lead no longer exists.", "lead"))
+    return row

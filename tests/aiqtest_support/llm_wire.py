@@ -1,0 +1,134 @@
+"""A loopback server speaking the OpenAI chat-completions and Anthropic messages wire formats, so the
+real langchain-openai / langchain-anthropic clients can be exercised without the real services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Answer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class LlmWireServer:
+    """Answers every request with answer(request_json) as the tool call's arguments.
+
+    mode: "ok", "http_500", "bad_arguments" (unparseable tool arguments), "no_tool" (plain text),
+    or "slow" (sleeps `delay` seconds first).
+    """
+
+    answer: Answer
+    mode: str = "ok"
+    delay: float = 5.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        """Bind to a free loopback port; returns the base URL (no /v1)."""
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/messages", self._anthropic)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop the server."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _common(self, request: web.Request) -> dict[str, Any] | web.Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append({k.lower(): v for k, v in request.headers.items()})
+        if self.mode == "slow":
+            await asyncio.sleep(self.delay)
+        if self.mode == "http_500":
+            return web.json_response({"error": {"message": "overloaded", "type": "server_error"}}, status=500)
+        return body
+
+    async def _openai(self, request: web.Request) -> web.Response:
+        body = await self._common(request)
+        if isinstance(body, web.Response):
+            return body
+        arguments = "{not json" if self.mode == "bad_arguments" else json.dumps(self.answer(body))
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+        tools = body.get("tools") or []
+        if tools and self.mode != "no_tool":
+            name = tools[0]["function"]["name"]
+            message["tool_calls"] = [
+                {"id": "call_clean_1", "type": "function", "function": {"name": name, "arguments": arguments}}
+            ]
+            finish = "tool_calls"
+        else:
+            message["content"] = "I cannot help with that."
+            finish = "stop"
+        return web.json_response(
+            {
+                "id": "chatcmpl-clean-1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "gpt-4o-mini"),
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+            }
+        )
+
+    async def _anthropic(self, request: web.Request) -> web.Response:
+        body = await self._common(request)
+        if isinstance(body, web.Response):
+            return body
+        tools = body.get("tools") or []
+        if tools and self.mode not in ("no_tool", "bad_arguments"):
+            content: list[dict[str, Any]] = [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_clean_1",
+                    "name": tools[0]["name"],
+                    "input": self.answer(body),
+                }
+            ]
+            stop = "tool_use"
+        else:
+            content = [{"type": "text", "text": "Sorry, I cannot produce that {"}]
+            stop = "end_turn"
+        return web.json_response(
+            {
+                "id": "msg_clean_1",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model", "claude-haiku-4-5"),
+                "content": content,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 120, "output_tokens": 40},
+            }
+        )
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    """All message text of a request (either provider), for assertions on the prompt."""
+    parts: list[str] = []
+    if isinstance(body.get("system"), str):
+        parts.append(body["system"])
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [c.get("text", "") for c in content if isinstance(c, dict)]
+    return "\n".join(parts)

@@ -1,0 +1,183 @@
+"""Credits: packs through the payment provider, tiers, the monthly allowance, history, no negatives."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiqtest_support.cartkit import (
+    BUY,
+    ME,
+    TIER,
+    TRANSACTIONS,
+    Buyers,
+    checked_buyers,
+    lead_gid,
+)
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from starlette.applications import Starlette
+
+from aiqleads.domain.credits import ledger
+from aiqleads.domain.credits import service as credits
+from aiqleads.domain.errors import DomainError
+from aiqleads.domain.payments.provider import Charge, DevelopmentPaymentProvider
+from aiqleads.resolvers.context import Resources
+from aiqleads.workers.cart_jobs import grant_monthly_allowances
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
+    """Users for this test; their ledgers must balance when it ends."""
+    async with checked_buyers(make_user, app) as factory:
+        yield factory
+
+
+def _resources(app: Starlette) -> Resources:
+    return app.state.resources  # type: ignore[no-any-return]
+
+
+async def _kinds(app: Starlette, user_id: uuid.UUID) -> list[tuple[str, int, str | None]]:
+    async with _resources(app).engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT kind, amount, ref FROM credit_ledger WHERE user_id = :u ORDER BY id"), {"u": user_id}
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def test_buy_packs_with_idempotency(gql: Any, buyers: Any, app: Starlette) -> None:
+    user = await buyers()
+    first = (await gql(BUY, {"pack": "STARTER", "key": "pack-1"}, token=user.token))["data"]["buyCredits"]
+    assert first["errors"] == [] and first["balance"] == 50
+    tx = first["transaction"]
+    assert tx["amount"] == 50 and tx["balanceAfter"] == 50 and tx["kind"] == "PACK_PURCHASE"
+    assert "STARTER" in tx["reason"]
+    again = (await gql(BUY, {"pack": "STARTER", "key": "pack-1"}, token=user.token))["data"]["buyCredits"]
+    assert again == first
+    conflict = (await gql(BUY, {"pack": "GROWTH", "key": "pack-1"}, token=user.token))["data"]["buyCredits"]
+    assert [(e["code"], e["field"]) for e in conflict["errors"]] == [
+        ("IDEMPOTENCY_CONFLICT", "idempotencyKey")
+    ]
+    assert conflict["balance"] is None and conflict["transaction"] is None
+    growth = (await gql(BUY, {"pack": "GROWTH", "key": "pack-2"}, token=user.token))["data"]["buyCredits"]
+    bulk = (await gql(BUY, {"pack": "BULK", "key": "pack-3"}, token=user.token))["data"]["buyCredits"]
+    assert (growth["balance"], bulk["balance"]) == (300, 1300)
+    assert (await gql(ME, token=user.token))["data"]["me"]["credits"] == 1300
+    bad = (await gql(BUY, {"pack": "STARTER", "key": ""}, token=user.token))["data"]["buyCredits"]
+    assert [e["code"] for e in bad["errors"]] == ["INVALID_INPUT"]
+    assert [k for k, _, _ in await _kinds(app, user.id)] == ["PACK_PURCHASE"] * 3
+
+
+async def test_parallel_buys_with_one_key_credit_once(gql: Any, buyers: Any, app: Starlette) -> None:
+    user = await buyers()
+    results = await asyncio.gather(
+        *(gql(BUY, {"pack": "GROWTH", "key": "same-pack"}, token=user.token) for _ in range(10))
+    )
+    payloads = [r["data"]["buyCredits"] for r in results]
+    assert {(p["balance"], p["transaction"]["id"]) for p in payloads} == {
+        (250, payloads[0]["transaction"]["id"])
+    }
+    assert await _kinds(app, user.id) == [("PACK_PURCHASE", 250, "pack:same-pack")]
+
+
+async def test_development_provider_is_idempotent_per_key() -> None:
+    provider = DevelopmentPaymentProvider()
+    charge = Charge(uuid.uuid4(), 5000, "USD", "pack", "key-1")
+    first, second = await provider.charge(charge), await provider.charge(charge)
+    assert first.approved and first == second
+    other = await provider.charge(Charge(charge.customer_id, 5000, "USD", "pack", "key-2"))
+    assert other.payment_id != first.payment_id
+    refused = await provider.charge(Charge(charge.customer_id, 0, "USD", "pack", "key-3"))
+    assert not refused.approved
+
+
+async def test_change_tier_changes_discount(gql: Any, buyers: Any, make_lead: Any) -> None:
+    user = await buyers()
+    lead = await make_lead(price_credits=50, city="Tierton", zip="73399")
+    query = "query($id: ID!) { lead(id: $id) { price } }"
+    assert (await gql(query, {"id": lead_gid(lead.id)}, token=user.token))["data"]["lead"]["price"] == 50
+    changed = (await gql(TIER, {"tier": "ENTERPRISE"}, token=user.token))["data"]["changeTier"]
+    assert changed["errors"] == [] and changed["user"]["tier"] == "ENTERPRISE"
+    assert (await gql(query, {"id": lead_gid(lead.id)}, token=user.token))["data"]["lead"]["price"] == 40
+    invalid = await gql(TIER, {"tier": "PLATINUM"}, token=user.token, expect_errors=True)
+    assert invalid["errors"]
+
+
+async def test_transactions_are_paginated_newest_first(gql: Any, buyers: Any, app: Starlette) -> None:
+    user = await buyers(credits=5)
+    for n, pack in enumerate(["STARTER", "GROWTH", "STARTER", "BULK"]):
+        await gql(BUY, {"pack": pack, "key": f"p{n}"}, token=user.token)
+    page1 = (await gql(TRANSACTIONS, {"first": 2}, token=user.token))["data"]["creditTransactions"]
+    assert page1["totalCount"] == 5
+    assert [e["node"]["amount"] for e in page1["edges"]] == [1000, 50]
+    assert page1["pageInfo"]["hasNextPage"] is True and page1["pageInfo"]["hasPreviousPage"] is False
+    page2 = await gql(TRANSACTIONS, {"first": 2, "after": page1["pageInfo"]["endCursor"]}, token=user.token)
+    page2 = page2["data"]["creditTransactions"]
+    assert [e["node"]["amount"] for e in page2["edges"]] == [250, 50]
+    page3 = await gql(TRANSACTIONS, {"first": 2, "after": page2["pageInfo"]["endCursor"]}, token=user.token)
+    last = page3["data"]["creditTransactions"]
+    assert [e["node"]["kind"] for e in last["edges"]] == ["GRANT"] and last["pageInfo"][
+        "hasNextPage"
+    ] is False
+    balances = [e["node"]["balanceAfter"] for p in (page1, page2, last) for e in p["edges"]]
+    assert balances == [1355, 355, 305, 55, 5]
+    bad = await gql(TRANSACTIONS, {"first": 2, "after": "garbage"}, token=user.token, expect_errors=True)
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    anonymous = await gql(TRANSACTIONS, {"first": 2}, expect_errors=True)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_parallel_spends_never_go_below_zero(buyers: Any, app: Starlette) -> None:
+    res = _resources(app)
+    user = await buyers(credits=50)
+
+    async def spend(n: int) -> bool:
+        try:
+            async with res.sessionmaker() as session, session.begin():
+                await ledger.post(session, user.id, -7, "SPEND", f"spend {n}", ref=f"spend-{n}")
+            return True
+        except DomainError as error:
+            assert error.code == "INSUFFICIENT_CREDITS"
+            return False
+
+    outcomes = await asyncio.gather(*(spend(n) for n in range(20)))
+    assert sum(outcomes) == 7
+    async with res.engine.connect() as conn:
+        balance = await conn.scalar(text("SELECT credit_balance FROM users WHERE id = :u"), {"u": user.id})
+        lowest = await conn.scalar(
+            text("SELECT min(balance_after) FROM credit_ledger WHERE user_id = :u"), {"u": user.id}
+        )
+    assert balance == 1 and lowest == 1
+    with pytest.raises(IntegrityError):  # the database refuses a negative balance on its own
+        async with res.engine.begin() as conn:
+            await conn.execute(text("UPDATE users SET credit_balance = -1 WHERE id = :u"), {"u": user.id})
+
+
+async def test_monthly_allowance_is_granted_exactly_once(buyers: Any, app: Starlette, settings: Any) -> None:
+    res = _resources(app)
+    free, pro, ent = await buyers(), await buyers(tier="PRO"), await buyers(tier="ENTERPRISE", credits=3)
+    ctx = {"settings": settings, "sessionmaker": res.sessionmaker, "redis_client": res.redis}
+    await asyncio.gather(*(grant_monthly_allowances(ctx) for _ in range(4)))
+    assert await grant_monthly_allowances(ctx) == 0
+    assert [k for k, _, _ in await _kinds(app, free.id)] == []
+    pro_rows = await _kinds(app, pro.id)
+    assert len(pro_rows) == 1 and pro_rows[0][:2] == ("MONTHLY_ALLOWANCE", 100)
+    assert pro_rows[0][2] and pro_rows[0][2].startswith("allowance:")
+    assert [row[:2] for row in await _kinds(app, ent.id)] == [("GRANT", 3), ("MONTHLY_ALLOWANCE", 500)]
+
+    async with (
+        res.sessionmaker() as session,
+        session.begin(),
+    ):  # upgrading mid-period: granted by the next run
+        await credits.change_tier(session, free.id, "PRO")
+    assert await grant_monthly_allowances(ctx) >= 1
+    assert [row[:2] for row in await _kinds(app, free.id)] == [("MONTHLY_ALLOWANCE", 100)]
+    async with res.sessionmaker() as session, session.begin():  # down and up again: still once per period
+        await credits.change_tier(session, free.id, "FREE")
+        await credits.change_tier(session, free.id, "ENTERPRISE")
+    await grant_monthly_allowances(ctx)
+    assert len(await _kinds(app, free.id)) == 1

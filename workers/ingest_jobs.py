@@ -1,0 +1,258 @@
+"""Aggregation jobs: scrape a source for a region, clean/validate/dedup/score/store the listings,
+then (after each commit) index the leads in Elasticsearch and announce new ones on newLeads.
+
+``scrape_job(ctx, source, region, pages=None)`` crawls politely page by page; each page is its own
+transaction, so a run that dies half way keeps what it stored and a re-run is idempotent.
+``clean_job(ctx, raw_ids=None, limit=500)`` re-cleans stored raw listings (after rule changes, or
+once an LLM key is configured). Both are retried with backoff and dead-lettered by ``tracked``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from aiqleads.domain.events import NEW_LEADS_CHANNEL, publish
+from aiqleads.domain.ingest.events import new_lead_event
+from aiqleads.domain.ingest.llm_cleaner import build_refiner
+from aiqleads.domain.ingest.records import RawRecord, ScrapeBatch, ScrapedListing
+from aiqleads.domain.ingest.service import IngestOutcome, Refiner, prepare_batch, store_batch
+from aiqleads.domain.leads.models import Lead, RawListing
+from aiqleads.domain.search.indexer import index_leads
+from aiqleads.domain.settings import Settings
+from aiqleads.workers.metrics import metrics_of, tracked
+from aiqleads.workers.scrapers.fetcher import FetchConfig, PoliteFetcher
+from aiqleads.workers.scrapers.regions import resolve_region
+from aiqleads.workers.scrapers.runner import DEFAULT_MAX_PAGES, base_url_for, crawl, parser_for
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ScrapeReport:
+    """The result of one scrape run (returned by the job as a dict)."""
+
+    source: str
+    region: str
+    search_pages: int = 0
+    detail_pages: int = 0
+    listings: int = 0
+    created: int = 0
+    updated: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    failed: int = 0
+    page_errors: int = 0
+    indexed: int = 0
+    announced: int = 0
+    index_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    lead_ids: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """A one-line summary."""
+        return (
+            f"{self.source.lower()} {self.region}: {self.search_pages} pages, {self.listings} listings → "
+            f"{self.created} new, {self.updated} updated, {self.merged} merged, {self.unchanged} unchanged, "
+            f"{self.rejected} rejected, {self.failed + self.page_errors} failed ({self.seconds:.1f}s)"
+        )
+
+
+async def after_commit(
+    ctx: dict[str, Any], outcome: IngestOutcome, report: ScrapeReport | None = None
+) -> None:
+    """Index what changed and announce what is new (only ever after the transaction committed)."""
+    settings: Settings = ctx["settings"]
+    leads = list(outcome.touched.values())
+    if leads:
+        try:
+            indexed = await index_leads(ctx["es"], settings, leads)
+            if report is not None:
+                report.indexed += indexed
+        except Exception as exc:  # PostgreSQL has them; hand indexing to its own retried job
+            log.warning("indexing %d leads failed (%r); enqueueing index_leads_job", len(leads), exc)
+            if report is not None:
+                report.index_errors.append(repr(exc)[:300])
+            arq = ctx.get("redis")
+            if arq is not None and hasattr(arq, "enqueue_job"):
+                await arq.enqueue_job(
+                    "index_leads_job", [str(lead.id) for lead in leads], _queue_name=settings.arq_queue_name
+                )
+    redis = ctx["redis_client"]
+    for lead_id in outcome.created:
+        lead = outcome.touched.get(lead_id)
+        if lead is None:
+            continue
+        await publish(redis, NEW_LEADS_CHANNEL, new_lead_event(lead))
+        if report is not None:
+            report.announced += 1
+
+
+def _count(ctx: dict[str, Any], source: str, outcome: IngestOutcome) -> None:
+    metrics = metrics_of(ctx)
+    for name in ("created", "updated", "merged", "unchanged"):
+        value = len(getattr(outcome, name))
+        if value:
+            metrics.scraper_listings.labels(source, name).inc(value)
+    if outcome.rejected:
+        metrics.scraper_listings.labels(source, "rejected").inc(outcome.rejected)
+    if outcome.failed:
+        metrics.scraper_listings.labels(source, "failed").inc(outcome.failed)
+    if outcome.created:
+        metrics.leads_ingested.labels(source).inc(len(outcome.created))
+
+
+async def ingest_scraped(
+    ctx: dict[str, Any], batch: ScrapeBatch, refiner: Refiner | None, report: ScrapeReport | None = None
+) -> IngestOutcome:
+    """Prepare (no transaction), store (one transaction), then index and announce."""
+    prepared = await prepare_batch(batch, refiner=refiner)
+    async with ctx["sessionmaker"]() as session, session.begin():
+        outcome = await store_batch(session, ctx["settings"], prepared)
+    await after_commit(ctx, outcome, report)
+    _count(ctx, batch.source, outcome)
+    if report is not None:
+        report.created += len(outcome.created)
+        report.updated += len(outcome.updated)
+        report.merged += len(outcome.merged)
+        report.unchanged += len(outcome.unchanged)
+        report.rejected += outcome.rejected
+        report.failed += outcome.failed
+        report.lead_ids += [
+            str(i) for i in outcome.created + outcome.updated + outcome.merged + outcome.unchanged
+        ]
+    return outcome
+
+
+async def run_scrape(
+    ctx: dict[str, Any],
+    source: str,
+    region: str,
+    *,
+    pages: int | None = None,
+    progress: Progress | None = None,
+    fetch_config: FetchConfig | None = None,
+) -> ScrapeReport:
+    """Scrape one source for one region through the whole pipeline (the job and the CLI use this)."""
+    settings: Settings = ctx["settings"]
+    parser = parser_for(source)
+    where = resolve_region(region)
+    report = ScrapeReport(source=parser.source, region=where.slug)
+    refiner = ctx.get("refiner") if "refiner" in ctx else build_refiner(settings)
+    metrics = metrics_of(ctx)
+    started = time.perf_counter()
+
+    async def on_batch(batch: ScrapeBatch) -> None:
+        for page in batch.pages:
+            outcome = "ok" if not page.error else ("parse_error" if page.http_status else "fetch_error")
+            metrics.scraper_pages.labels(parser.source, outcome).inc()
+        report.search_pages += sum(1 for p in batch.pages if p.kind == "search")
+        report.detail_pages += sum(1 for p in batch.pages if p.kind == "detail")
+        report.page_errors += sum(1 for p in batch.pages if p.kind == "search" and p.error)
+        report.listings += len(batch.listings)
+        await ingest_scraped(ctx, batch, refiner, report)
+        if progress is not None:
+            report.seconds = time.perf_counter() - started
+            progress(
+                f"[{parser.name} {where.slug}] page {report.search_pages}: {report.listings} listings, "
+                f"{report.created} new, {report.updated} updated, {report.merged} merged, "
+                f"{report.unchanged} unchanged, {report.rejected} rejected, "
+                f"{report.failed + report.page_errors} failed"
+            )
+
+    config = fetch_config or FetchConfig.from_settings(settings)
+    async with PoliteFetcher(config) as fetcher:
+        await crawl(
+            parser,
+            fetcher,
+            base_url_for(settings, parser),
+            where,
+            max_pages=pages or DEFAULT_MAX_PAGES,
+            on_batch=on_batch,
+        )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@tracked
+async def scrape_job(
+    ctx: dict[str, Any], source: str, region: str, pages: int | None = None
+) -> dict[str, Any]:
+    """arq job: scrape one source for one region (see run_scrape)."""
+    report = await run_scrape(ctx, source, region, pages=pages)
+    return asdict(report)
+
+
+@tracked
+async def clean_job(
+    ctx: dict[str, Any], raw_ids: Sequence[int] | None = None, limit: int = 500
+) -> dict[str, Any]:
+    """arq job: re-clean stored raw listings (given ids, or those never ingested) through the pipeline."""
+    async with ctx["sessionmaker"]() as session:
+        query = select(RawListing).where(RawListing.parsed.is_not(None), RawListing.parsed["kind"].is_(None))
+        if raw_ids:
+            query = query.where(RawListing.id.in_(list(raw_ids)))
+        else:
+            query = query.where(RawListing.status.in_(("PARSED", "REJECTED")))
+        rows = list(await session.scalars(query.order_by(RawListing.id).limit(max(1, min(limit, 5000)))))
+    batches: dict[tuple[str, str | None], ScrapeBatch] = {}
+    for row in rows:
+        data = {k: v for k, v in (row.parsed or {}).items() if not k.startswith("_")}
+        if "external_id" not in data:
+            continue
+        record = RawRecord.from_json(data)
+        batch = batches.setdefault(
+            (row.source, row.region), ScrapeBatch(source=row.source, region=row.region)
+        )
+        batch.listings.append(ScrapedListing(record, row.body))
+    refiner = ctx.get("refiner") if "refiner" in ctx else build_refiner(ctx["settings"])
+    total = IngestOutcome()
+    for batch in batches.values():
+        total.add(await ingest_scraped(ctx, batch, refiner))
+    return {"raw_listings": len(rows), "summary": total.summary()}
+
+
+async def leads_by_ids(ctx: dict[str, Any], lead_ids: Sequence[str]) -> list[Lead]:
+    """Load leads (used by the CLI to show results)."""
+    async with ctx["sessionmaker"]() as session:
+        rows = await session.scalars(select(Lead).where(Lead.id.in_(list(lead_ids))))
+        return list(rows)
+
+
+FUNCTIONS: list[Any] = [scrape_job, clean_job]
+CRON_JOBS: list[Any] = []
+
+
+async def scrape_once(
+    settings: Settings, source: str, region: str, pages: int | None = None, progress: Progress | None = None
+) -> ScrapeReport:
+    """Run one scrape outside the worker (the `aiqleads scrape` command): own clients, then closed."""
+    from elasticsearch import AsyncElasticsearch
+    from redis.asyncio import Redis
+
+    from aiqleads.domain.db import make_engine, make_sessionmaker
+
+    parser_for(source), resolve_region(region)  # fail fast on a typo, before connecting
+    engine = make_engine(settings.database_url, pool_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
+    ctx: dict[str, Any] = {
+        "settings": settings,
+        "engine": engine,
+        "sessionmaker": make_sessionmaker(engine),
+        "redis_client": redis,
+        "es": es,
+    }
+    try:
+        return await run_scrape(ctx, source, region, pages=pages, progress=progress)
+    finally:
+        await es.close()
+        await redis.aclose()
+        await engine.dispose()

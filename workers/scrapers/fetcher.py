@@ -1,0 +1,290 @@
+"""A polite HTTP fetcher: robots.txt, a per-host rate limit, retries with exponential backoff on
+429/5xx/timeouts (honouring Retry-After), timeouts, a maximum page size, an optional proxy and an
+honest user agent."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from aiqleads.domain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """How politely to fetch (defaults suit real sites; tests shorten the waits)."""
+
+    user_agent: str
+    proxy: str | None = None
+    rate_per_host: float = 2.0  # requests per second to one host (robots Crawl-delay may lower it)
+    timeout: float = 15.0
+    connect_timeout: float = 5.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_bytes: int = 5_000_000
+    respect_robots: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> FetchConfig:
+        """The configuration from settings (user agent, proxy, rate), with overrides."""
+        config = cls(
+            user_agent=settings.scraper_user_agent,
+            proxy=settings.scraper_proxy,
+            rate_per_host=settings.scraper_rate_per_host,
+        )
+        return replace(config, **overrides) if overrides else config
+
+
+@dataclass
+class FetchResult:
+    """A successfully fetched page."""
+
+    url: str
+    final_url: str
+    status: int
+    text: str
+    elapsed: float
+    attempts: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FetchError(Exception):
+    """A page could not be fetched (after retries where retrying made sense)."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None, body: str = "") -> None:
+        super().__init__(f"{reason} ({url})")
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.body = body
+
+
+class RobotsDisallowed(FetchError):
+    """robots.txt forbids our user agent to fetch this URL."""
+
+
+class PageTooLarge(FetchError):
+    """The page is bigger than the configured maximum."""
+
+
+class _HostGate:
+    """Spaces requests to one host at least `interval` seconds apart (across concurrent tasks)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval  # may grow later (robots.txt Crawl-delay); applies to the next wait
+        self._last = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            due = self._last + self.interval
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+            self._last = time.monotonic()
+
+
+class PoliteFetcher:
+    """Fetches pages one polite request at a time per host; use as an async context manager."""
+
+    def __init__(self, config: FetchConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": config.user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8",
+                "Accept-Language": "en-US,en;q=0.8",
+            },
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            proxy=config.proxy,
+            follow_redirects=True,
+            transport=transport,
+        )
+        self._gates: dict[str, _HostGate] = {}
+        self._robots: dict[str, RobotFileParser | None] = {}
+        self._robots_lock = asyncio.Lock()
+        self.requests_made = 0
+
+    async def __aenter__(self) -> PoliteFetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    def _gate(self, netloc: str) -> _HostGate:
+        gate = self._gates.get(netloc)
+        if gate is None:
+            interval = 1.0 / self.config.rate_per_host if self.config.rate_per_host > 0 else 0.0
+            gate = self._gates[netloc] = _HostGate(interval)
+        return gate
+
+    async def allowed(self, url: str) -> bool:
+        """Whether robots.txt of the URL's site lets our user agent fetch it."""
+        if not self.config.respect_robots:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        async with self._robots_lock:
+            if origin not in self._robots:
+                self._robots[origin] = await self._load_robots(origin, parts.netloc)
+        robots = self._robots[origin]
+        if robots is None:
+            return True
+        return robots.can_fetch(self.config.user_agent, url)
+
+    async def _load_robots(self, origin: str, netloc: str) -> RobotFileParser | None:
+        parser = RobotFileParser(f"{origin}/robots.txt")
+        try:
+            response = await self._request(f"{origin}/robots.txt", check_robots=False, raise_for_status=False)
+        except FetchError as exc:
+            # RFC 9309: an unreachable robots.txt (5xx, network) means "disallow everything" for now
+            log.warning("robots.txt of %s unreachable (%s): not crawling it", origin, exc.reason)
+            parser.disallow_all = True
+            return parser
+        if response.status in (401, 403):
+            parser.disallow_all = True
+        elif 400 <= response.status < 500:
+            return None  # no robots.txt: everything allowed
+        else:
+            lines = response.text.splitlines()
+            parser.parse(lines)
+            delay = crawl_delay(lines, self.config.user_agent)
+            rate = parser.request_rate(self.config.user_agent)
+            gate = self._gate(netloc)
+            if delay is not None:
+                gate.interval = max(gate.interval, float(delay))
+            if rate is not None and rate.requests > 0:
+                gate.interval = max(gate.interval, rate.seconds / rate.requests)
+        return parser
+
+    async def fetch(self, url: str) -> FetchResult:
+        """GET a page politely; FetchError (RobotsDisallowed, PageTooLarge) when it cannot be had."""
+        return await self._request(url, check_robots=True, raise_for_status=True)
+
+    async def _request(self, url: str, *, check_robots: bool, raise_for_status: bool) -> FetchResult:
+        if check_robots and not await self.allowed(url):
+            raise RobotsDisallowed(url, "disallowed by robots.txt")
+        netloc = urlsplit(url).netloc
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            attempt += 1
+            await self._gate(netloc).wait()
+            self.requests_made += 1
+            retry_after: float | None = None
+            try:
+                status, text, headers, final_url = await self._get(url)
+            except PageTooLarge:
+                raise
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if attempt > self.config.max_retries:
+                    raise FetchError(url, f"gave up after {attempt} attempts: {reason}") from exc
+                await asyncio.sleep(self._backoff(attempt, None))
+                continue
+            if status in RETRY_STATUSES:
+                retry_after = _retry_after(headers.get("retry-after"))
+                if attempt > self.config.max_retries:
+                    raise FetchError(url, f"HTTP {status} after {attempt} attempts", status, text[:2000])
+                await asyncio.sleep(self._backoff(attempt, retry_after))
+                continue
+            if raise_for_status and not 200 <= status < 300:
+                raise FetchError(url, f"HTTP {status}", status, text[:2000])
+            return FetchResult(url, final_url, status, text, time.monotonic() - started, attempt, headers)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        delay *= random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.config.backoff_max))
+        return delay
+
+    async def _get(self, url: str) -> tuple[int, str, dict[str, str], str]:
+        async with self._client.stream("GET", url) as response:
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            declared = headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.config.max_bytes:
+                raise PageTooLarge(
+                    url, f"page is {int(declared)} bytes, over the {self.config.max_bytes} limit"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.config.max_bytes:
+                    raise PageTooLarge(url, f"page exceeds the {self.config.max_bytes} byte limit")
+                chunks.append(chunk)
+            body = b"".join(chunks)
+            encoding = response.charset_encoding or "utf-8"
+            try:
+                text = body.decode(encoding, errors="replace")
+            except LookupError:
+                text = body.decode("utf-8", errors="replace")
+            return response.status_code, text, headers, str(response.url)
+
+
+def crawl_delay(lines: list[str], user_agent: str) -> float | None:
+    """Crawl-delay for our agent (its own group, else "*"); fractions allowed, unlike urllib's."""
+    token = user_agent.split("/")[0].strip().lower()
+    groups: list[tuple[list[str], float | None]] = []
+    agents: list[str] = []
+    delay: float | None = None
+    in_rules = False
+    for raw in lines:
+        line = raw.split("#", 1)[0].strip()
+        if ":" not in line:
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        key = key.lower()
+        if key == "user-agent":
+            if in_rules:
+                groups.append((agents, delay))
+                agents, delay, in_rules = [], None, False
+            agents.append(value.lower())
+        elif key == "crawl-delay":
+            in_rules = True
+            try:
+                delay = float(value)
+            except ValueError:
+                delay = None
+        else:
+            in_rules = True
+    if agents:
+        groups.append((agents, delay))
+    for wanted in (token, "*"):
+        for names, value in groups:
+            if any(name == wanted or (wanted != "*" and name != "*" and name in token) for name in names):
+                return value
+    return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
