@@ -118,7 +118,9 @@ def worker() -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Choice(["zillow", "craigslist", "fsbo", "facebook"], case_sensitive=False))
+@click.argument(
+    "source", type=click.Choice(["zillow", "craigslist", "fsbo", "facebook"], case_sensitive=False)
+)
 @click.option("--region", "-r", required=True, help="Metro: dallas, austin, houston, phoenix, atlanta, …")
 @click.option("--pages", type=click.IntRange(1, 100), default=None, help="Most search pages to fetch [5].")
 def scrape(source: str, region: str, pages: int | None) -> None:

@@ -125,5 +125,5 @@ async def return_lead(
             )
     except DomainError as error:
         return error
-    await _after_commit(ctx, Effects(), "return")
+    await _after_commit(ctx, Effects(changed_leads={result.purchase.lead.id}), "return")
     return result

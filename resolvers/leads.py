@@ -27,12 +27,10 @@ from aiqleads.domain.leads.filters import (
 from aiqleads.domain.leads.models import Lead, PriceHistory
 from aiqleads.domain.pricing.signals import record_signal
 from aiqleads.domain.search import service as search_service
-from aiqleads.domain.users import repository as users_repo
-from aiqleads.domain.users.models import User
 from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
-from aiqleads.resolvers.ids import from_global_id, uuid_of
+from aiqleads.resolvers.ids import uuid_of
 
 
 def lat_lng(row: Lead) -> tuple[float, float]:
@@ -175,26 +173,3 @@ async def search_page(
             )
     except DomainError as error:
         raise from_domain(error) from error
-
-
-async def node_by_id(ctx: Context, global_id: str) -> Lead | User | None:
-    """The object behind a global id: any Lead; a User only for themself (or an admin)."""
-    try:
-        type_name, _ = from_global_id(global_id)
-        if type_name == "Lead":
-            lead_id = uuid_of(global_id, "Lead")
-            async with ctx.read_session() as session:
-                return await leads_repo.get_lead(session, lead_id)
-        if type_name == "User":
-            user_id = uuid_of(global_id, "User")
-        else:
-            return None
-    except DomainError as error:
-        raise from_domain(error) from error
-    viewer = ctx.viewer
-    if viewer is None or (viewer.id != user_id and viewer.role != "admin"):
-        return None
-    if viewer.id == user_id:
-        return viewer
-    async with ctx.read_session() as session:
-        return await users_repo.get_user(session, user_id)

@@ -14,7 +14,6 @@ from aiqleads.resolvers import leads as resolve
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node, PageInfo
-from aiqleads.schema.users import User
 
 
 @strawberry.enum(description="Where a lead was found.")
@@ -332,23 +331,6 @@ class LeadsQuery:
     ) -> Lead | None:
         row = await resolve.lead_by_id(info.context, id)
         return Lead.from_row(row) if row is not None else None
-
-    @strawberry.field(
-        description=(
-            "Any object by its global id (Lead, or the signed-in User); null when not found or not visible."
-        )
-    )
-    async def node(
-        self,
-        info: Info[Context, None],
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global id.")],
-    ) -> Node | None:
-        found = await resolve.node_by_id(info.context, id)
-        if found is None:
-            return None
-        if hasattr(found, "email"):
-            return User.from_domain(found)
-        return Lead.from_row(found)
 
     @strawberry.field(
         description=(

@@ -18,10 +18,11 @@ from aiqleads.schema.credits import CreditsMutation, CreditsQuery
 from aiqleads.schema.extensions import OperationMetrics, RequestErrorCodes, masked_errors
 from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.leads import LeadsQuery
+from aiqleads.schema.nodes import NodeQuery
 from aiqleads.schema.pricing import PricingSubscription
 from aiqleads.schema.users import UsersMutation, UsersQuery
 
-Query = merge_types("Query", (UsersQuery, LeadsQuery, CartQuery, CreditsQuery))
+Query = merge_types("Query", (NodeQuery, UsersQuery, LeadsQuery, CartQuery, CreditsQuery))
 Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation))
 Subscription = merge_types("Subscription", (CartSubscription, PricingSubscription, IngestSubscription))
 

@@ -321,7 +321,10 @@ async def test_late_expiry_still_reports_each_deadline(
         await holds.add_to_cart(session, short_cart, user.id, first.id, t0)
     async with res.sessionmaker() as session, session.begin():
         await holds.add_to_cart(session, short_cart, user.id, second.id, t0 + timedelta(seconds=200))
-    async with res.sessionmaker() as session, session.begin():  # nobody looked until long after both deadlines
+    async with (
+        res.sessionmaker() as session,
+        session.begin(),
+    ):  # nobody looked until long after both deadlines
         late = await expiry.expire_due(session, user.id, t0 + timedelta(seconds=900))
     assert [(e.kind, e.lead_id) for e in late.events] == [("HOLD_EXPIRED", first.id), ("CART_EXPIRED", None)]
     assert late.events[0].held_until == t0 + timedelta(seconds=300)

@@ -36,6 +36,9 @@ from aiqleads.domain.events import cart_channel
 from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import HoldTimerLoop
+from aiqleads.workers.runtime import shutdown as worker_shutdown
+from aiqleads.workers.runtime import startup as worker_startup
+from aiqleads.workers.settings import worker_settings
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -201,12 +204,12 @@ async def test_wiped_timer_store_is_repaired_by_reconciliation(
         await log.close()
 
 
-async def test_abandoned_claim_and_overdue_rows_are_released(
+async def test_abandoned_claim_fires_again_after_its_lease(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
     res = _resources(app)
-    user, other = await buyers(), await buyers()
-    lead, stale = await make_lead(max_buyers=1, **CITY), await make_lead(max_buyers=1, **CITY)
+    user = await buyers()
+    lead = await make_lead(max_buyers=1, **CITY)
     short = settings.replace(item_hold_seconds=1, cart_hold_seconds=4)
     store = TimerStore(res.redis, timer_key(settings))
     async with hub_events(res.hub, cart_channel(user.id)) as events:
@@ -220,28 +223,61 @@ async def test_abandoned_claim_and_overdue_rows_are_released(
         assert await wait_for(lambda: any(e["kind"] == "HOLD_EXPIRED" for e in events), 8), events
         assert (await lead_counts(res.engine, lead.id))["holds_count"] == 0
 
-        # a hold row past its deadline with no timer at all: startup reconciliation releases it
-        async with res.engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO carts (user_id, started_at, expires_at) VALUES (:u, now(), now())"
-                    " ON CONFLICT DO NOTHING"
-                ),
-                {"u": other.id},
-            )
-            await conn.execute(
-                text(
-                    "INSERT INTO holds (id, user_id, lead_id, price, held_until)"
-                    " VALUES (:id, :u, :l, 10, now() - interval '1 minute')"
-                ),
-                {"id": uuid.uuid4(), "u": other.id, "l": stale.id},
-            )
-            await conn.execute(text("UPDATE leads SET holds_count = 1 WHERE id = :l"), {"l": stale.id})
-        fresh_loop = HoldTimerLoop(settings, res.sessionmaker, res.redis)
-        await fresh_loop.start()
-        try:
-            counts = await lead_counts(res.engine, stale.id)
-            assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
-            assert fresh_loop.running
-        finally:
-            await fresh_loop.stop()
+
+async def _overdue_hold_without_timer(app: Starlette, user_id: uuid.UUID, lead_id: uuid.UUID) -> None:
+    async with _resources(app).engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO carts (user_id, started_at, expires_at) VALUES (:u, now(), now())"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {"u": user_id},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO holds (id, user_id, lead_id, price, held_until)"
+                " VALUES (:id, :u, :l, 10, now() - interval '1 minute')"
+            ),
+            {"id": uuid.uuid4(), "u": user_id, "l": lead_id},
+        )
+        await conn.execute(text("UPDATE leads SET holds_count = 1 WHERE id = :l"), {"l": lead_id})
+
+
+async def test_worker_startup_reconciles_and_runs_the_timers(
+    app: Starlette, buyers: Any, make_lead: Any, settings: Settings
+) -> None:
+    user = await buyers()
+    stale = await make_lead(max_buyers=1, **CITY)
+    await _overdue_hold_without_timer(app, user.id, stale.id)  # a hold whose timer was lost entirely
+    ctx: dict[str, Any] = {"settings": settings}
+    await worker_startup(ctx)  # what `aiqleads worker` runs first
+    try:
+        counts = await lead_counts(_resources(app).engine, stale.id)
+        assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
+        assert ctx["hold_timers"].running
+    finally:
+        await worker_shutdown(ctx)
+    assert "hold_timers" not in ctx
+    config = worker_settings(settings)
+    names = {getattr(f, "__name__", "") for f in config["functions"]}
+    assert {"expire_cart_holds", "reconcile_holds", "grant_monthly_allowances"} <= names
+    assert {"cron:reconcile_holds", "cron:grant_monthly_allowances"} <= {c.name for c in config["cron_jobs"]}
+
+
+async def test_periodic_reconciliation_releases_a_lost_hold(
+    app: Starlette, buyers: Any, make_lead: Any, settings: Settings
+) -> None:
+    res = _resources(app)
+    user = await buyers()
+    stale = await make_lead(max_buyers=1, **CITY)
+    loop = HoldTimerLoop(settings, res.sessionmaker, res.redis, reconcile_interval=0.5)
+    await loop.start()
+    try:
+        async with hub_events(res.hub, cart_channel(user.id)) as events:
+            await _overdue_hold_without_timer(app, user.id, stale.id)
+            assert await wait_for(lambda: any(e["kind"] == "HOLD_EXPIRED" for e in events), 3), events
+        counts = await lead_counts(res.engine, stale.id)
+        assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
+    finally:
+        await loop.stop()
+    assert not loop.running

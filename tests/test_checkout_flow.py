@@ -28,6 +28,7 @@ from aiqleads.domain.cart import checkout as checkout_service
 from aiqleads.domain.cart import holds
 from aiqleads.domain.cart.checkout import HoldExpiredError
 from aiqleads.domain.events import cart_channel
+from aiqleads.domain.pricing.signals import demand_key
 from aiqleads.resolvers.cart import public_error
 from aiqleads.resolvers.context import Resources
 
@@ -90,6 +91,8 @@ async def test_checkout_buys_every_held_lead(gql: Any, buyers: Any, make_lead: A
     for lead in (exclusive, shared):
         counts = await lead_counts(_resources(app).engine, lead.id)
         assert counts["holds_count"] == 0 and counts["buyers_count"] == 1 and counts["hold_rows"] == 0
+        signals = {field.split(b":")[0] for field in await _resources(app).redis.hkeys(demand_key(lead.id))}
+        assert {b"cart_add", b"purchase"} <= signals  # demand recorded for the pricing engine
 
 
 async def test_same_key_replays_and_other_cart_conflicts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -50,7 +51,8 @@ async def test_apikey_create_authorizes_partner_requests(
     settings: Settings, client: httpx.AsyncClient, gql: Any
 ) -> None:
     env = {**os.environ, "DATABASE_URL": settings.database_url}
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "aiqleads.cli", "apikey", "create", "Acme Realty"],
         capture_output=True,
         text=True,

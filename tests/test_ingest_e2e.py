@@ -87,8 +87,11 @@ async def test_scrape_to_search_to_near_query_to_websocket_alert(
         {"lat": centre.lat, "lng": centre.lng},
     )
     nodes = [e["node"] for e in near["data"]["leads"]["edges"]]
-    assert nodes[0]["title"] == centre.title and nodes[0]["distanceMiles"] < 0.01
-    assert nodes[0]["source"] == "CRAIGSLIST"  # the first source found stays the lead's source
+    distances = [n["distanceMiles"] for n in nodes]
+    assert distances == sorted(distances) and distances[-1] <= 0.2
+    mine = next(n for n in nodes if n["title"] == centre.title)  # other tests' leads may be close by
+    assert mine["distanceMiles"] < 0.01
+    assert mine["source"] == "CRAIGSLIST"  # the first source found stays the lead's source
 
 
 async def test_new_leads_rejects_an_invalid_filter(settings: Any, tmp_path: Path) -> None:

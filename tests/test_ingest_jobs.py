@@ -110,7 +110,6 @@ async def test_clean_job_reprocesses_stored_raw_listings(resources: Any, setting
 
 async def test_cli_scrape_prints_progress_and_a_summary(settings: Any) -> None:
     homes = [variant(sample("williams")), variant(sample("josephine")), variant(sample("williams"))]
-    homes = [h for h in homes]
     server, urls = await serve_samples(homes)
     env = server_env(settings, AIQ_CRAIGSLIST_BASE_URL=urls["craigslist"])
     env.pop("AIQ_ZILLOW_BASE_URL", None)

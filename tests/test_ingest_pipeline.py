@@ -3,6 +3,7 @@ in-place updates, fraud and quality scores, failures recorded without stopping t
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -204,3 +205,28 @@ async def test_invalid_listing_is_rejected_with_reasons(resources: Any, settings
             )
         ).first()
     assert row is not None and "no location" in (row.parse_error or "")
+
+
+async def test_concurrent_scrapes_of_the_same_property_still_make_one_lead(
+    resources: Any, settings: Any
+) -> None:
+    homes = [variant(sample("kinney"), sources=("zillow", "facebook")) for _ in range(3)]
+    server, urls = await serve_samples(homes)
+    try:
+        reports = await asyncio.gather(
+            _scrape(resources, settings, urls, "zillow", "austin"),
+            _scrape(resources, settings, urls, "facebook", "austin"),
+        )
+    finally:
+        await server.stop()
+    assert sum(r.created for r in reports) == 3 and sum(r.merged for r in reports) == 3
+    for home in homes:
+        async with resources.sessionmaker() as session:
+            lead_ids = set(
+                await session.scalars(
+                    select(LeadSourceRecord.lead_id).where(
+                        LeadSourceRecord.external_id.in_([home.ident("zillow"), home.ident("facebook")])
+                    )
+                )
+            )
+        assert len(lead_ids) == 1

@@ -1,7 +1,8 @@
 """Hold expiry timers, reconciliation and the monthly allowance.
 
 ``HoldTimerLoop`` runs inside every API process and every worker: it polls the shared Redis
-timer set every ~100 ms, claims due deadlines atomically (one process per deadline) and releases
+timer set (sleeping until the next deadline, at most 100 ms), claims due deadlines atomically
+(one process per deadline, under a lease so a crashed claimer's deadline fires again) and releases
 the holds in PostgreSQL, publishing HOLD_EXPIRED / CART_EXPIRED after the commit. Reconciliation
 (at start and every few seconds) releases anything past its deadline that a lost timer missed and
 re-arms upcoming deadlines, so a wiped timer set or a crashed process never blocks a lead.
@@ -140,7 +141,8 @@ class HoldTimerLoop:
         now = datetime.now(UTC)
         async with self.sessionmaker() as session, session.begin():
             outcome = await expiry.expire_due(session, user_id, now)
-        await run_effects(self.redis, self.settings, Effects(events=outcome.events))
+        effects = Effects(events=outcome.events, changed_leads=outcome.expired_lead_ids)
+        await run_effects(self.redis, self.settings, effects)
         if claim is not None:
             await self.store.done(claim)  # before re-arming, so an identical next deadline survives
         if outcome.next_deadline is not None:

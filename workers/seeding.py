@@ -791,6 +791,10 @@ async def seed_demo(settings: Settings, progress: Progress | None = None) -> str
     user_line = f"demo user {DEMO_EMAIL} / {DEMO_PASSWORD} ({DEMO_TIER}, {DEMO_CREDITS} credits) " + (
         "created" if created else "already present"
     )
+    from aiqleads.workers.demo import seed_demo as scrape_demo_pages
+
+    # realistic leads from all four sources, through the real scrapers and cleaning pipeline
+    scraped_line = await scrape_demo_pages(settings, say)
     existing = await count_leads(settings)
     if existing < DEMO_MIN_LEADS:
         say(f"{existing} leads in the database; seeding {DEMO_SYNTHETIC_LEADS:,} synthetic leads")
@@ -799,4 +803,4 @@ async def seed_demo(settings: Settings, progress: Progress | None = None) -> str
         leads_line = f"seeded {DEMO_SYNTHETIC_LEADS:,} synthetic leads ({total:,} in total)"
     else:
         leads_line = f"{existing:,} leads already present, none added"
-    return f"{user_line}; {leads_line}"
+    return f"{user_line}; {scraped_line}; {leads_line}"

@@ -46,9 +46,18 @@ class Effects:
     events: list[CartEvent] = field(default_factory=list)
     timers: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)
     signals: list[tuple[uuid.UUID, Literal["view", "cart_add", "purchase"]]] = field(default_factory=list)
+    changed_leads: set[uuid.UUID] = field(default_factory=set)
 
     def extend(self, other: Effects) -> None:
         """Append another set of effects."""
         self.events.extend(other.events)
         self.timers.extend(other.timers)
         self.signals.extend(other.signals)
+        self.changed_leads |= other.changed_leads
+
+    def touched_leads(self) -> set[uuid.UUID]:
+        """Every lead whose seats or status this transaction changed (the search index must follow)."""
+        touched = set(self.changed_leads)
+        touched.update(event.lead_id for event in self.events if event.lead_id is not None)
+        touched.update(lead_id for lead_id, _ in self.signals)
+        return touched

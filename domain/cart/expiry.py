@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent
-from aiqleads.domain.cart.models import Cart
+from aiqleads.domain.cart.models import Cart, Hold
 
 
 @dataclass
@@ -26,6 +26,8 @@ class ExpiryOutcome:
     events: list[CartEvent] = field(default_factory=list)
     next_deadline: datetime | None = None
     expired_lead_ids: set[uuid.UUID] = field(default_factory=set)
+    remaining: list[Hold] = field(default_factory=list)  # the cart's holds after the pass
+    locked: dict[uuid.UUID, repo.LockedLead] = field(default_factory=dict)  # leads locked by the pass
 
 
 def reset_timer(cart: Cart) -> None:
@@ -48,25 +50,27 @@ async def expire_locked(
         if cart.expires_at is not None:
             reset_timer(cart)
             await session.flush()
-        if also_lock:
-            await repo.lock_leads(session, also_lock)
-        return ExpiryOutcome()
+        return ExpiryOutcome(locked=await repo.lock_leads(session, also_lock))
     cart_expired = cart.expires_at is not None and cart.expires_at <= now
     due = holds if cart_expired else [h for h in holds if h.held_until <= now]
     remaining = [h for h in holds if h not in due]
     next_deadline = min((h.held_until for h in remaining), default=None)
     if not due:
-        if also_lock:
-            await repo.lock_leads(session, also_lock)
-        return ExpiryOutcome(next_deadline=next_deadline)
-    await repo.lock_leads(session, [h.lead_id for h in due] + list(also_lock))
+        locked = await repo.lock_leads(session, also_lock)
+        return ExpiryOutcome(next_deadline=next_deadline, remaining=remaining, locked=locked)
+    locked = await repo.lock_leads(session, [h.lead_id for h in due] + list(also_lock))
     deleted = await repo.delete_holds(session, cart.user_id, [h.id for h in due])
     await repo.release_seats(session, [lead_id for lead_id, _ in deleted])
     old_expiry = cart.expires_at
     if not remaining:
         reset_timer(cart)
     await session.flush()
-    outcome = ExpiryOutcome(next_deadline=next_deadline, expired_lead_ids={lead_id for lead_id, _ in deleted})
+    outcome = ExpiryOutcome(
+        next_deadline=next_deadline,
+        expired_lead_ids={lead_id for lead_id, _ in deleted},
+        remaining=remaining,
+        locked=locked,
+    )
     if not deleted:
         return outcome
     # A hold whose own deadline came first expired on its own (even if we got to it late);

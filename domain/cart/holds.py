@@ -50,7 +50,9 @@ class CartOutcome:
     effects: Effects = field(default_factory=Effects)
 
 
-async def view_cart(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> CartView:
+async def view_cart(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, tier: str | None = None
+) -> CartView:
     """The user's active holds (deadline still ahead) with their leads, oldest first."""
     cart = await repo.get_cart(session, user_id)
     rows = (
@@ -62,7 +64,7 @@ async def view_cart(session: AsyncSession, user_id: uuid.UUID, now: datetime) ->
             .execution_options(populate_existing=True)
         )
     ).tuples()
-    allowed = plan_for(await repo.user_tier(session, user_id)).hold_extensions
+    allowed = plan_for(tier or await repo.user_tier(session, user_id)).hold_extensions
     items = [CartItemView(hold, lead, max(0, allowed - hold.extensions_used)) for hold, lead in rows]
     expires_at = cart.expires_at if cart is not None and items else None
     if expires_at is not None and expires_at <= now:
@@ -77,7 +79,7 @@ async def add_to_cart(
     cart = await repo.lock_cart(session, user_id)
     own = await expiry.expire_locked(session, cart, now, also_lock=[lead_id])
     effects = Effects(events=list(own.events))
-    holds = await repo.holds_of(session, user_id)
+    holds = own.remaining
     if any(h.lead_id == lead_id for h in holds):
         raise DomainError("ALREADY_IN_CART", "This lead is already held in your cart.", "leadId")
     tier = await repo.user_tier(session, user_id)
@@ -88,7 +90,7 @@ async def add_to_cart(
             f"Your cart is full: the {plan.tier} tier holds at most {plan.max_cart_items} leads at once.",
             "leadId",
         )
-    lead = (await repo.lock_leads(session, [lead_id])).get(lead_id)
+    lead = own.locked.get(lead_id)  # locked by the expiry pass, in one batch with the leads it freed
     if lead is None:
         raise not_found("No lead with this id.", "leadId")
     if await repo.purchase_of(session, user_id, lead_id) is not None:
@@ -119,7 +121,7 @@ async def add_to_cart(
     effects.events.append(CartEvent(user_id, "HOLD_CREATED", lead_id, held_until, cart.expires_at, now))
     effects.timers.append((user_id, held_until))
     effects.signals.append((lead_id, "cart_add"))
-    return CartOutcome(await view_cart(session, user_id, now), effects)
+    return CartOutcome(await view_cart(session, user_id, now, tier), effects)
 
 
 async def remove_from_cart(
@@ -131,7 +133,7 @@ async def remove_from_cart(
     effects = Effects(events=list(own.events))
     if lead_id in own.expired_lead_ids:  # it just expired: the lead is out of the cart either way
         return CartOutcome(await view_cart(session, user_id, now), effects)
-    holds = await repo.holds_of(session, user_id)
+    holds = own.remaining
     hold = next((h for h in holds if h.lead_id == lead_id), None)
     if hold is None:
         raise not_found("This lead is not in your cart.", "leadId")
@@ -156,7 +158,7 @@ async def extend_hold(
     effects = Effects(events=list(own.events))
     if lead_id in own.expired_lead_ids:
         raise DomainError("HOLD_EXPIRED", "The hold on this lead has already expired.", "leadId")
-    hold = next((h for h in await repo.holds_of(session, user_id) if h.lead_id == lead_id), None)
+    hold = next((h for h in own.remaining if h.lead_id == lead_id), None)
     if hold is None:
         raise not_found("This lead is not in your cart.", "leadId")
     plan = plan_for(await repo.user_tier(session, user_id))

@@ -115,3 +115,17 @@ async def list_purchases(
         await session.execute(stmt.order_by(Purchase.purchased_at.desc(), Purchase.id.desc()).limit(first))
     ).tuples()
     return [PurchaseView(purchase, lead) for purchase, lead in rows]
+
+
+async def get_purchase(
+    session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID
+) -> PurchaseView | None:
+    """One of the user's purchases with its lead (None when missing or someone else's)."""
+    row = (
+        await session.execute(
+            select(Purchase, Lead)
+            .join(Lead, Lead.id == Purchase.lead_id)
+            .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
+        )
+    ).first()
+    return PurchaseView(row[0], row[1]) if row is not None else None

@@ -22,7 +22,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "LAND",
         re.compile(
-            r"\bland\b|\blot\b|acreage|vacant|\bparcel\b|lots_land|farmland|\b(?:buildable|residential) lots?\b"
+            r"\bland\b|\blot\b|acreage|vacant|\bparcel\b|lots_land|farmland"
+            r"|\b(?:buildable|residential) lots?\b"
         ),
     ),
     (

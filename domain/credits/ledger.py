@@ -161,3 +161,9 @@ async def list_transactions(
         has_previous_page=after_id is not None,
         total_count=int(total or 0),
     )
+
+
+async def get_entry(session: AsyncSession, user_id: uuid.UUID, entry_id: int) -> CreditLedgerEntry | None:
+    """One of the user's ledger entries (None when missing or someone else's)."""
+    entry = await session.get(CreditLedgerEntry, entry_id)
+    return entry if entry is not None and entry.user_id == user_id else None

@@ -84,6 +84,13 @@ async def mark_raw(
     )
 
 
+async def lock_keys(session: AsyncSession, keys: Sequence[str]) -> None:
+    """Transaction-scoped advisory locks (taken in sorted order, so concurrent batches never deadlock)
+    serialising dedup of the same property across concurrent workers until the transaction ends."""
+    for key in sorted(set(keys)):
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
 async def source_record(session: AsyncSession, source: str, external_id: str) -> LeadSourceRecord | None:
     """The lead_sources row of a listing, if it was ingested before."""
     result = await session.scalars(

@@ -178,6 +178,7 @@ async def store_batch(
         )
         outcome.failed += 1
 
+    await repo.lock_keys(session, [_lock_key(item.clean) for item in prepared.listings if item.ok])
     scored: dict[uuid.UUID, CleanListing] = {}
     for item in prepared.listings:
         raw_ids = [
@@ -216,6 +217,14 @@ async def store_batch(
             _first_price(session, lead, now)
     await session.flush()
     return outcome
+
+
+def _lock_key(clean: CleanListing) -> str:
+    """What two concurrent batches must not dedup at the same time: the street line, else the area."""
+    prefix = street_prefix(clean.dedup_key)
+    if prefix:
+        return f"ingest:{prefix}"
+    return f"ingest:geo:{round(clean.lat or 0.0, 2)}:{round(clean.lng or 0.0, 2)}"
 
 
 async def _upsert(session: AsyncSession, clean: CleanListing, now: datetime) -> tuple[Lead, str]:

@@ -104,9 +104,14 @@ class Lead(Base):
     buyers_count: Mapped[int] = mapped_column(Integer, server_default="0")
     holds_count: Mapped[int] = mapped_column(Integer, server_default="0")
     status: Mapped[str] = mapped_column(String(16), server_default="AVAILABLE")
-    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIM))
+    # large and rarely needed: never loaded unless a query asks for it (access otherwise raises)
+    embedding: Mapped[Any | None] = mapped_column(
+        Vector(EMBEDDING_DIM), deferred=True, deferred_raiseload=True
+    )
     dedup_key: Mapped[str | None] = mapped_column(Text)
-    search_tsv: Mapped[Any] = mapped_column(TSVECTOR, Computed(_SEARCH_TSV, persisted=True))
+    search_tsv: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(_SEARCH_TSV, persisted=True), deferred=True, deferred_raiseload=True
+    )
     reprice_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     priced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

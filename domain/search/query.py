@@ -104,9 +104,10 @@ TYPE_INTENTS: dict[str, str] = {
     "land": "LAND",
     "manufactured": "MANUFACTURED",
 }
-# Constant boosts of what the query asks for structurally; they dominate the BM25 text score so
-# "2 bed 2 bath condo near UT Austin" puts Austin condos with 2 beds and 2 baths first.
-INTENT_BOOSTS = {"property_type": 15.0, "city": 8.0, "bedrooms": 8.0, "bathrooms": 4.0}
+# Constant boosts of what the query asks for structurally. They must dominate the BM25 text score
+# whatever the corpus statistics (IDF grows as the index changes), so "2 bed 2 bath condo near UT
+# Austin" puts Austin condos with 2 beds and 2 baths first; BM25 orders within each tier.
+INTENT_BOOSTS = {"property_type": 400.0, "city": 200.0, "bedrooms": 200.0, "bathrooms": 100.0}
 
 
 def _count_value(token: str) -> tuple[str, float] | None:

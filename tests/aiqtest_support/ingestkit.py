@@ -31,7 +31,7 @@ def variant(base: Sample, *, shift: float | None = None, **changes: Any) -> Samp
     n = next(_numbers)
     number, _, rest = base.street.partition(" ")
     tag = uuid.uuid4().hex[:6]
-    offset = shift if shift is not None else 0.0004 * (n % 7 + 1)
+    offset = shift if shift is not None else 0.0003 * (n % 40 + 1) + random.uniform(0, 0.0002)
     rng = random.Random(tag)
     area = base.phone.strip("+1 (").replace(")", "")[:3]
     phone = f"({area}) {rng.randint(201, 989)}-{rng.randint(1000, 9999)}"
@@ -48,10 +48,7 @@ def variant(base: Sample, *, shift: float | None = None, **changes: Any) -> Samp
         "lng": round(base.lng - offset, 6),
     }
     values.update(changes)
-    made = replace(base, **values)
-    if "photos" not in changes:  # fresh photo URLs (they embed the key already)
-        made.photos = base.photos
-    return made
+    return replace(base, **values)  # photo URLs embed the new key, so they are fresh too
 
 
 def local_fetch_config(settings: Settings, **overrides: Any) -> FetchConfig:

@@ -81,7 +81,8 @@ class CraigslistParser:
         price_el = row.select_one(".price")
         location_el = row.select_one(".location")
         title = title_el.get_text(" ", strip=True) if title_el else row.get("title")
-        address = ld.get("address") if isinstance(ld.get("address"), dict) else {}
+        ld_address = ld.get("address")
+        address: dict[str, Any] = ld_address if isinstance(ld_address, dict) else {}
         images = ld.get("image")
         record = RawRecord(
             source=self.source,
@@ -123,7 +124,8 @@ class CraigslistParser:
         )
         housing = _labelled(soup, "housing type")
         ld = _posting_ld(soup)
-        ld_address = ld.get("address") if isinstance(ld.get("address"), dict) else {}
+        raw_address = ld.get("address")
+        ld_address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
         photos = [a.get("href") for a in soup.select("#thumbs a") if isinstance(a.get("href"), str)]
         detail = RawRecord(
             source=self.source,

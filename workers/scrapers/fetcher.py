@@ -157,10 +157,10 @@ class PoliteFetcher:
         except FetchError as exc:
             # RFC 9309: an unreachable robots.txt (5xx, network) means "disallow everything" for now
             log.warning("robots.txt of %s unreachable (%s): not crawling it", origin, exc.reason)
-            parser.disallow_all = True
+            parser.disallow_all = True  # type: ignore[attr-defined]
             return parser
         if response.status in (401, 403):
-            parser.disallow_all = True
+            parser.disallow_all = True  # type: ignore[attr-defined]
         elif 400 <= response.status < 500:
             return None  # no robots.txt: everything allowed
         else:
@@ -270,9 +270,9 @@ def crawl_delay(lines: list[str], user_agent: str) -> float | None:
     if agents:
         groups.append((agents, delay))
     for wanted in (token, "*"):
-        for names, value in groups:
+        for names, group_delay in groups:
             if any(name == wanted or (wanted != "*" and name != "*" and name in token) for name in names):
-                return value
+                return group_delay
     return None
 
 

@@ -49,7 +49,7 @@ def _text(el: Tag | None) -> str | None:
 
 
 def _prop(root: Tag, name: str) -> Tag | None:
-    found = root.find(attrs={"itemprop": name})
+    found = root.find(None, attrs={"itemprop": name})
     return found if isinstance(found, Tag) else None
 
 
@@ -97,6 +97,7 @@ class FsboParser:
             raise PageParseError("listing card has no id or link")
         facts = " ".join(li.get_text(" ", strip=True) for li in card.select(".listing-facts li"))
         photo = card.select_one("img.listing-photo")
+        photo_src = photo.get("src") if photo is not None else None
         record = RawRecord(
             source=self.source,
             external_id=ident.strip(),
@@ -110,14 +111,14 @@ class FsboParser:
             bedrooms=facts or None,
             bathrooms=facts or None,
             sqft=facts or None,
-            photos=[photo["src"]] if isinstance(photo, Tag) and isinstance(photo.get("src"), str) else [],
+            photos=[photo_src] if isinstance(photo_src, str) else [],
         )
         return ParsedListing(record, fragment_of(str(card)), needs_detail=True)
 
     def parse_detail(self, text: str, url: str, stub: RawRecord) -> RawRecord:
         """Every field of the listing page (microdata first, then the details table)."""
         soup = BeautifulSoup(text, "lxml")
-        root = soup.select_one(".listing-detail") or soup.find(attrs={"itemscope": True})
+        root = soup.select_one(".listing-detail") or soup.find(None, attrs={"itemscope": True})
         if not isinstance(root, Tag):
             raise PageParseError("FSBO listing page has no .listing-detail block")
         table: dict[str, str] = {}

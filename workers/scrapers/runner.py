@@ -79,6 +79,7 @@ async def crawl(
             batch.pages.append(FetchedPage(url, exc.body, exc.status, "search", error=exc.reason))
             await on_batch(batch)
             break
+        error: str | None
         try:
             page = parser.parse_search(result.text, result.final_url, region)
         except PageParseError as exc:

@@ -72,12 +72,14 @@ class ZillowParser:
         status = text_or_none(item.get("statusType") or home.get("homeStatus"))
         if status in NOT_FOR_SALE:
             raise PageParseError(f"listing {zpid} is not for sale ({status})")
-        lat_long = item.get("latLong") if isinstance(item.get("latLong"), dict) else {}
+        raw_lat_long = item.get("latLong")
+        lat_long: dict[str, Any] = raw_lat_long if isinstance(raw_lat_long, dict) else {}
         photos = [p.get("url") for p in item.get("carouselPhotos") or [] if isinstance(p, dict)]
         if not photos and item.get("imgSrc"):
             photos = [item["imgSrc"]]
         days = home.get("daysOnZillow")
-        sub_type = home.get("listing_sub_type") if isinstance(home.get("listing_sub_type"), dict) else {}
+        raw_sub_type = home.get("listing_sub_type")
+        sub_type: dict[str, Any] = raw_sub_type if isinstance(raw_sub_type, dict) else {}
         record = RawRecord(
             source=self.source,
             external_id=zpid,
@@ -105,8 +107,10 @@ class ZillowParser:
     def parse_detail(self, text: str, url: str, stub: RawRecord) -> RawRecord:
         """Description, contact, year built and photos from the home-detail page."""
         prop = _detail_property(text)
-        address = prop.get("address") if isinstance(prop.get("address"), dict) else {}
-        attribution = prop.get("attributionInfo") if isinstance(prop.get("attributionInfo"), dict) else {}
+        raw_address = prop.get("address")
+        address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
+        raw_attribution = prop.get("attributionInfo")
+        attribution: dict[str, Any] = raw_attribution if isinstance(raw_attribution, dict) else {}
         photos: list[str] = []
         for photo in prop.get("responsivePhotos") or prop.get("photos") or []:
             jpegs = dig(photo, "mixedSources", "jpeg")

@@ -1,0 +1,53 @@
+"""Resolve a Relay global id to whatever it names, within what the viewer may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiqleads.domain.cart import returns
+from aiqleads.domain.credits import ledger
+from aiqleads.domain.errors import DomainError
+from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.users import repository as users_repo
+from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.errors import from_domain
+from aiqleads.resolvers.ids import from_global_id, uuid_of
+
+
+@dataclass(frozen=True)
+class FoundNode:
+    """The object behind an id and the GraphQL type it is shown as."""
+
+    type_name: str
+    value: Any
+
+
+async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
+    """Any Lead; the viewer's own User, Purchases and CreditTransactions (admins: any User)."""
+    try:
+        type_name, raw = from_global_id(global_id)
+        if type_name == "Lead":
+            lead_id = uuid_of(global_id, "Lead")
+            async with ctx.read_session() as session:
+                lead = await leads_repo.get_lead(session, lead_id)
+            return FoundNode("Lead", lead) if lead is not None else None
+        viewer = ctx.viewer
+        if viewer is None or type_name not in ("User", "Purchase", "CreditTransaction"):
+            return None
+        async with ctx.read_session() as session:
+            if type_name == "User":
+                user_id = uuid_of(global_id, "User")
+                if user_id == viewer.id:
+                    return FoundNode("User", viewer)
+                user = await users_repo.get_user(session, user_id) if viewer.role == "admin" else None
+                return FoundNode("User", user) if user is not None else None
+            if type_name == "Purchase":
+                purchase = await returns.get_purchase(session, viewer.id, uuid_of(global_id, "Purchase"))
+                return FoundNode("Purchase", purchase) if purchase is not None else None
+            if not raw.isdigit():
+                return None
+            entry = await ledger.get_entry(session, viewer.id, int(raw))
+            return FoundNode("CreditTransaction", entry) if entry is not None else None
+    except DomainError as error:
+        raise from_domain(error) from error
