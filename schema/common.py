@@ -39,6 +39,8 @@ class ErrorCode(Enum):
     RETURN_WINDOW_CLOSED = "RETURN_WINDOW_CLOSED"
     EMAIL_TAKEN = "EMAIL_TAKEN"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ALREADY_RETURNED = "ALREADY_RETURNED"
+    PAYMENT_DECLINED = "PAYMENT_DECLINED"
 
 
 @strawberry.type(description="An expected failure of a mutation or query, with the input field at fault.")

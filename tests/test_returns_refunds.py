@@ -82,7 +82,7 @@ async def test_return_refunds_and_frees_the_seat(
     assert counts["buyers_count"] == 0 and counts["purchase_rows"] == 0
 
     again = (await gql(RETURN, variables, token=user.token))["data"]["returnLead"]
-    assert [(e["code"], e["field"]) for e in again["errors"]] == [("INVALID_INPUT", "purchaseId")]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_RETURNED", "purchaseId")]
     rebuy = (await gql(ADD, {"id": lead_gid(lead.id)}, token=user.token))["data"]["addToCart"]
     assert [e["code"] for e in rebuy["errors"]] == ["ALREADY_PURCHASED"]  # never the same lead twice
     taken = (await gql(ADD, {"id": lead_gid(lead.id)}, token=other.token))["data"]["addToCart"]
@@ -102,7 +102,7 @@ async def test_parallel_returns_refund_once(gql: Any, buyers: Any, make_lead: An
     results = await asyncio.gather(*(gql(RETURN, variables, token=user.token) for _ in range(8)))
     payloads = [r["data"]["returnLead"] for r in results]
     assert sum(1 for p in payloads if not p["errors"]) == 1
-    assert {e["code"] for p in payloads for e in p["errors"]} == {"INVALID_INPUT"}
+    assert {e["code"] for p in payloads for e in p["errors"]} == {"ALREADY_RETURNED"}
     assert [amount for amount, _ in await _refunds(app, user.id)] == [15]
     counts = await lead_counts(_resources(app).engine, lead.id)
     assert counts["buyers_count"] == 0 and counts["status"] == "AVAILABLE"

@@ -55,7 +55,7 @@ async def return_lead(
     if purchase is None:
         raise not_found("You have no purchase with this id.", "purchaseId")
     if purchase.returned_at is not None:
-        raise invalid_input("This purchase was already returned.", "purchaseId")
+        raise DomainError("ALREADY_RETURNED", "This purchase was already returned.", "purchaseId")
     deadline = purchase.purchased_at + timedelta(days=settings.return_window_days)
     if now > deadline:
         raise DomainError(

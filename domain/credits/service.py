@@ -77,8 +77,10 @@ async def buy_credits(
         )
     )
     if not payment.approved:
-        raise invalid_input(
-            f"The payment was declined: {payment.decline_reason or 'no reason given'}.", "pack"
+        raise DomainError(
+            "PAYMENT_DECLINED",
+            f"The payment was declined: {payment.decline_reason or 'no reason given'}.",
+            "pack",
         )
     posting = await ledger.post(
         session,
