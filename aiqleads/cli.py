@@ -106,6 +106,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 @main.command()
 def worker() -> None:
     """Run the arq worker (scrapers, cleaning, indexing, pricing, timers)."""
+    import logging.config
+
+    from arq.logs import default_log_config
     from arq.worker import Worker
 
     from aiqleads.workers.settings import worker_settings
@@ -114,6 +117,7 @@ def worker() -> None:
         settings = Settings.from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    logging.config.dictConfig(default_log_config(verbose=False))  # job start/finish lines on stderr
     Worker(**worker_settings(settings)).run()
 
 
