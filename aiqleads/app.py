@@ -12,7 +12,6 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,8 +21,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.db import make_engine, make_sessionmaker, ping_database
 from aiqleads.domain.events import EventHub
+from aiqleads.domain.payments.provider import provider_for
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users import rate_limit
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
@@ -85,6 +85,7 @@ class GraphQLApp(GraphQL[Context, None]):
             await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """The request's context: HTTP callers are authenticated and rate-limited here."""
         ctx = Context(resources=self._holder["resources"], request=request, response=response)
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
@@ -120,6 +121,7 @@ async def build_resources(settings: Settings) -> Resources:
     hub = EventHub(redis)
     resources = Resources(settings, engine, make_sessionmaker(engine), redis, es, hub)
     resources.extras["metrics"] = ApiMetrics.create()
+    resources.extras["payments"] = provider_for("development")  # the only provider of this deployment
     await hub.start()
     resources.extras["hold_timers"] = await start_hold_timers(settings, resources.sessionmaker, redis)
     return resources
@@ -165,8 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 checks[name] = f"error: {type(exc).__name__}"
 
         async def pg() -> None:
-            async with resources.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping_database(resources.engine)
 
         async def es() -> None:
             await resources.es.cluster.health()

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
+    """Read settings from the environment (a bad value is a clean CLI error) and run the coroutine."""
     try:
         settings = Settings.from_env()
     except ValueError as exc:
@@ -121,11 +122,28 @@ def worker() -> None:
     Worker(**worker_settings(settings)).run()
 
 
+def _known_region(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Reject an unknown --region as a usage error, before settings are read or anything connects."""
+    from aiqleads.workers.scrapers.regions import resolve_region
+
+    try:
+        resolve_region(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    return value
+
+
 @main.command()
 @click.argument(
     "source", type=click.Choice(["zillow", "craigslist", "fsbo", "facebook"], case_sensitive=False)
 )
-@click.option("--region", "-r", required=True, help="Metro: dallas, austin, houston, phoenix, atlanta, …")
+@click.option(
+    "--region",
+    "-r",
+    required=True,
+    callback=_known_region,
+    help="Metro: dallas, austin, houston, phoenix, atlanta, …",
+)
 @click.option("--pages", type=click.IntRange(1, 100), default=None, help="Most search pages to fetch [5].")
 def scrape(source: str, region: str, pages: int | None) -> None:
     """Scrape SOURCE for one region through the full pipeline (clean, dedup, score, store, index)."""

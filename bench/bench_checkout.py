@@ -22,16 +22,10 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,10 +33,9 @@ from typing import Any
 import asyncpg
 import httpx
 import websockets
-from alembic import command
+from _support import api_processes, asyncpg_dsn, database_name, private_environment
 from redis.asyncio import Redis
 
-from aiqleads.cli import alembic_config
 from aiqleads.domain.cart.timers import timer_key
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.tokens import issue_token
@@ -51,10 +44,7 @@ from aiqleads.resolvers.ids import to_global_id
 ADD = "mutation($id: ID!) { addToCart(leadId: $id) { errors { code } } }"
 CHECKOUT = "mutation($key: String!) { checkout(idempotencyKey: $key) { creditsSpent errors { code } } }"
 EVENTS = "subscription { cartEvents { kind leadId heldUntil at } }"
-
-
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
+NO_RATE_LIMIT = "1000000"
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -62,108 +52,20 @@ def _pct(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
 
 
-@contextmanager
-def private_database(base: Settings) -> Iterator[Settings]:
-    """A fresh migrated database (dropped afterwards, with its Redis timer set)."""
-    name = f"aiq_bench_checkout_{uuid.uuid4().hex[:8]}"
-
-    async def execute(sql: str) -> None:
-        conn = await asyncpg.connect(_dsn(base.database_url))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    url = base.database_url.rsplit("/", 1)[0] + "/" + name
-    settings = base.replace(
-        database_url=url, arq_queue_name=f"aiqbench:{name}", es_index_prefix=f"aiqbench_{name}"
-    )
-
-    async def forget_timers() -> None:
-        redis = Redis.from_url(settings.redis_url)
+async def forget_timers(settings: Settings) -> None:
+    """Remove the run's Redis hold-timer set."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
         await redis.delete(timer_key(settings))
+    finally:
         await redis.aclose()
-
-    try:
-        command.upgrade(alembic_config(url), "head")
-        yield settings
-    finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(forget_timers())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def api_servers(settings: Settings, count: int, log_dir: Path, **env_extra: str) -> Iterator[list[str]]:
-    """Start `aiqleads serve` processes and yield their base URLs."""
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ELASTICSEARCH_URL=settings.elasticsearch_url,
-        AIQ_ES_INDEX_PREFIX=settings.es_index_prefix,
-        AIQ_ARQ_QUEUE=settings.arq_queue_name,
-        AIQ_JWT_SECRET=settings.jwt_secret,
-        AIQ_RATE_LIMIT_PER_MINUTE="1000000",
-        **env_extra,
-    )
-    procs: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = []
-    try:
-        for _ in range(count):
-            port = _free_port()
-            log = (log_dir / f"api-{port}.log").open("wb")
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "aiqleads.cli",
-                        "serve",
-                        "--port",
-                        str(port),
-                        "--log-level",
-                        "warning",
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs, strict=True):
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server {url} exited; see {log_dir}")
-                with suppress(OSError), urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server {url} not ready; see {log_dir}")
-                time.sleep(0.2)
-        yield urls
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 async def seed(
     settings: Settings, buyers: int, credits: int, leads: list[int], price: int
 ) -> tuple[list[str], list[uuid.UUID]]:
     """Insert buyers (with a GRANT in the ledger) and leads with the given seat counts."""
-    conn = await asyncpg.connect(_dsn(settings.database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         user_ids = [uuid.uuid4() for _ in range(buyers)]
         await conn.executemany(
@@ -192,7 +94,7 @@ async def seed(
 
 async def verify(settings: Settings) -> dict[str, int]:
     """No oversell, counts match rows, and every ledger balances."""
-    conn = await asyncpg.connect(_dsn(settings.database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
     try:
         oversold = await conn.fetchval(
             "SELECT count(*) FROM leads l WHERE buyers_count > max_buyers OR buyers_count <>"
@@ -216,14 +118,34 @@ async def verify(settings: Settings) -> dict[str, int]:
     }
 
 
+async def graphql(
+    client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Post an operation as the token's user; its data (RuntimeError on GraphQL errors)."""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def _clients(urls: list[str], concurrency: int) -> list[httpx.AsyncClient]:
+    """One HTTP client per API process, each with room for `concurrency` connections."""
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
+    return [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+
+
 async def checkout_race(
     urls: list[str], tokens: list[str], lead_ids: list[uuid.UUID], per_buyer: int, concurrency: int
 ) -> dict[str, Any]:
     """Every buyer holds a few random leads of the small pool, then checks out."""
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
-    )
-    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    clients = _clients(urls, concurrency)
     gate = asyncio.Semaphore(concurrency)
     checkout_latency: list[float] = []
     add_codes: dict[str, int] = {}
@@ -231,26 +153,13 @@ async def checkout_race(
     rng = random.Random(7)
     plans = [rng.sample(lead_ids, per_buyer) for _ in tokens]
 
-    async def call(
-        client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
-    ) -> dict[str, Any]:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        body = response.json()
-        if body.get("errors"):
-            raise RuntimeError(body["errors"])
-        return body["data"]  # type: ignore[no-any-return]
-
     async def buyer(n: int, token: str) -> None:
         nonlocal bought
         client = clients[n % len(clients)]
         async with gate:
             held = 0
             for lead_id in plans[n]:
-                data = await call(client, token, ADD, {"id": to_global_id("Lead", lead_id)})
+                data = await graphql(client, token, ADD, {"id": to_global_id("Lead", lead_id)})
                 codes = [e["code"] for e in data["addToCart"]["errors"]] or ["OK"]
                 for code in codes:
                     add_codes[code] = add_codes.get(code, 0) + 1
@@ -258,7 +167,7 @@ async def checkout_race(
             if not held:
                 return
             started = time.perf_counter()
-            data = await call(client, token, CHECKOUT, {"key": f"bench-{n}"})
+            data = await graphql(client, token, CHECKOUT, {"key": f"bench-{n}"})
             checkout_latency.append(time.perf_counter() - started)
             if not data["checkout"]["errors"]:
                 bought += 1
@@ -277,10 +186,7 @@ async def checkout_burst(
     urls: list[str], tokens: list[str], lead_ids: list[uuid.UUID], concurrency: int
 ) -> dict[str, Any]:
     """Each buyer already holds its leads; all checkouts fire at once (shared leads lock together)."""
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
-    )
-    clients = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    clients = _clients(urls, concurrency)
     gate = asyncio.Semaphore(concurrency)
     latency: list[float] = []
     ok = 0
@@ -289,12 +195,7 @@ async def checkout_burst(
         client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
     ) -> dict[str, Any]:
         async with gate:
-            response = await client.post(
-                "/graphql",
-                json={"query": query, "variables": variables},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        return response.json()["data"]  # type: ignore[no-any-return]
+            return await graphql(client, token, query, variables)
 
     # holds first (each buyer takes two seats of two 5-seat leads; pairs overlap across buyers)
     async def hold(n: int, token: str) -> None:
@@ -421,72 +322,85 @@ def main() -> None:
     parser.add_argument("--holds", type=int, default=150, help="subscribed holds in the expiry test")
     parser.add_argument("--spread", type=float, default=10.0, help="seconds over which those holds are made")
     args = parser.parse_args()
-
-    base = Settings.from_env()
-    log_dir = Path(tempfile.mkdtemp(prefix="aiq-bench-checkout-"))
-    with private_database(base) as settings:
-        rng = random.Random(11)
-        seats = [rng.choice([1, 1, 2, 3, 5]) for _ in range(args.leads)]
-        tokens, lead_ids = asyncio.run(seed(settings, args.buyers, 100, seats, 10))
-        burst_tokens, burst_leads = asyncio.run(
-            seed(settings, args.burst, 100, [5] * max(2, args.burst // 2), 10)
-        )
-        serial_tokens, serial_leads = asyncio.run(seed(settings, 50, 100, [1] * 50, 10))
-        print(f"database {settings.database_url.rsplit('/', 1)[1]}; logs in {log_dir}")
-        with api_servers(settings, 2, log_dir) as urls:
-            serial = asyncio.run(checkout_serial(urls[0], serial_tokens, serial_leads))
-            race = asyncio.run(checkout_race(urls, tokens, lead_ids, args.per_buyer, args.concurrency))
-            burst = asyncio.run(checkout_burst(urls, burst_tokens, burst_leads, args.concurrency))
-        checks = asyncio.run(verify(settings))
-
-        print("\n== checkout under contention (2 API processes, real PostgreSQL + Redis) ==")
-        print(
-            f"baseline: {len(serial)} checkouts one at a time (no contention): p50 "
-            f"{statistics.median(serial) * 1000:.1f} ms, p95 {_pct(serial, 95) * 1000:.1f} ms "
-            f"=> {len(serial) / sum(serial):.1f} checkouts/s serially"
-        )
-        print(
-            f"race: {args.buyers} buyers x {args.per_buyer} adds over {args.leads} leads ({sum(seats)} seats)"
-        )
-        print(f"  add outcomes: {race['adds']}")
-        print(
-            f"  successful checkouts: {race['checkouts']} in {race['wall']:.2f} s "
-            f"=> {race['checkouts'] / race['wall']:.1f} checkouts/s (whole add+checkout race)"
-        )
-        lat = race["latency"]
-        print(
-            f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
-            f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
-        )
-        print(f"burst: {args.burst} buyers holding 2 seats each on shared 5-seat leads, checking out at once")
-        print(
-            f"  successful checkouts: {burst['checkouts']} in {burst['wall']:.2f} s "
-            f"=> {burst['checkouts'] / burst['wall']:.1f} checkouts/s"
-        )
-        lat = burst["latency"]
-        print(
-            f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
-            f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
-        )
-        print(f"  integrity: {checks}")
-        assert (
-            checks["oversold_leads"] == 0
-            and checks["unbalanced_users"] == 0
-            and checks["negative_entries"] == 0
-        )
-
-        hold_tokens, hold_leads = asyncio.run(seed(settings, args.holds, 0, [1] * args.holds, 0))
-        with api_servers(settings, 2, log_dir, AIQ_ITEM_HOLD_SECONDS="2", AIQ_CART_HOLD_SECONDS="4") as urls:
-            delivered, released = asyncio.run(expiry_latency(urls, hold_tokens, hold_leads, args.spread))
-        print("\n== hold deadline -> HOLD_EXPIRED delivered over a websocket on the other process ==")
-        for label, values in (("delivered to the client", delivered), ("released by the server", released)):
-            print(
-                f"  {label}: {len(values)} holds of 2 s made over {args.spread:.0f} s: "
-                f"p50 {statistics.median(values) * 1000:.0f} ms, "
-                f"p95 {_pct(values, 95) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms, "
-                f"min {min(values) * 1000:.0f} ms"
-            )
+    asyncio.run(run(args))
     print(f"\n(run at {datetime.now(UTC).isoformat(timespec='seconds')} on {os.cpu_count()} CPU cores)")
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Both parts on a private database, removed at the end with the run's hold timers."""
+    async with private_environment("checkout") as settings:
+        try:
+            await _run(settings, args)
+        finally:
+            await forget_timers(settings)
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    log_dir = Path(tempfile.mkdtemp(prefix="aiq-bench-checkout-"))
+    rng = random.Random(11)
+    seats = [rng.choice([1, 1, 2, 3, 5]) for _ in range(args.leads)]
+    tokens, lead_ids = await seed(settings, args.buyers, 100, seats, 10)
+    burst_tokens, burst_leads = await seed(settings, args.burst, 100, [5] * max(2, args.burst // 2), 10)
+    serial_tokens, serial_leads = await seed(settings, 50, 100, [1] * 50, 10)
+    print(f"database {database_name(settings)}; logs in {log_dir}")
+    with api_processes(settings, log_dir, 2, AIQ_RATE_LIMIT_PER_MINUTE=NO_RATE_LIMIT) as apis:
+        urls = [api.base_url for api in apis]
+        serial = await checkout_serial(urls[0], serial_tokens, serial_leads)
+        race = await checkout_race(urls, tokens, lead_ids, args.per_buyer, args.concurrency)
+        burst = await checkout_burst(urls, burst_tokens, burst_leads, args.concurrency)
+    checks = await verify(settings)
+
+    print("\n== checkout under contention (2 API processes, real PostgreSQL + Redis) ==")
+    print(
+        f"baseline: {len(serial)} checkouts one at a time (no contention): p50 "
+        f"{statistics.median(serial) * 1000:.1f} ms, p95 {_pct(serial, 95) * 1000:.1f} ms "
+        f"=> {len(serial) / sum(serial):.1f} checkouts/s serially"
+    )
+    print(f"race: {args.buyers} buyers x {args.per_buyer} adds over {args.leads} leads ({sum(seats)} seats)")
+    print(f"  add outcomes: {race['adds']}")
+    print(
+        f"  successful checkouts: {race['checkouts']} in {race['wall']:.2f} s "
+        f"=> {race['checkouts'] / race['wall']:.1f} checkouts/s (whole add+checkout race)"
+    )
+    lat = race["latency"]
+    print(
+        f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
+        f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
+    )
+    print(f"burst: {args.burst} buyers holding 2 seats each on shared 5-seat leads, checking out at once")
+    print(
+        f"  successful checkouts: {burst['checkouts']} in {burst['wall']:.2f} s "
+        f"=> {burst['checkouts'] / burst['wall']:.1f} checkouts/s"
+    )
+    lat = burst["latency"]
+    print(
+        f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
+        f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
+    )
+    print(f"  integrity: {checks}")
+    assert (
+        checks["oversold_leads"] == 0 and checks["unbalanced_users"] == 0 and checks["negative_entries"] == 0
+    )
+
+    hold_tokens, hold_leads = await seed(settings, args.holds, 0, [1] * args.holds, 0)
+    with api_processes(
+        settings,
+        log_dir,
+        2,
+        AIQ_RATE_LIMIT_PER_MINUTE=NO_RATE_LIMIT,
+        AIQ_ITEM_HOLD_SECONDS="2",
+        AIQ_CART_HOLD_SECONDS="4",
+    ) as apis:
+        urls = [api.base_url for api in apis]
+        delivered, released = await expiry_latency(urls, hold_tokens, hold_leads, args.spread)
+    print("\n== hold deadline -> HOLD_EXPIRED delivered over a websocket on the other process ==")
+    for label, values in (("delivered to the client", delivered), ("released by the server", released)):
+        print(
+            f"  {label}: {len(values)} holds of 2 s made over {args.spread:.0f} s: "
+            f"p50 {statistics.median(values) * 1000:.0f} ms, "
+            f"p95 {_pct(values, 95) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms, "
+            f"min {min(values) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

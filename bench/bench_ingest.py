@@ -25,13 +25,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-from alembic import command
+from _support import private_environment
 from elasticsearch import AsyncElasticsearch
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from aiqleads.cli import alembic_config
 from aiqleads.domain.cleaning.pipeline import clean_record
 from aiqleads.domain.db import make_engine, make_sessionmaker
 from aiqleads.domain.leads.models import Lead, LeadSourceRecord
@@ -129,38 +127,19 @@ def bench_cleaning(count: int) -> None:
     print(f"  listings parsed + cleaned per second:          {len(records) / (cleaned - started):,.0f}")
 
 
-async def _create_database(base: Settings) -> tuple[str, str]:
-    name = f"aiq_bench_ingest_{uuid.uuid4().hex[:8]}"
-    admin = base.database_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    head, _, _ = base.database_url.rpartition("/")
-    url = f"{head}/{name}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    return name, url
-
-
-async def _drop_database(base: Settings, name: str) -> None:
-    conn = await asyncpg.connect(base.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def bench_end_to_end(count: int) -> None:
-    base = Settings.from_env()
-    name, url = await _create_database(base)
-    prefix = f"aiqbench_{uuid.uuid4().hex[:8]}"
+    async with private_environment("ingest") as settings:
+        await _end_to_end(settings, count)
+
+
+async def _end_to_end(base: Settings, count: int) -> None:
     samples = generate(count)
     server = SiteServer({k: dict(v) for k, v in site_pages(samples, per_page=25).items()})
     bases = await server.start()
     urls = {k: v + ("/{region}" if k == "craigslist" else "") for k, v in bases.items()}
-    settings = base.replace(database_url=url, es_index_prefix=prefix, source_base_urls=urls)
-    engine = make_engine(url, pool_size=4)
+    settings = base.replace(source_base_urls=urls)
+    prefix = settings.es_index_prefix
+    engine = make_engine(settings.database_url, pool_size=4)
     redis = Redis.from_url(settings.redis_url)
     es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
     ctx: dict[str, Any] = {
@@ -207,11 +186,9 @@ async def bench_end_to_end(count: int) -> None:
         )
     finally:
         await server.stop()
-        await es.indices.delete(index=f"{prefix}*", ignore_unavailable=True)
         await es.close()
         await redis.aclose()
         await engine.dispose()
-        await _drop_database(base, name)
 
 
 def main() -> None:

@@ -19,28 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
 import websockets
-from alembic import command
+from _support import api_process, private_environment
 from arq.worker import Worker
 from sqlalchemy import text
 
-from aiqleads.cli import alembic_config
 from aiqleads.domain.pricing import signals
 from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.ids import to_global_id
@@ -48,63 +38,9 @@ from aiqleads.workers import pricing_jobs
 from aiqleads.workers.runtime import shutdown, startup
 from aiqleads.workers.settings import worker_settings
 
-REPO = Path(__file__).resolve().parents[1]
 SUBSCRIPTION = (
     "subscription($near: GeoRadiusInput) { priceChanged(near: $near) { leadId oldPrice newPrice } }"
 )
-
-
-def _admin_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def _admin(base: Settings, sql: str) -> None:
-    conn = await asyncpg.connect(_admin_dsn(base.database_url))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _api_server(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url,
-        AIQ_ES_INDEX_PREFIX=settings.es_index_prefix,
-        AIQ_ARQ_QUEUE=settings.arq_queue_name,
-        AIQ_JWT_SECRET=settings.jwt_secret,
-    )
-    log = tempfile.NamedTemporaryFile(prefix="aiq-bench-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    exe = Path(sys.executable).with_name("aiqleads")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(Path(log.name).read_text()[-3000:])
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
-        os.unlink(log.name)
 
 
 async def _reprice_until_done(ctx: dict[str, Any]) -> tuple[int, int, float]:
@@ -172,7 +108,7 @@ async def _latency(
     worker_task = asyncio.create_task(worker.async_run())
     latencies: list[float] = []
     try:
-        with _api_server(settings) as base:
+        with api_process(settings) as base:
             ws = await websockets.connect(
                 base.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]
             )
@@ -216,20 +152,13 @@ async def _latency(
 
 
 async def main(n: int, samples: int) -> None:
-    base = Settings.from_env()
-    tag = uuid.uuid4().hex[:8]
-    name = f"aiq_bench_pricing_{tag}"
-    url = base.database_url.rsplit("/", 1)[0] + f"/{name}"
-    settings = base.replace(
-        database_url=url,
-        arq_queue_name=f"aiqbench:{tag}:queue",
-        es_index_prefix=f"aiqbench_{tag}",
-        jwt_secret=f"bench-{tag}",
-    )
-    await _admin(base, f'CREATE DATABASE "{name}"')
+    async with private_environment("pricing") as settings:
+        await _run(settings, n, samples)
+
+
+async def _run(settings: Settings, n: int, samples: int) -> None:
     ctx: dict[str, Any] = {"settings": settings}
     try:
-        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
         from aiqleads.workers.seeding import seed_synthetic
 
         t = time.perf_counter()
@@ -297,15 +226,9 @@ async def main(n: int, samples: int) -> None:
                     pipe.delete(
                         signals.demand_key(lead_id), signals.burst_key(lead_id), signals.debounce_key(lead_id)
                     )
-                pipe.delete(signals.dirty_key(settings.arq_queue_name), settings.arq_queue_name)
+                pipe.delete(signals.dirty_key(settings.arq_queue_name))
                 await pipe.execute()
-            indices = await ctx["es"].indices.get(
-                index=f"{settings.es_index_prefix}*", ignore_unavailable=True
-            )
-            for index in indices:
-                await ctx["es"].indices.delete(index=index)
             await shutdown(ctx)
-        await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

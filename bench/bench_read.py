@@ -21,27 +21,22 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
+from _support import database_name, private_environment
 from asgi_lifespan import LifespanManager
 from elasticsearch import AsyncElasticsearch
 from sqlalchemy import func, select, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from aiqleads.app import create_app
-from aiqleads.cli import alembic_config
 from aiqleads.domain.db import make_engine, make_sessionmaker
 from aiqleads.domain.leads.filters import parse_filter
 from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.leads.query import filter_conditions, list_leads
 from aiqleads.domain.search.indexer import reindex_all
-from aiqleads.domain.search.mapping import alias_name, index_pattern
+from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.search.query import search_body
 from aiqleads.domain.settings import Settings
 from aiqleads.workers.seeding import METROS, seed_synthetic
@@ -128,28 +123,6 @@ def _search_args(i: int) -> tuple[str, dict[str, Any]]:
     return SEARCH_TEXTS[i % len(SEARCH_TEXTS)], {"city": metro.city}
 
 
-async def _create_database(base: Settings) -> tuple[str, str]:
-    name = f"aiq_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(base.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = f"{base.database_url.rpartition('/')[0]}/{name}"
-    from alembic import command
-
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    return name, url
-
-
-async def _drop_database(base: Settings, name: str) -> None:
-    conn = await asyncpg.connect(base.database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="Read-path benchmark on synthetic leads.")
     parser.add_argument("--leads", type=int, default=100_000)
@@ -157,15 +130,14 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database and index afterwards")
     args = parser.parse_args(argv)
 
-    base = Settings.from_env()
     t0 = time.perf_counter()
-    name, url = await _create_database(base)
-    settings = base.replace(
-        database_url=url,
-        es_index_prefix=f"aiqbench_{name.removeprefix('aiq_bench_')}",
-        rate_limit_per_minute=10**9,
-    )
-    print(f"database {name}, index alias {alias_name(settings)}", flush=True)
+    async with private_environment("read", keep=args.keep, rate_limit_per_minute=10**9) as settings:
+        await _run(settings, args)
+    print(f"\ntotal bench time {time.perf_counter() - t0:.0f}s")
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    print(f"database {database_name(settings)}, index alias {alias_name(settings)}", flush=True)
     engine = make_engine(settings.database_url, pool_size=5)
     sessionmaker = make_sessionmaker(engine)
     es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=120)
@@ -258,13 +230,8 @@ async def main(argv: list[str]) -> None:
             for label, bare_label, full, bare in pairs:
                 await _measure_pair(label, bare_label, args.iterations, full, bare)
     finally:
-        if not args.keep:
-            await es.indices.delete(index=index_pattern(settings), ignore_unavailable=True)
         await es.close()
         await engine.dispose()
-        if not args.keep:
-            await _drop_database(base, name)
-    print(f"\ntotal bench time {time.perf_counter() - t0:.0f}s")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -35,3 +35,9 @@ def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory; sessions never expire on commit so mapped results stay readable."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def ping_database(engine: AsyncEngine) -> None:
+    """Run a trivial statement on a pooled connection (readiness probe); raises when unreachable."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

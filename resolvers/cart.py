@@ -40,8 +40,8 @@ def public_error(error: DomainError) -> DomainError:
 async def cart(ctx: Context) -> CartView:
     """The viewer's cart with server time."""
     user = require_viewer(ctx)
-    async with ctx.read_session() as session:
-        return await holds.view_cart(session, user.id, _now())
+    async with ctx.read_session() as session:  # the viewer row loaded by auth already has the tier
+        return await holds.view_cart(session, user.id, _now(), user.tier)
 
 
 async def add_to_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
@@ -125,5 +125,5 @@ async def return_lead(
             )
     except DomainError as error:
         return error
-    await _after_commit(ctx, Effects(changed_leads={result.purchase.lead.id}), "return")
+    await _after_commit(ctx, result.effects, "return")
     return result

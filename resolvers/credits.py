@@ -7,7 +7,7 @@ from aiqleads.domain.credits import service as credits
 from aiqleads.domain.credits.ledger import TransactionPage
 from aiqleads.domain.credits.service import CreditResult
 from aiqleads.domain.errors import DomainError
-from aiqleads.domain.payments.provider import PaymentProvider, provider_for
+from aiqleads.domain.payments.provider import PaymentProvider
 from aiqleads.domain.users.models import User
 from aiqleads.resolvers.auth import require_viewer
 from aiqleads.resolvers.context import Context
@@ -15,10 +15,8 @@ from aiqleads.resolvers.errors import from_domain
 
 
 def payment_provider(ctx: Context) -> PaymentProvider:
-    """This process's payment provider (built on first use, kept in the resources)."""
-    provider = ctx.resources.extras.get("payments")
-    if provider is None:
-        provider = ctx.resources.extras["payments"] = provider_for("development")
+    """This process's payment provider (built with the other clients in the app lifespan)."""
+    provider: PaymentProvider = ctx.resources.extras["payments"]
     return provider
 
 

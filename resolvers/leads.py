@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.geo.points import lat_lng as _lat_lng
 from aiqleads.domain.leads import query as leads_query
-from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.leads import service as leads_service
 from aiqleads.domain.leads import viewer_queries
 from aiqleads.domain.leads.filters import (
     LeadFilterSpec,
@@ -25,7 +25,6 @@ from aiqleads.domain.leads.filters import (
     parse_sort,
 )
 from aiqleads.domain.leads.models import Lead, PriceHistory
-from aiqleads.domain.pricing.signals import record_signal
 from aiqleads.domain.search import service as search_service
 from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.context import Context
@@ -72,12 +71,11 @@ async def _load_others_holds(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> lis
 
 
 async def available_seats_for_viewer(ctx: Context, row: Lead) -> int:
-    """max buyers − purchases − active holds of others (never negative)."""
+    """Seats still free for the viewer (others' active holds looked up in one batch per request)."""
     if not row.holds_count:  # no holds at all on this lead: nothing to look up
-        return max(0, row.max_buyers - row.buyers_count)
+        return viewer_queries.seats_for_viewer(row)
     loader = ctx.loader("others_holds", lambda: DataLoader(load_fn=partial(_load_others_holds, ctx)))
-    held_by_others = await loader.load(row.id)
-    return max(0, row.max_buyers - row.buyers_count - held_by_others)
+    return viewer_queries.seats_for_viewer(row, await loader.load(row.id))
 
 
 async def _load_history(ctx: Context, first: int, lead_ids: Sequence[uuid.UUID]) -> list[list[PriceHistory]]:
@@ -104,10 +102,9 @@ async def lead_by_id(ctx: Context, global_id: str) -> Lead | None:
     except DomainError as error:
         raise from_domain(error) from error
     async with ctx.read_session() as session:
-        row = await leads_repo.get_lead(session, lead_id)
-    if row is not None:  # a demand signal for pricing: one pipelined Redis round trip, no SQL
-        await record_signal(ctx.resources.redis, row.id, "view", queue_name=ctx.settings.arq_queue_name)
-    return row
+        return await leads_service.view_lead(
+            session, ctx.resources.redis, lead_id, queue_name=ctx.settings.arq_queue_name
+        )
 
 
 def _as_dict(value: Any) -> Any:

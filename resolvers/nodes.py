@@ -9,7 +9,7 @@ from aiqleads.domain.cart import returns
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads import repository as leads_repo
-from aiqleads.domain.users import repository as users_repo
+from aiqleads.domain.users import service as users
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import from_global_id, uuid_of
@@ -37,15 +37,12 @@ async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
             return None
         async with ctx.read_session() as session:
             if type_name == "User":
-                user_id = uuid_of(global_id, "User")
-                if user_id == viewer.id:
-                    return FoundNode("User", viewer)
-                user = await users_repo.get_user(session, user_id) if viewer.role == "admin" else None
+                user = await users.user_visible_to(session, viewer, uuid_of(global_id, "User"))
                 return FoundNode("User", user) if user is not None else None
             if type_name == "Purchase":
                 purchase = await returns.get_purchase(session, viewer.id, uuid_of(global_id, "Purchase"))
                 return FoundNode("Purchase", purchase) if purchase is not None else None
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):  # "²" passes isdigit() but int() rejects it
                 return None
             entry = await ledger.get_entry(session, viewer.id, int(raw))
             return FoundNode("CreditTransaction", entry) if entry is not None else None

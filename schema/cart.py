@@ -58,6 +58,8 @@ class CartEvent:
 
 @strawberry.type
 class CartSubscription:
+    """Subscription fields of the cart area."""
+
     @strawberry.subscription(description="The viewer's own cart: holds created, extended, released, expired.")
     async def cart_events(self, info: Info[Context, None]) -> AsyncGenerator[CartEvent, None]:
         async for event in subscriptions.cart_events(info.context):
@@ -171,6 +173,8 @@ class ReturnPayload:
 
 @strawberry.type
 class CartQuery:
+    """Query fields of the cart area: the cart and purchases."""
+
     @strawberry.field(description="The viewer's cart (active holds, timers and server time).")
     async def cart(self, info: Info[Context, None]) -> Cart:
         return Cart.from_domain(await resolve.cart(info.context))
@@ -187,6 +191,8 @@ class CartQuery:
 
 @strawberry.type
 class CartMutation:
+    """Mutations of the cart area: holds, checkout and returns."""
+
     @strawberry.mutation(
         description="Hold one seat of a lead at the viewer's current price (item and cart timers start)."
     )

@@ -76,6 +76,8 @@ class UserPayload:
 
 @strawberry.type
 class CreditsQuery:
+    """Query fields of the credits area: the ledger."""
+
     @strawberry.field(description="The viewer's credit ledger, newest first, with cursor pagination.")
     async def credit_transactions(
         self, info: Info[Context, None], first: int | None = 20, after: str | None = None
@@ -99,6 +101,8 @@ class CreditsQuery:
 
 @strawberry.type
 class CreditsMutation:
+    """Mutations of the credits area: packs and tier changes."""
+
     @strawberry.mutation(
         description="Buy a credit pack through the payment provider; the same key never charges twice."
     )

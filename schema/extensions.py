@@ -35,6 +35,7 @@ class RequestErrorCodes(SchemaExtension):
     """Tag errors in the client's request (not in resolvers) with INVALID_INPUT."""
 
     def on_operation(self) -> Iterator[None]:
+        """After the operation, code the errors that came from the request itself."""
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
@@ -52,6 +53,7 @@ class OperationMetrics(SchemaExtension):
     """Record latency and error codes of every operation in the app's Prometheus registry."""
 
     def on_operation(self) -> Iterator[None]:
+        """Time the operation and count its error codes (subscriptions are long-lived: no latency)."""
         start = time.perf_counter()
         yield
         ctx = self.execution_context

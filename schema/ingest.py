@@ -15,6 +15,8 @@ from aiqleads.schema.leads import Lead, LeadFilter
 
 @strawberry.type
 class IngestSubscription:
+    """Subscription fields of aggregation: newly ingested leads."""
+
     @strawberry.subscription(
         description=(
             "New leads as they are ingested that match the filter (instant alerts), "

@@ -323,6 +323,8 @@ AfterArg = Annotated[
 
 @strawberry.type
 class LeadsQuery:
+    """Query fields of the marketplace read side: one lead, listing and search."""
+
     @strawberry.field(description="One lead by id; null when it does not exist.")
     async def lead(
         self,

@@ -18,6 +18,8 @@ from aiqleads.schema.users import User
 
 @strawberry.type
 class NodeQuery:
+    """The Relay node(id) query field."""
+
     @strawberry.field(
         description=(
             "Any object by its global id: any Lead; your own User, Purchase or CreditTransaction. "

@@ -47,6 +47,8 @@ class PriceChange:
 
 @strawberry.type
 class PricingSubscription:
+    """Subscription fields of pricing: live price changes."""
+
     @strawberry.subscription(
         description=(
             "Price changes of the given leads, or of any lead within the radius (give either or both), "

@@ -29,15 +29,15 @@ Subscription = merge_types("Subscription", (CartSubscription, PricingSubscriptio
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """Build the schema with its protective extensions (limits from settings)."""
-    s = settings or Settings()
+    limits = settings or Settings()
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=s.max_query_aliases),
-            lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+            lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             masked_errors,

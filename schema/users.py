@@ -73,6 +73,8 @@ class AuthPayload:
 
 @strawberry.type
 class UsersQuery:
+    """Query fields of accounts: the viewer and plans."""
+
     @strawberry.field(description="The signed-in user; null for anonymous and partner callers.")
     def me(self, info: Info[Context, None]) -> User | None:
         user = resolve.me(info.context)
@@ -94,6 +96,8 @@ class UsersQuery:
 
 @strawberry.type
 class UsersMutation:
+    """Mutations of accounts: register and login."""
+
     @strawberry.mutation(description="Create an account and sign in.")
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         result = await resolve.register(

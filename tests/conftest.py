@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from aiqtest_support.cartkit import Buyers, checked_buyers
 from aiqtest_support.database import BASE, create_test_database, drop_test_database
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event, text
@@ -148,6 +149,13 @@ async def make_user(app: Starlette, settings: Settings) -> Any:
         return TestUser(result.user.id, email, result.token)
 
     return factory
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
+    """Users for one test (cart, checkout, credits, returns); their ledgers must balance when it ends."""
+    async with checked_buyers(make_user, app) as factory:
+        yield factory
 
 
 def lead_row(**overrides: Any) -> Lead:

@@ -17,22 +17,12 @@ from aiqtest_support.cartkit import (
     CHECKOUT,
     EXTEND,
     REMOVE,
-    Buyers,
-    checked_buyers,
     lead_gid,
     wait_for,
 )
 from aiqtest_support.live_server import free_port
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
-
 
 CITY = dict(city="Eventon", zip="73366")
 

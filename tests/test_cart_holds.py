@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import (
     ADD,
     CART,
@@ -17,7 +15,6 @@ from aiqtest_support.cartkit import (
     REMOVE,
     Buyers,
     cart_lead_ids,
-    checked_buyers,
     lead_counts,
     lead_gid,
 )
@@ -28,14 +25,6 @@ from aiqleads.domain.cart import expiry, holds
 from aiqleads.domain.errors import DomainError
 from aiqleads.resolvers.context import Resources
 from aiqleads.resolvers.ids import to_global_id
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
-
 
 CITY = dict(city="Holdsworth", zip="73301")
 

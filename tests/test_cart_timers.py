@@ -16,16 +16,12 @@ import pytest_asyncio
 from aiqtest_support.cartkit import (
     ADD,
     CART_EVENTS,
-    ApiProcess,
-    Buyers,
-    api_processes,
-    checked_buyers,
     hub_events,
     lead_counts,
     lead_gid,
-    start_api,
     wait_for,
 )
+from aiqtest_support.live_server import ApiProcess, api_processes, start_api
 from aiqtest_support.ws import GraphQLWebSocket
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -39,14 +35,6 @@ from aiqleads.workers.cart_jobs import HoldTimerLoop
 from aiqleads.workers.runtime import shutdown as worker_shutdown
 from aiqleads.workers.runtime import startup as worker_startup
 from aiqleads.workers.settings import worker_settings
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
-
 
 CITY = dict(city="Timerton", zip="73377")
 

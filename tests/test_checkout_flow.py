@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import (
     ADD,
     CART,
     CHECKOUT,
     ME,
-    Buyers,
-    checked_buyers,
     hub_events,
     lead_counts,
     lead_gid,
@@ -31,14 +27,6 @@ from aiqleads.domain.events import cart_channel
 from aiqleads.domain.pricing.signals import demand_key
 from aiqleads.resolvers.cart import public_error
 from aiqleads.resolvers.context import Resources
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
-
 
 CITY = dict(city="Checkoutville", zip="73344")
 

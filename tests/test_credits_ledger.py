@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiqtest_support.cartkit import (
     BUY,
     ME,
     TIER,
     TRANSACTIONS,
-    Buyers,
-    checked_buyers,
     lead_gid,
 )
 from sqlalchemy import text
@@ -28,13 +24,6 @@ from aiqleads.domain.errors import DomainError
 from aiqleads.domain.payments.provider import Charge, DevelopmentPaymentProvider
 from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import grant_monthly_allowances
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
 
 
 def _resources(app: Starlette) -> Resources:

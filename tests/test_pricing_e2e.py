@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 
 import pytest
-from aiqtest_support.pricing_server import Subscriber, api_server, wait_for_gauge
+from aiqtest_support.live_server import api_process
+from aiqtest_support.pricing_server import Subscriber, wait_for_gauge
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
@@ -46,7 +47,7 @@ async def test_burst_of_cart_adds_reaches_subscribers_near_the_lead_within_a_sec
     pro = await make_user(tier="PRO")
     redis = app.state.resources.redis
 
-    with api_server(settings) as base:
+    with api_process(settings) as base:
         near = await Subscriber.open(base, SUBSCRIPTION, _near(lat + 0.03, lng - 0.03, 10), token=pro.token)
         by_id = await Subscriber.open(base, SUBSCRIPTION, {"ids": [to_global_id("Lead", lead.id)]})
         elsewhere = await Subscriber.open(

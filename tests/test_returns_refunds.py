@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import (
     ADD,
     CHECKOUT,
     ME,
     PURCHASES,
     RETURN,
-    Buyers,
-    checked_buyers,
     lead_counts,
     lead_gid,
     purchase_gid,
@@ -24,14 +20,6 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 
 from aiqleads.resolvers.context import Resources
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
-    """Users for this test; their ledgers must balance when it ends."""
-    async with checked_buyers(make_user, app) as factory:
-        yield factory
-
 
 CITY = dict(city="Returnsburg", zip="73355")
 

@@ -15,14 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from aiqleads.domain.events import NEW_LEADS_CHANNEL, publish
+from aiqleads.domain.ingest import repository as ingest_repo
 from aiqleads.domain.ingest.events import new_lead_event
 from aiqleads.domain.ingest.llm_cleaner import build_refiner
 from aiqleads.domain.ingest.records import RawRecord, ScrapeBatch, ScrapedListing
 from aiqleads.domain.ingest.service import IngestOutcome, Refiner, prepare_batch, store_batch
-from aiqleads.domain.leads.models import Lead, RawListing
 from aiqleads.domain.search.indexer import index_leads
 from aiqleads.domain.settings import Settings
 from aiqleads.workers.metrics import metrics_of, tracked
@@ -196,12 +194,7 @@ async def clean_job(
 ) -> dict[str, Any]:
     """arq job: re-clean stored raw listings (given ids, or those never ingested) through the pipeline."""
     async with ctx["sessionmaker"]() as session:
-        query = select(RawListing).where(RawListing.parsed.is_not(None), RawListing.parsed["kind"].is_(None))
-        if raw_ids:
-            query = query.where(RawListing.id.in_(list(raw_ids)))
-        else:
-            query = query.where(RawListing.status.in_(("PARSED", "REJECTED")))
-        rows = list(await session.scalars(query.order_by(RawListing.id).limit(max(1, min(limit, 5000)))))
+        rows = await ingest_repo.raw_listings_to_clean(session, raw_ids, limit)
     batches: dict[tuple[str, str | None], ScrapeBatch] = {}
     for row in rows:
         data = {k: v for k, v in (row.parsed or {}).items() if not k.startswith("_")}
@@ -217,13 +210,6 @@ async def clean_job(
     for batch in batches.values():
         total.add(await ingest_scraped(ctx, batch, refiner))
     return {"raw_listings": len(rows), "summary": total.summary()}
-
-
-async def leads_by_ids(ctx: dict[str, Any], lead_ids: Sequence[str]) -> list[Lead]:
-    """Load leads (used by the CLI to show results)."""
-    async with ctx["sessionmaker"]() as session:
-        rows = await session.scalars(select(Lead).where(Lead.id.in_(list(lead_ids))))
-        return list(rows)
 
 
 FUNCTIONS: list[Any] = [scrape_job, clean_job]

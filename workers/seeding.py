@@ -1,9 +1,8 @@
 """Synthetic and demo data: realistic leads over real US metros, written with PostgreSQL COPY.
 
 `seed_synthetic` generates N leads deterministically from a seed (stdlib `random.Random`) and
-writes them, with one "initial price" price_history row each, through asyncpg's binary COPY.
-The geography column is sent as EWKB through a binary codec registered on the connection
-(binary COPY cannot carry EWKT text); the generated `search_tsv` column is left to PostgreSQL.
+writes them, with one "initial price" price_history row each, through asyncpg's binary COPY
+(`aiqleads.domain.leads.bulk`, which owns the table layout and the EWKB geography codec).
 Elasticsearch is not touched: `aiqleads reindex` rebuilds the index from PostgreSQL.
 """
 
@@ -14,7 +13,6 @@ import contextlib
 import math
 import random
 import re
-import struct
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -22,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-import asyncpg
-
+from aiqleads.domain.leads import bulk
+from aiqleads.domain.leads.bulk import raw_dsn as raw_dsn  # re-exported: tests connect with it
 from aiqleads.domain.settings import Settings
 
 Progress = Callable[[str], None]
@@ -362,7 +360,7 @@ def _cumulative(shares: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[fl
 
 
 class LeadRecord(NamedTuple):
-    """One synthetic lead as generated (location as lat/lng; `_lead_row` maps it to LEAD_COLUMNS)."""
+    """One synthetic lead as generated (location as lat/lng; `_lead_row` maps it to bulk.LEAD_COLUMNS)."""
 
     id: uuid.UUID
     source: str
@@ -392,15 +390,6 @@ class LeadRecord(NamedTuple):
     price_credits: int
     max_buyers: int
     created_at: datetime
-
-
-LEAD_COLUMNS = (
-    "id", "source", "source_url", "property_type", "title", "description", "street", "city", "state",
-    "zip", "location", "asking_price", "bedrooms", "bathrooms", "sqft", "year_built", "photos",
-    "posted_at", "quality_score", "fraud_score", "fraud_signals", "contact_name", "contact_phone",
-    "contact_email", "price_credits", "max_buyers", "status", "priced_at", "created_at", "updated_at",
-)  # fmt: skip
-PRICE_HISTORY_COLUMNS = ("lead_id", "price", "reason", "at")
 
 
 def price_credits_for(property_type: str, asking_price: int, quality: float) -> int:
@@ -654,26 +643,11 @@ def generate_leads(
 # --------------------------------------------------------------------------------------------
 
 
-def _ewkb_point(lng: float, lat: float) -> bytes:
-    """Little-endian EWKB of a 2D point with SRID 4326 (what geography's binary input takes)."""
-    return struct.pack("<BIIdd", 1, 0x20000001, 4326, lng, lat)
-
-
-def raw_dsn(database_url: str) -> str:
-    """A libpq DSN for asyncpg from the SQLAlchemy URL."""
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def _connect(settings: Settings) -> asyncpg.Connection:
-    conn = await asyncpg.connect(raw_dsn(settings.database_url))
-    await conn.set_type_codec("geography", schema="public", encoder=bytes, decoder=bytes, format="binary")
-    return conn
-
-
 def _lead_row(r: LeadRecord) -> tuple[Any, ...]:
+    """The record as a COPY row, in bulk.LEAD_COLUMNS order."""
     return (
         r.id, r.source, r.source_url, r.property_type, r.title, r.description, r.street, r.city, r.state,
-        r.zip, _ewkb_point(r.lng, r.lat), r.asking_price, r.bedrooms, r.bathrooms, r.sqft, r.year_built,
+        r.zip, bulk.ewkb_point(r.lng, r.lat), r.asking_price, r.bedrooms, r.bathrooms, r.sqft, r.year_built,
         r.photos, r.posted_at, r.quality_score, r.fraud_score, r.fraud_signals, r.contact_name,
         r.contact_phone, r.contact_email, r.price_credits, r.max_buyers, "AVAILABLE", r.created_at,
         r.created_at, r.created_at,
@@ -701,30 +675,28 @@ async def seed_synthetic(
         history = [(r.id, r.price_credits, "initial price", r.created_at) for r in chunk]
         return [_lead_row(r) for r in chunk], history
 
-    conn = await _connect(settings)
-    # generate the next chunk in a thread while PostgreSQL ingests the current one
-    pending = asyncio.create_task(asyncio.to_thread(next_chunk, min(chunk_rows, n)))
-    try:
-        async with conn.transaction():
-            written = 0
-            while written < n:
-                lead_rows, history_rows = await pending
-                after = written + len(lead_rows)
-                if after < n:
-                    pending = asyncio.create_task(asyncio.to_thread(next_chunk, min(chunk_rows, n - after)))
-                await conn.copy_records_to_table("leads", records=lead_rows, columns=list(LEAD_COLUMNS))
-                await conn.copy_records_to_table(
-                    "price_history", records=history_rows, columns=list(PRICE_HISTORY_COLUMNS)
-                )
-                before, written = written, after
-                if written == n or written * 10 // n > before * 10 // n:
-                    elapsed = time.perf_counter() - started
-                    say(f"  {written:>9,}/{n:,} leads written ({written * 100 // n}%, {elapsed:.1f}s)")
-    finally:
-        if not pending.done():  # a COPY failed while the next chunk was being generated
-            with contextlib.suppress(Exception):
-                await pending
-        await conn.close()
+    async with bulk.copy_connection(settings.database_url) as conn:
+        # generate the next chunk in a thread while PostgreSQL ingests the current one
+        pending = asyncio.create_task(asyncio.to_thread(next_chunk, min(chunk_rows, n)))
+        try:
+            async with conn.transaction():
+                written = 0
+                while written < n:
+                    lead_rows, history_rows = await pending
+                    after = written + len(lead_rows)
+                    if after < n:
+                        pending = asyncio.create_task(
+                            asyncio.to_thread(next_chunk, min(chunk_rows, n - after))
+                        )
+                    await bulk.copy_leads(conn, lead_rows, history_rows)
+                    before, written = written, after
+                    if written == n or written * 10 // n > before * 10 // n:
+                        elapsed = time.perf_counter() - started
+                        say(f"  {written:>9,}/{n:,} leads written ({written * 100 // n}%, {elapsed:.1f}s)")
+        finally:
+            if not pending.done():  # a COPY failed while the next chunk was being generated
+                with contextlib.suppress(Exception):
+                    await pending
     say(
         f"seeded {n:,} synthetic leads in {time.perf_counter() - started:.1f}s; "
         "run `aiqleads reindex` to index them in Elasticsearch"
@@ -734,28 +706,22 @@ async def seed_synthetic(
 
 async def count_leads(settings: Settings) -> int:
     """How many leads the database holds."""
-    conn = await asyncpg.connect(raw_dsn(settings.database_url))
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM leads"))
-    finally:
-        await conn.close()
+    return await bulk.count_leads(settings.database_url)
 
 
 async def ensure_demo_user(settings: Settings) -> bool:
     """Create the demo buyer (PRO, 500 granted credits) unless it exists; True if created."""
-    from sqlalchemy import select
-
-    from aiqleads.domain.credits.models import CreditLedgerEntry
+    from aiqleads.domain.credits import ledger
+    from aiqleads.domain.credits.service import change_tier
     from aiqleads.domain.db import make_engine, make_sessionmaker
     from aiqleads.domain.errors import DomainError
-    from aiqleads.domain.users.models import User
+    from aiqleads.domain.users.repository import get_user_by_email
     from aiqleads.domain.users.service import register
 
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            existing = await session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
-            if existing is not None:
+            if await get_user_by_email(session, DEMO_EMAIL) is not None:
                 return False
             try:
                 result = await register(
@@ -765,20 +731,15 @@ async def ensure_demo_user(settings: Settings) -> bool:
                 if exc.code == "EMAIL_TAKEN":
                     return False
                 raise
-            user = result.user
-            user.tier = DEMO_TIER
-            user.credit_balance = DEMO_CREDITS
-            session.add(
-                CreditLedgerEntry(
-                    user_id=user.id,
-                    amount=DEMO_CREDITS,
-                    balance_after=DEMO_CREDITS,
-                    kind="GRANT",
-                    reason="demo account starting credits",
-                    ref="demo-seed",
-                )
+            await change_tier(session, result.user.id, DEMO_TIER)
+            await ledger.post(
+                session,
+                result.user.id,
+                DEMO_CREDITS,
+                "GRANT",
+                "demo account starting credits",
+                ref="demo-seed",
             )
-            await session.flush()
             return True
     finally:
         await engine.dispose()

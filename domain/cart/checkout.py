@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import expiry
@@ -55,11 +53,7 @@ class CheckoutResult:
 async def _replay(session: AsyncSession, response: dict[str, object]) -> CheckoutResult:
     raw_ids = response.get("purchase_ids")
     ids = [uuid.UUID(str(i)) for i in raw_ids] if isinstance(raw_ids, list) else []
-    rows = (
-        await session.execute(
-            select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.id.in_(ids))
-        )
-    ).tuples()
+    rows = await repo.purchases_with_leads(session, ids)
     by_id = {purchase.id: PurchaseView(purchase, lead) for purchase, lead in rows}
     spent = response.get("credits_spent", 0)
     balance = response.get("balance", 0)
@@ -122,35 +116,21 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "idempotencyKey",
             )
         balance = posting.balance
-    purchases = list(
-        await session.scalars(
-            insert(Purchase)
-            .values(
-                [
-                    {
-                        "id": uuid.uuid4(),
-                        "user_id": user_id,
-                        "lead_id": h.lead_id,
-                        "price": h.price,
-                        "checkout_key": key,
-                        "purchased_at": now,
-                    }
-                    for h in holds
-                ]
-            )
-            .returning(Purchase)
-        )
+    purchases = await repo.insert_purchases(
+        session,
+        [
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "lead_id": h.lead_id,
+                "price": h.price,
+                "checkout_key": key,
+                "purchased_at": now,
+            }
+            for h in holds
+        ],
     )
-    await session.execute(
-        update(Lead)
-        .where(Lead.id.in_(lead_ids))
-        .values(
-            buyers_count=Lead.buyers_count + 1,
-            holds_count=Lead.holds_count - 1,
-            status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await repo.fill_seats(session, lead_ids)
     expiry.reset_timer(cart)
     await session.flush()
     fresh = await repo.refresh_leads(session, lead_ids)

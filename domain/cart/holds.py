@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import expiry
@@ -55,15 +54,7 @@ async def view_cart(
 ) -> CartView:
     """The user's active holds (deadline still ahead) with their leads, oldest first."""
     cart = await repo.get_cart(session, user_id)
-    rows = (
-        await session.execute(
-            select(Hold, Lead)
-            .join(Lead, Lead.id == Hold.lead_id)
-            .where(Hold.user_id == user_id, Hold.held_until > now)
-            .order_by(Hold.created_at, Hold.id)
-            .execution_options(populate_existing=True)
-        )
-    ).tuples()
+    rows = await repo.active_holds_with_leads(session, user_id, now)
     allowed = plan_for(tier or await repo.user_tier(session, user_id)).hold_extensions
     items = [CartItemView(hold, lead, max(0, allowed - hold.extensions_used)) for hold, lead in rows]
     expires_at = cart.expires_at if cart is not None and items else None
@@ -188,12 +179,7 @@ async def extend_hold(
             "The cart has reached its longest allowed time; this hold cannot be extended further.",
             "leadId",
         )
-    await session.execute(
-        update(Hold)
-        .where(Hold.id == hold.id, Hold.extensions_used < plan.hold_extensions)
-        .values(held_until=new_until, extensions_used=Hold.extensions_used + 1)
-        .execution_options(synchronize_session=False)
-    )
+    await repo.extend_hold(session, hold.id, new_until, plan.hold_extensions)
     await session.flush()
     effects.events.append(CartEvent(user_id, "HOLD_EXTENDED", lead_id, new_until, cart.expires_at, now))
     effects.timers.append((user_id, new_until))

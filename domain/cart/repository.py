@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,3 +204,115 @@ async def upcoming_deadlines(
         .limit(limit)
     )
     return [(user_id, deadline) for user_id, deadline in rows.tuples()]
+
+
+async def active_holds_with_leads(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> list[tuple[Hold, Lead]]:
+    """The user's holds whose deadline is still ahead, each with its lead, oldest first (one statement)."""
+    rows = await session.execute(
+        select(Hold, Lead)
+        .join(Lead, Lead.id == Hold.lead_id)
+        .where(Hold.user_id == user_id, Hold.held_until > now)
+        .order_by(Hold.created_at, Hold.id)
+        .execution_options(populate_existing=True)
+    )
+    return [(hold, lead) for hold, lead in rows.tuples()]
+
+
+async def extend_hold(
+    session: AsyncSession, hold_id: uuid.UUID, held_until: datetime, max_extensions: int
+) -> None:
+    """Move a hold's deadline and count the extension, unless it already used max_extensions."""
+    await session.execute(
+        update(Hold)
+        .where(Hold.id == hold_id, Hold.extensions_used < max_extensions)
+        .values(held_until=held_until, extensions_used=Hold.extensions_used + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def purchases_with_leads(
+    session: AsyncSession, purchase_ids: Sequence[uuid.UUID]
+) -> list[tuple[Purchase, Lead]]:
+    """These purchases, each with its lead (missing ids are simply absent)."""
+    rows = await session.execute(
+        select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.id.in_(purchase_ids))
+    )
+    return [(purchase, lead) for purchase, lead in rows.tuples()]
+
+
+async def insert_purchases(session: AsyncSession, values: Sequence[dict[str, Any]]) -> list[Purchase]:
+    """Insert purchase rows (one statement) and return them."""
+    return list(await session.scalars(insert(Purchase).values(list(values)).returning(Purchase)))
+
+
+async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> None:
+    """Turn one held seat of each lead into a bought one; a lead with every seat bought is SOLD_OUT."""
+    await session.execute(
+        update(Lead)
+        .where(Lead.id.in_(lead_ids))
+        .values(
+            buyers_count=Lead.buyers_count + 1,
+            holds_count=Lead.holds_count - 1,
+            status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def lock_purchase(session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID) -> Purchase | None:
+    """One of the user's purchases locked FOR UPDATE (None when missing or someone else's)."""
+    rows = await session.scalars(
+        select(Purchase)
+        .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return rows.first()
+
+
+async def free_bought_seat(session: AsyncSession, lead_id: uuid.UUID) -> None:
+    """Give back one bought seat of a lead (caller holds its lock); a SOLD_OUT lead is AVAILABLE again."""
+    await session.execute(
+        update(Lead)
+        .where(Lead.id == lead_id)
+        .values(
+            buyers_count=Lead.buyers_count - 1,
+            status=case((Lead.status == "SOLD_OUT", "AVAILABLE"), else_=Lead.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase | None:
+    """One purchase by id, whoever made it."""
+    return await session.get(Purchase, purchase_id)
+
+
+async def purchases_page(
+    session: AsyncSession, user_id: uuid.UUID, first: int, before: Purchase | None
+) -> list[tuple[Purchase, Lead]]:
+    """The user's purchases with their leads, newest first, continuing after ``before`` (keyset)."""
+    stmt = select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.user_id == user_id)
+    if before is not None:
+        stmt = stmt.where(
+            (Purchase.purchased_at < before.purchased_at)
+            | ((Purchase.purchased_at == before.purchased_at) & (Purchase.id < before.id))
+        )
+    rows = await session.execute(stmt.order_by(Purchase.purchased_at.desc(), Purchase.id.desc()).limit(first))
+    return [(purchase, lead) for purchase, lead in rows.tuples()]
+
+
+async def purchase_with_lead(
+    session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID
+) -> tuple[Purchase, Lead] | None:
+    """One of the user's purchases with its lead (None when missing or someone else's)."""
+    row = (
+        await session.execute(
+            select(Purchase, Lead)
+            .join(Lead, Lead.id == Purchase.lead_id)
+            .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None

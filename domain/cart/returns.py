@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.checkout import PurchaseView
-from aiqleads.domain.cart.models import LeadReturn, Purchase
+from aiqleads.domain.cart.events import Effects
+from aiqleads.domain.cart.models import LeadReturn
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError, invalid_input, not_found
-from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.text_input import reject_control_characters
 
 RETURN_REASONS = ("BAD_PHONE", "DUPLICATE", "FRAUDULENT", "ALREADY_SOLD")
 MAX_NOTE_LENGTH = 2000
@@ -23,10 +23,11 @@ MAX_NOTE_LENGTH = 2000
 
 @dataclass(frozen=True)
 class ReturnResult:
-    """The returned purchase and the credits refunded."""
+    """The returned purchase, the credits refunded, and what to do once the return is committed."""
 
     purchase: PurchaseView
     refunded: int
+    effects: Effects = field(default_factory=Effects)
 
 
 async def return_lead(
@@ -44,14 +45,9 @@ async def return_lead(
     cleaned_note = note.strip() if note else None
     if cleaned_note and len(cleaned_note) > MAX_NOTE_LENGTH:
         raise invalid_input(f"The note must be at most {MAX_NOTE_LENGTH} characters.", "note")
-    purchase = (
-        await session.scalars(
-            select(Purchase)
-            .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).first()
+    if cleaned_note:
+        reject_control_characters(cleaned_note, "note", multiline=True)
+    purchase = await repo.lock_purchase(session, user_id, purchase_id)
     if purchase is None:
         raise not_found("You have no purchase with this id.", "purchaseId")
     if purchase.returned_at is not None:
@@ -65,15 +61,7 @@ async def return_lead(
             "purchaseId",
         )
     await repo.lock_leads(session, [purchase.lead_id])
-    await session.execute(
-        update(Lead)
-        .where(Lead.id == purchase.lead_id)
-        .values(
-            buyers_count=Lead.buyers_count - 1,
-            status=case((Lead.status == "SOLD_OUT", "AVAILABLE"), else_=Lead.status),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await repo.free_bought_seat(session, purchase.lead_id)
     refund = purchase.price
     session.add(
         LeadReturn(
@@ -93,7 +81,8 @@ async def return_lead(
             session, user_id, refund, "REFUND", f"Return of a lead ({reason})", ref=f"return:{purchase.id}"
         )
     lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
-    return ReturnResult(PurchaseView(purchase, lead), refund)
+    # the freed seat changes the lead's availability, which search must pick up after the commit
+    return ReturnResult(PurchaseView(purchase, lead), refund, Effects(changed_leads={lead.id}))
 
 
 async def list_purchases(
@@ -102,18 +91,12 @@ async def list_purchases(
     """The user's purchases, newest first, continuing after the purchase ``after``."""
     if first < 0 or first > 100:
         raise invalid_input("first must be between 0 and 100.", "first")
-    stmt = select(Purchase, Lead).join(Lead, Lead.id == Purchase.lead_id).where(Purchase.user_id == user_id)
+    anchor = None
     if after is not None:
-        anchor = await session.get(Purchase, after)
+        anchor = await repo.get_purchase(session, after)
         if anchor is None or anchor.user_id != user_id:
             raise invalid_input("Unknown cursor: pass the id of one of your purchases.", "after")
-        stmt = stmt.where(
-            (Purchase.purchased_at < anchor.purchased_at)
-            | ((Purchase.purchased_at == anchor.purchased_at) & (Purchase.id < anchor.id))
-        )
-    rows = (
-        await session.execute(stmt.order_by(Purchase.purchased_at.desc(), Purchase.id.desc()).limit(first))
-    ).tuples()
+    rows = await repo.purchases_page(session, user_id, first, anchor)
     return [PurchaseView(purchase, lead) for purchase, lead in rows]
 
 
@@ -121,11 +104,5 @@ async def get_purchase(
     session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID
 ) -> PurchaseView | None:
     """One of the user's purchases with its lead (None when missing or someone else's)."""
-    row = (
-        await session.execute(
-            select(Purchase, Lead)
-            .join(Lead, Lead.id == Purchase.lead_id)
-            .where(Purchase.id == purchase_id, Purchase.user_id == user_id)
-        )
-    ).first()
-    return PurchaseView(row[0], row[1]) if row is not None else None
+    row = await repo.purchase_with_lead(session, user_id, purchase_id)
+    return PurchaseView(*row) if row is not None else None

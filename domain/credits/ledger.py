@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,6 +25,7 @@ from aiqleads.domain.users.models import User
 
 LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND"]
 MAX_PAGE = 100
+MAX_ENTRY_ID = 2**63 - 1  # credit_ledger.id is a BIGINT: larger ids cannot exist and cannot be bound
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,22 @@ async def post(
     return Posting(entry, new_balance, created=True)
 
 
+async def users_without_entry(
+    session: AsyncSession, tiers: Sequence[str], kind: LedgerKind, ref: str, limit: int
+) -> list[uuid.UUID]:
+    """Users on one of these tiers with no ledger entry of this kind and reference yet, by id."""
+    posted = and_(
+        CreditLedgerEntry.user_id == User.id, CreditLedgerEntry.kind == kind, CreditLedgerEntry.ref == ref
+    )
+    rows = await session.scalars(
+        select(User.id)
+        .where(User.tier.in_(list(tiers)), ~select(CreditLedgerEntry.id).where(posted).exists())
+        .order_by(User.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
 async def balance_of(session: AsyncSession, user_id: uuid.UUID) -> int:
     """The cached balance of a user (0 for an unknown user)."""
     value = await session.scalar(select(User.credit_balance).where(User.id == user_id))
@@ -124,9 +142,12 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "ledger":
+        if prefix != "ledger" or not (value.isascii() and value.isdigit()):
             raise ValueError(raw)
-        return int(value)
+        entry_id = int(value)
+        if entry_id > MAX_ENTRY_ID:
+            raise ValueError(raw)
+        return entry_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise invalid_input("Malformed cursor.", "after") from exc
 
@@ -165,5 +186,7 @@ async def list_transactions(
 
 async def get_entry(session: AsyncSession, user_id: uuid.UUID, entry_id: int) -> CreditLedgerEntry | None:
     """One of the user's ledger entries (None when missing or someone else's)."""
+    if not 0 < entry_id <= MAX_ENTRY_ID:
+        return None
     entry = await session.get(CreditLedgerEntry, entry_id)
     return entry if entry is not None and entry.user_id == user_id else None

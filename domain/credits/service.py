@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.credits import idempotency, ledger
@@ -65,7 +64,7 @@ async def buy_credits(
                 "This idempotency key was already used to buy a different pack.",
                 "idempotencyKey",
             )
-        entry = await session.get(CreditLedgerEntry, int(record.response["entry_id"]))
+        entry = await ledger.get_entry(session, user_id, int(record.response["entry_id"]))
         return CreditResult(int(record.response["balance"]), entry, replayed=True)
     payment = await provider.charge(
         Charge(
@@ -124,18 +123,7 @@ def allowance_ref(period: str) -> str:
 async def users_due_allowance(session: AsyncSession, period: str, limit: int) -> list[uuid.UUID]:
     """Users on a tier with an allowance who have not received this period's grant yet."""
     paid = [name for name, plan in PLANS.items() if plan.monthly_credits > 0]
-    granted = and_(
-        CreditLedgerEntry.user_id == User.id,
-        CreditLedgerEntry.kind == "MONTHLY_ALLOWANCE",
-        CreditLedgerEntry.ref == allowance_ref(period),
-    )
-    rows = await session.scalars(
-        select(User.id)
-        .where(User.tier.in_(paid), ~select(CreditLedgerEntry.id).where(granted).exists())
-        .order_by(User.id)
-        .limit(limit)
-    )
-    return list(rows)
+    return await ledger.users_without_entry(session, paid, "MONTHLY_ALLOWANCE", allowance_ref(period), limit)
 
 
 async def grant_allowances(session: AsyncSession, user_ids: Sequence[uuid.UUID], period: str) -> int:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
@@ -28,12 +27,11 @@ from aiqleads.domain.cleaning.phones import normalize_phone
 from aiqleads.domain.cleaning.prices import MAX_PLAUSIBLE_PRICE, MIN_PLAUSIBLE_PRICE
 from aiqleads.domain.cleaning.text import single_line
 from aiqleads.domain.ingest.records import CleanListing, RawRecord
+from aiqleads.domain.llm import build_chat_model, structured_chain
 from aiqleads.domain.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPENAI_MODEL = "gpt-4o-mini"
-ANTHROPIC_MODEL = "claude-haiku-4-5"
 MAX_HINTS = 3
 MAX_HINT_CHARS = 200
 MAX_PROMPT_DESCRIPTION = 2500
@@ -86,9 +84,9 @@ class LlmCleaner:
     def __init__(self, model: BaseChatModel, *, provider: str, timeout_seconds: float) -> None:
         self.provider = provider
         self.timeout_seconds = timeout_seconds
-        prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
-        structured = model.with_structured_output(ListingFix, method="function_calling")
-        self.chain: Runnable[dict[str, Any], Any] = prompt | structured
+        self.chain: Runnable[dict[str, Any], Any] = structured_chain(
+            model, SYSTEM_PROMPT, HUMAN_PROMPT, ListingFix
+        )
         self.calls = 0
         self.failures = 0
 
@@ -220,30 +218,7 @@ def _zip_fits(zip_code: str, listing: CleanListing) -> bool:
 
 def build_refiner(settings: Settings) -> LlmCleaner | None:
     """The LLM cleaner when an API key is configured (OpenAI first), else None (rules only)."""
-    timeout = settings.llm_timeout_seconds
-    if settings.openai_api_key:
-        from langchain_openai import ChatOpenAI
-
-        openai_model = ChatOpenAI(
-            model=OPENAI_MODEL,
-            api_key=settings.openai_api_key,  # type: ignore[arg-type]
-            base_url=settings.openai_base_url,
-            timeout=timeout,
-            max_retries=0,
-            temperature=0,
-        )
-        return LlmCleaner(openai_model, provider="openai", timeout_seconds=timeout)
-    if settings.anthropic_api_key:
-        from langchain_anthropic import ChatAnthropic
-
-        anthropic_model = ChatAnthropic(  # type: ignore[call-arg]
-            model=ANTHROPIC_MODEL,
-            api_key=settings.anthropic_api_key,  # type: ignore[arg-type]
-            base_url=settings.anthropic_base_url,
-            timeout=timeout,
-            max_retries=0,
-            temperature=0,
-            max_tokens=512,
-        )
-        return LlmCleaner(anthropic_model, provider="anthropic", timeout_seconds=timeout)
-    return None
+    chat = build_chat_model(settings, anthropic_max_tokens=512)
+    if chat is None:
+        return None
+    return LlmCleaner(chat.model, provider=chat.provider, timeout_seconds=chat.timeout_seconds)

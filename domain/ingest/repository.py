@@ -17,6 +17,7 @@ from aiqleads.domain.ingest.scoring import Neighbourhood
 from aiqleads.domain.leads.models import Lead, LeadSourceRecord, RawListing
 
 METERS_PER_MILE = 1609.344
+MAX_RECLEAN_BATCH = 5000
 
 
 def content_hash(text: str) -> str:
@@ -69,6 +70,23 @@ async def store_raw(
     raw_id = await session.scalar(upsert)
     assert raw_id is not None
     return int(raw_id)
+
+
+async def raw_listings_to_clean(
+    session: AsyncSession, raw_ids: Sequence[int] | None, limit: int
+) -> list[RawListing]:
+    """Stored listings to run through cleaning again, oldest first, at most ``limit`` (1..5000).
+
+    With ``raw_ids``, those listings; otherwise every listing never turned into a lead (PARSED or
+    REJECTED). Raw pages are skipped: their ``parsed`` only records the page ``kind``.
+    """
+    query = select(RawListing).where(RawListing.parsed.is_not(None), RawListing.parsed["kind"].is_(None))
+    if raw_ids:
+        query = query.where(RawListing.id.in_(list(raw_ids)))
+    else:
+        query = query.where(RawListing.status.in_(("PARSED", "REJECTED")))
+    rows = await session.scalars(query.order_by(RawListing.id).limit(max(1, min(limit, MAX_RECLEAN_BATCH))))
+    return list(rows)
 
 
 async def mark_raw(

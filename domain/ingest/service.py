@@ -33,6 +33,7 @@ from aiqleads.domain.ingest.dedup import (
 from aiqleads.domain.ingest.records import CleanListing, RawRecord, ScrapeBatch
 from aiqleads.domain.ingest.scoring import assess_fraud, quality_score
 from aiqleads.domain.ingest.validation import validate
+from aiqleads.domain.leads import repository as leads_repo
 from aiqleads.domain.leads.models import Lead, PriceHistory
 from aiqleads.domain.pricing.engine import LeadFacts, initial_price
 from aiqleads.domain.settings import Settings
@@ -232,7 +233,7 @@ async def _upsert(session: AsyncSession, clean: CleanListing, now: datetime) -> 
     digest = listing_digest(clean)
     known = await repo.source_record(session, clean.source, clean.external_id)
     if known is not None:
-        lead = await session.get(Lead, known.lead_id)
+        lead = await leads_repo.get_lead(session, known.lead_id)
         if lead is not None:
             if known.content_hash == digest:
                 await repo.touch_source(session, known.id)

@@ -26,6 +26,7 @@ from shapely.validation import explain_validity
 
 from aiqleads.domain.errors import invalid_input
 from aiqleads.domain.leads.models import LEAD_SOURCES, PROPERTY_TYPES
+from aiqleads.domain.text_input import reject_control_characters
 
 MAX_FIRST = 100
 MAX_RADIUS_MILES = 500.0
@@ -278,7 +279,7 @@ def _text(value: Any, field: str, max_len: int) -> str | None:
         raise invalid_input("Must not be empty.", field)
     if len(stripped) > max_len:
         raise invalid_input(f"At most {max_len} characters.", field)
-    return stripped
+    return reject_control_characters(stripped, field)
 
 
 def _zip_codes(values: Any) -> tuple[str, ...] | None:

@@ -11,7 +11,15 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart.models import Hold, Purchase
-from aiqleads.domain.leads.models import PriceHistory
+from aiqleads.domain.leads.models import Lead, PriceHistory
+
+
+def seats_for_viewer(lead: Lead, held_by_others: int = 0) -> int:
+    """Seats the viewer could still take: max buyers − purchases − others' active holds, never negative.
+
+    The viewer's own hold is not subtracted: the seat it holds is the viewer's to buy.
+    """
+    return max(0, lead.max_buyers - lead.buyers_count - held_by_others)
 
 
 async def purchased_lead_ids(

@@ -15,18 +15,16 @@ import math
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field
 
+from aiqleads.domain.llm import build_chat_model, structured_chain
 from aiqleads.domain.pricing.engine import DEFAULT_POLICY, PriceHint, PricingPolicy
 from aiqleads.domain.pricing.hints import HintRequest
 from aiqleads.domain.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPENAI_MODEL = "gpt-4o-mini"
-ANTHROPIC_MODEL = "claude-haiku-4-5"
 MAX_REASON_CHARS = 300
 
 SYSTEM_PROMPT = (
@@ -62,9 +60,9 @@ class LlmPriceHinter:
         self.provider = provider
         self.timeout_seconds = timeout_seconds
         self.policy = policy
-        prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
-        structured = model.with_structured_output(PriceHintAnswer, method="function_calling")
-        self.chain: Runnable[dict[str, Any], Any] = prompt | structured
+        self.chain: Runnable[dict[str, Any], Any] = structured_chain(
+            model, SYSTEM_PROMPT, HUMAN_PROMPT, PriceHintAnswer
+        )
 
     async def suggest(self, request: HintRequest) -> PriceHint | None:
         """The model's bounded hint, or None on any failure (the rules then decide alone)."""
@@ -123,30 +121,9 @@ class LlmPriceHinter:
 
 def build_hinter(settings: Settings, *, policy: PricingPolicy = DEFAULT_POLICY) -> LlmPriceHinter | None:
     """The configured LLM hinter, or None when no provider key is set (rules only)."""
-    timeout = settings.llm_timeout_seconds
-    if settings.openai_api_key:
-        from langchain_openai import ChatOpenAI
-
-        openai_model = ChatOpenAI(
-            model=OPENAI_MODEL,
-            api_key=settings.openai_api_key,  # type: ignore[arg-type]
-            base_url=settings.openai_base_url,
-            timeout=timeout,
-            max_retries=0,
-            temperature=0,
-        )
-        return LlmPriceHinter(openai_model, provider="openai", timeout_seconds=timeout, policy=policy)
-    if settings.anthropic_api_key:
-        from langchain_anthropic import ChatAnthropic
-
-        anthropic_model = ChatAnthropic(  # type: ignore[call-arg]
-            model=ANTHROPIC_MODEL,
-            api_key=settings.anthropic_api_key,  # type: ignore[arg-type]
-            base_url=settings.anthropic_base_url,
-            timeout=timeout,
-            max_retries=0,
-            temperature=0,
-            max_tokens=256,
-        )
-        return LlmPriceHinter(anthropic_model, provider="anthropic", timeout_seconds=timeout, policy=policy)
-    return None
+    chat = build_chat_model(settings, anthropic_max_tokens=256)
+    if chat is None:
+        return None
+    return LlmPriceHinter(
+        chat.model, provider=chat.provider, timeout_seconds=chat.timeout_seconds, policy=policy
+    )

@@ -86,6 +86,11 @@ async def lock_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> li
     return _rows(await session.execute(stmt))
 
 
+async def existing_ids(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these leads exist (without locking them)."""
+    return set(await session.scalars(select(Lead.id).where(Lead.id.in_(list(lead_ids)))))
+
+
 async def read_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> list[PricingRow]:
     """The same columns without locking (to prepare hints before the locking transaction)."""
     if not lead_ids:

@@ -15,11 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.events import PRICE_CHANNEL
-from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.pricing import repository as repo
 from aiqleads.domain.pricing import signals
 from aiqleads.domain.pricing.engine import (
@@ -99,7 +97,7 @@ async def reprice_batch(
     outcome = await _reprice_rows(session, redis, rows, now, hints or {}, policy, signal_policy)
     absent = set(unique) - {row.id for row in rows}
     if absent:
-        existing = set(await session.scalars(select(Lead.id).where(Lead.id.in_(list(absent)))))
+        existing = await repo.existing_ids(session, list(absent))
         outcome.locked = existing
         outcome.missing = absent - existing
     return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.errors import DomainError, invalid_input
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.text_input import has_control_characters, reject_control_characters
 from aiqleads.domain.users import repository
 from aiqleads.domain.users.models import ApiKey, User
 from aiqleads.domain.users.passwords import hash_password, verify_password
@@ -20,7 +22,14 @@ from aiqleads.domain.users.tokens import hash_api_key, issue_token, new_api_key,
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
-_DUMMY_HASH = hash_password("timing-equaliser-password")
+MAX_EMAIL_LENGTH = 320  # RFC 5321 limit, and the users.email column size
+MAX_NAME_LENGTH = 200  # users.name and api_keys.name column size
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown (built on first login, not at import)."""
+    return hash_password("timing-equaliser-password")
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,9 @@ def _check_name(name: str) -> str:
     cleaned = re.sub(r"\s+", " ", name).strip()
     if not cleaned:
         raise invalid_input("Name must not be empty.", "name")
-    if len(cleaned) > 200:
-        raise invalid_input("Name must be at most 200 characters.", "name")
-    return cleaned
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise invalid_input(f"Name must be at most {MAX_NAME_LENGTH} characters.", "name")
+    return reject_control_characters(cleaned, "name")
 
 
 async def register(
@@ -78,9 +87,14 @@ async def register(
 
 async def login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> AuthResult:
     """Verify credentials and issue a token; INVALID_CREDENTIALS without saying which part was wrong."""
-    user = await repository.get_user_by_email(session, email.strip())
+    email = email.strip()
+    if (
+        len(email) > MAX_EMAIL_LENGTH or has_control_characters(email) or len(password) > MAX_PASSWORD_LENGTH
+    ):  # no account can match; answer like any wrong login, without a lookup or a costly hash
+        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+    user = await repository.get_user_by_email(session, email)
     if user is None:
-        verify_password(_DUMMY_HASH, password)  # same work as a real check, so timing reveals nothing
+        verify_password(_dummy_hash(), password)  # same work as a real check, so timing reveals nothing
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
     if not verify_password(user.password_hash, password):
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
@@ -95,6 +109,15 @@ async def user_from_token(session: AsyncSession, settings: Settings, token: str)
     return await repository.get_user(session, claims.user_id)
 
 
+async def user_visible_to(session: AsyncSession, viewer: User, user_id: uuid.UUID) -> User | None:
+    """The user with this id if the viewer may see them (themselves; anyone for admins), else None."""
+    if user_id == viewer.id:
+        return viewer
+    if viewer.role != "admin":
+        return None
+    return await repository.get_user(session, user_id)
+
+
 async def api_key_from_secret(session: AsyncSession, secret: str) -> ApiKey | None:
     """The partner API key matching a presented secret, or None."""
     return await repository.get_api_key(session, hash_api_key(secret))
@@ -102,10 +125,14 @@ async def api_key_from_secret(session: AsyncSession, secret: str) -> ApiKey | No
 
 async def create_api_key(session: AsyncSession, name: str) -> tuple[ApiKey, str]:
     """Create a partner key; returns the row and the secret (shown once, stored hashed)."""
-    if not name.strip():
+    cleaned = name.strip()
+    if not cleaned:
         raise invalid_input("API key name must not be empty.", "name")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise invalid_input(f"API key name must be at most {MAX_NAME_LENGTH} characters.", "name")
+    reject_control_characters(cleaned, "name")
     secret, prefix, digest = new_api_key()
-    key = ApiKey(id=uuid.uuid4(), name=name.strip(), prefix=prefix, key_hash=digest)
+    key = ApiKey(id=uuid.uuid4(), name=cleaned, prefix=prefix, key_hash=digest)
     session.add(key)
     await session.flush()
     return key, secret
@@ -115,7 +142,7 @@ async def set_role(session: AsyncSession, email: str, role: str) -> User:
     """Make a user an admin or a plain user (operator CLI)."""
     if role not in ("user", "admin"):
         raise invalid_input("Role must be 'user' or 'admin'.", "role")
-    user = await repository.get_user_by_email(session, email)
+    user = await repository.get_user_by_email(session, reject_control_characters(email, "email"))
     if user is None:
         raise DomainError("NOT_FOUND", f"No user with email {email}.", "email")
     user.role = role

@@ -1,26 +1,20 @@
-"""Helpers for the cart, checkout, credits and returns suites: operations, ledger checks, servers."""
+"""Helpers for the cart, checkout, credits and returns suites: operations, ledger checks, events."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.ids import to_global_id
-from aiqtest_support.live_server import free_port, server_env
 
 CART_FIELDS = """
   items { lead { id title availableSeats } price heldUntil extensionsUsed extensionsLeft }
@@ -146,85 +140,6 @@ async def checked_buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers
     yield factory
     mismatches = await ledger_mismatches(app.state.resources.engine, factory.created)
     assert not mismatches, f"ledger and balances disagree: {mismatches}"
-
-
-@dataclass
-class ApiProcess:
-    """A running `aiqleads serve` subprocess."""
-
-    proc: subprocess.Popen[bytes]
-    base_url: str
-    log_path: Path
-
-    def log(self) -> str:
-        """The tail of the process output."""
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def kill(self) -> None:
-        """Kill the process at once (no graceful shutdown), like a crash."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=15)
-
-    def stop(self) -> None:
-        """Stop gracefully, or kill when it does not stop."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def gauge(self, name: str) -> float:
-        """A value from the process's /metrics."""
-        with urllib.request.urlopen(f"{self.base_url}/metrics", timeout=5) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(name + " ") or line.startswith(name + "{"):
-                    return float(line.rsplit(" ", 1)[1])
-        return 0.0
-
-
-def start_api(settings: Settings, log_dir: Path, **extra_env: str) -> ApiProcess:
-    """Start `aiqleads serve` on a free port and wait until it is ready."""
-    port = free_port()
-    log_path = log_dir / f"api-{port}.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aiqleads.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=server_env(settings, **extra_env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    api = ApiProcess(proc, f"http://127.0.0.1:{port}", log_path)
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"API process exited early:\n{api.log()}")
-        try:
-            with urllib.request.urlopen(f"{api.base_url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return api
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            api.stop()
-            raise RuntimeError(f"API process not ready:\n{api.log()}")
-        time.sleep(0.2)
-
-
-@contextlib.contextmanager
-def api_processes(settings: Settings, log_dir: Path, count: int) -> Iterator[list[ApiProcess]]:
-    """Start several API processes (in parallel) and stop them all afterwards."""
-    started: list[ApiProcess] = []
-    try:
-        for _ in range(count):
-            started.append(start_api(settings, log_dir))
-        yield started
-    finally:
-        for api in started:
-            api.stop()
 
 
 async def wait_for(predicate: Any, seconds: float, interval: float = 0.05) -> bool:

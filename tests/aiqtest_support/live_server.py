@@ -1,4 +1,8 @@
-"""Run real `aiqleads serve` processes for websocket and multi-process tests."""
+"""Run real `aiqleads serve` processes for websocket and multi-process tests (and the benchmarks).
+
+The one implementation of "start the API in a subprocess on a free port and wait until it is ready":
+the test suites use it directly, bench/ scripts through bench/_support.py.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiqleads.domain.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -40,38 +48,113 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def api_process(settings: Settings, log_dir: Path, **extra_env: str) -> Iterator[str]:
-    """Start `aiqleads serve` on a free port; yields its base URL and stops it afterwards."""
+@dataclass
+class ApiProcess:
+    """A running `aiqleads serve` subprocess."""
+
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """The tail of the process output."""
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Block until /readyz answers 200 (RuntimeError with the log when it exits or times out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"API process exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"API process not ready:\n{self.log()}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """Kill the process at once (no graceful shutdown), like a crash."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+
+    def stop(self) -> None:
+        """Stop gracefully, or kill when it does not stop."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def gauge(self, name: str) -> float:
+        """A value from the process's /metrics."""
+        with urllib.request.urlopen(f"{self.base_url}/metrics", timeout=5) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith(name + " ") or line.startswith(name + "{"):
+                    return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+
+def launch_api(settings: Settings, log_dir: Path, **extra_env: str) -> ApiProcess:
+    """Start `aiqleads serve` on a free loopback port without waiting for it (see wait_ready)."""
     port = free_port()
     log_path = log_dir / f"api-{port}.log"
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "aiqleads.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "aiqleads.cli", *serve],
+            cwd=REPO,
             env=server_env(settings, **extra_env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"API process exited early:\n{log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"API process not ready:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    return ApiProcess(proc, f"http://127.0.0.1:{port}", log_path)
+
+
+def start_api(settings: Settings, log_dir: Path, *, timeout: float = 60.0, **extra_env: str) -> ApiProcess:
+    """Start `aiqleads serve` on a free port and wait until it is ready."""
+    api = launch_api(settings, log_dir, **extra_env)
+    try:
+        api.wait_ready(timeout)
+    except BaseException:
+        api.stop()
+        raise
+    return api
+
+
+@contextlib.contextmanager
+def api_processes(
+    settings: Settings, log_dir: Path, count: int, *, timeout: float = 60.0, **extra_env: str
+) -> Iterator[list[ApiProcess]]:
+    """Start several API processes (in parallel), wait until all are ready, stop them all afterwards."""
+    started: list[ApiProcess] = []
+    try:
+        for _ in range(count):
+            started.append(launch_api(settings, log_dir, **extra_env))
+        for api in started:
+            api.wait_ready(timeout)
+        yield started
+    finally:
+        for api in started:
+            api.stop()
+
+
+@contextlib.contextmanager
+def api_process(
+    settings: Settings, log_dir: Path | None = None, *, timeout: float = 60.0, **extra_env: str
+) -> Iterator[str]:
+    """Start one API process; yields its base URL and stops it afterwards.
+
+    Without ``log_dir`` its output goes to a temporary directory removed at the end.
+    """
+    with contextlib.ExitStack() as stack:
+        if log_dir is None:
+            log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aiq-serve-")))
+        (api,) = stack.enter_context(api_processes(settings, log_dir, 1, timeout=timeout, **extra_env))
+        yield api.base_url

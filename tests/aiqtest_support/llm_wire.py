@@ -66,58 +66,65 @@ class LlmWireServer:
         if isinstance(body, web.Response):
             return body
         arguments = "{not json" if self.mode == "bad_arguments" else json.dumps(self.answer(body))
-        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-        tools = body.get("tools") or []
-        if tools and self.mode != "no_tool":
-            name = tools[0]["function"]["name"]
-            message["tool_calls"] = [
-                {"id": "call_clean_1", "type": "function", "function": {"name": name, "arguments": arguments}}
-            ]
-            finish = "tool_calls"
-        else:
-            message["content"] = "I cannot help with that."
-            finish = "stop"
-        return web.json_response(
-            {
-                "id": "chatcmpl-clean-1",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "gpt-4o-mini"),
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
-            }
-        )
+        tool_arguments = None if self.mode == "no_tool" else arguments
+        return web.json_response(openai_completion(body, tool_arguments, "I cannot help with that."))
 
     async def _anthropic(self, request: web.Request) -> web.Response:
         body = await self._common(request)
         if isinstance(body, web.Response):
             return body
-        tools = body.get("tools") or []
-        if tools and self.mode not in ("no_tool", "bad_arguments"):
-            content: list[dict[str, Any]] = [
-                {
-                    "type": "tool_use",
-                    "id": "toolu_clean_1",
-                    "name": tools[0]["name"],
-                    "input": self.answer(body),
-                }
-            ]
-            stop = "tool_use"
-        else:
-            content = [{"type": "text", "text": "Sorry, I cannot produce that {"}]
-            stop = "end_turn"
-        return web.json_response(
-            {
-                "id": "msg_clean_1",
-                "type": "message",
-                "role": "assistant",
-                "model": body.get("model", "claude-haiku-4-5"),
-                "content": content,
-                "stop_reason": stop,
-                "stop_sequence": None,
-                "usage": {"input_tokens": 120, "output_tokens": 40},
-            }
-        )
+        tool_input = None if self.mode in ("no_tool", "bad_arguments") else self.answer(body)
+        return web.json_response(anthropic_message(body, tool_input, "Sorry, I cannot produce that {"))
+
+
+def openai_completion(request: dict[str, Any], tool_arguments: str | None, text: str) -> dict[str, Any]:
+    """A chat.completion answering `request`: a call of its first tool with `tool_arguments` (JSON
+    text, possibly broken on purpose), or the plain `text` when there is no tool or no arguments."""
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+    tools = request.get("tools") or []
+    if tools and tool_arguments is not None:
+        name = tools[0]["function"]["name"]
+        message["tool_calls"] = [
+            {"id": "call_wire_1", "type": "function", "function": {"name": name, "arguments": tool_arguments}}
+        ]
+        finish = "tool_calls"
+    else:
+        message["content"] = text
+        finish = "stop"
+    return {
+        "id": "chatcmpl-wire-1",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "gpt-4o-mini"),
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160},
+    }
+
+
+def anthropic_message(
+    request: dict[str, Any], tool_input: dict[str, Any] | None, text: str
+) -> dict[str, Any]:
+    """A messages-API answer to `request`: a tool_use of its first tool with `tool_input`, or the
+    plain `text` when there is no tool or no input."""
+    tools = request.get("tools") or []
+    if tools and tool_input is not None:
+        content: list[dict[str, Any]] = [
+            {"type": "tool_use", "id": "toolu_wire_1", "name": tools[0]["name"], "input": tool_input}
+        ]
+        stop = "tool_use"
+    else:
+        content = [{"type": "text", "text": text}]
+        stop = "end_turn"
+    return {
+        "id": "msg_wire_1",
+        "type": "message",
+        "role": "assistant",
+        "model": request.get("model", "claude-haiku-4-5"),
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 120, "output_tokens": 40},
+    }
 
 
 def prompt_text(body: dict[str, Any]) -> str:

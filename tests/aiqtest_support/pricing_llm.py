@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from aiqtest_support.llm_wire import anthropic_message, openai_completion
+
 
 @dataclass
 class FakeLlmState:
@@ -53,9 +55,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         arguments = {"multiplier": state.multiplier, "reason": state.reason}
         if self.path.endswith("/chat/completions"):
-            self._send(200, json.dumps(_openai_answer(body, arguments, state.mode)).encode())
+            # no tools: answered as JSON content (response_format json_schema / json_object)
+            args_text = "{not json" if state.mode == "bad_args" else json.dumps(arguments)
+            self._send(200, json.dumps(openai_completion(body, args_text, args_text)).encode())
         elif self.path.endswith("/messages"):
-            self._send(200, json.dumps(_anthropic_answer(body, arguments, state.mode)).encode())
+            tool_input = None if state.mode == "bad_args" else arguments
+            answer = anthropic_message(body, tool_input, "I would rather not say {")
+            self._send(200, json.dumps(answer).encode())
         else:
             self._send(404, b'{"error": {"message": "unknown path"}}')
 
@@ -68,51 +74,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
             pass
-
-
-def _openai_answer(request: dict[str, Any], arguments: dict[str, Any], mode: str) -> dict[str, Any]:
-    args_text = "{not json" if mode == "bad_args" else json.dumps(arguments)
-    message: dict[str, Any] = {"role": "assistant", "content": None}
-    tools = request.get("tools") or []
-    if tools:
-        name = tools[0]["function"]["name"]
-        message["tool_calls"] = [
-            {"id": "call_pricing_1", "type": "function", "function": {"name": name, "arguments": args_text}}
-        ]
-        finish = "tool_calls"
-    else:  # response_format json_schema / json_object
-        message["content"] = args_text
-        finish = "stop"
-    return {
-        "id": "chatcmpl-pricing-1",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model", "gpt-4o-mini"),
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 42, "completion_tokens": 12, "total_tokens": 54},
-    }
-
-
-def _anthropic_answer(request: dict[str, Any], arguments: dict[str, Any], mode: str) -> dict[str, Any]:
-    tools = request.get("tools") or []
-    if tools and mode != "bad_args":
-        content: list[dict[str, Any]] = [
-            {"type": "tool_use", "id": "toolu_pricing_1", "name": tools[0]["name"], "input": arguments}
-        ]
-        stop = "tool_use"
-    else:
-        content = [{"type": "text", "text": "I would rather not say {"}]
-        stop = "end_turn"
-    return {
-        "id": "msg_pricing_1",
-        "type": "message",
-        "role": "assistant",
-        "model": request.get("model", "claude-haiku-4-5"),
-        "content": content,
-        "stop_reason": stop,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 42, "output_tokens": 12},
-    }
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,81 +1,14 @@
-"""Run the real API (`aiqleads serve`) in a subprocess and talk graphql-transport-ws to it."""
+"""Talk graphql-transport-ws to a real API process (see live_server.api_process) and watch its metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-
-from aiqleads.domain.settings import Settings
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def api_server(settings: Settings, timeout: float = 60.0) -> Iterator[str]:
-    """Start `aiqleads serve` on a free port against the test database; yields its base URL."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ELASTICSEARCH_URL=settings.elasticsearch_url,
-        AIQ_ES_INDEX_PREFIX=settings.es_index_prefix,
-        AIQ_ARQ_QUEUE=settings.arq_queue_name,
-        AIQ_JWT_SECRET=settings.jwt_secret,
-    )
-    exe = Path(sys.executable).with_name("aiqleads")
-    log = tempfile.NamedTemporaryFile(prefix="aiq-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"aiqleads serve exited: {Path(log.name).read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"aiqleads serve did not start: {Path(log.name).read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
-        os.unlink(log.name)
 
 
 class Subscriber:

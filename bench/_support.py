@@ -1,0 +1,83 @@
+"""Setup shared by the benchmarks: a private migrated database, Elasticsearch prefix and arq queue,
+removed afterwards; and real `aiqleads serve` processes.
+
+The database and API-process helpers are the test suite's own (tests/aiqtest_support), so tests and
+benchmarks start servers and databases the same way; this module puts tests/ on sys.path for them.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from aiqtest_support.database import asyncpg_dsn, create_database, drop_database
+from aiqtest_support.live_server import ApiProcess, api_process, api_processes
+from elasticsearch import AsyncElasticsearch
+from redis.asyncio import Redis
+
+from aiqleads.domain.settings import Settings
+
+__all__ = [
+    "ApiProcess",
+    "api_process",
+    "api_processes",
+    "asyncpg_dsn",
+    "database_name",
+    "drop_indices",
+    "drop_queue",
+    "private_environment",
+]
+
+
+def database_name(settings: Settings) -> str:
+    """The database a Settings points at."""
+    return settings.database_url.rsplit("/", 1)[1]
+
+
+async def drop_indices(settings: Settings) -> None:
+    """Delete every Elasticsearch index of the settings' prefix."""
+    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
+    try:
+        await es.indices.delete(index=f"{settings.es_index_prefix}*", ignore_unavailable=True)
+    finally:
+        await es.close()
+
+
+async def drop_queue(settings: Settings) -> None:
+    """Delete the settings' arq queue (jobs a run left queued)."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.delete(settings.arq_queue_name)
+    finally:
+        await redis.aclose()
+
+
+@asynccontextmanager
+async def private_environment(label: str, *, keep: bool = False, **changes: Any) -> AsyncIterator[Settings]:
+    """Settings (from the environment) on a fresh migrated database ``aiq_bench_<label>_<tag>`` with
+    a private ES index prefix and arq queue, plus ``changes``.
+
+    Afterwards the database, the prefix's indices and the queue are dropped, unless ``keep``.
+    """
+    base = Settings.from_env()
+    tag = f"{label}_{uuid.uuid4().hex[:8]}"
+    name = f"aiq_bench_{tag}"
+    url = await create_database(base, name)
+    settings = base.replace(
+        database_url=url, es_index_prefix=f"aiqbench_{tag}", arq_queue_name=f"aiqbench:{tag}:queue", **changes
+    )
+    try:
+        yield settings
+    finally:
+        if keep:
+            print(f"kept database {name} and the indices {settings.es_index_prefix}*")
+        else:
+            await drop_indices(settings)
+            await drop_queue(settings)
+            await drop_database(base, name)

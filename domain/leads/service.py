@@ -1,0 +1,26 @@
+"""Showing one lead: load it and count the view as a demand signal for pricing."""
+
+from __future__ import annotations
+
+import uuid
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aiqleads.domain.leads import repository
+from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.pricing.signals import record_signal
+
+
+async def view_lead(
+    session: AsyncSession, redis: Redis, lead_id: uuid.UUID, *, queue_name: str
+) -> Lead | None:
+    """The lead (None when missing); an existing lead's view is recorded for pricing.
+
+    Recording is one pipelined Redis round trip and no SQL, and a read has nothing to commit,
+    so it happens right away.
+    """
+    row = await repository.get_lead(session, lead_id)
+    if row is not None:
+        await record_signal(redis, row.id, "view", queue_name=queue_name)
+    return row

@@ -1,0 +1,27 @@
+"""Checks every area applies to free text sent by clients before it reaches PostgreSQL."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from aiqleads.domain.errors import invalid_input
+
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def has_control_characters(value: str, *, multiline: bool = False) -> bool:
+    """Whether the text holds control characters (NUL, escapes, …); multiline allows tab and newlines."""
+    return any(
+        unicodedata.category(char) == "Cc" and not (multiline and char in _LINE_BREAKS) for char in value
+    )
+
+
+def reject_control_characters(value: str, field: str, *, multiline: bool = False) -> str:
+    """The text unchanged, or INVALID_INPUT naming field when it holds control characters.
+
+    PostgreSQL text cannot store NUL at all, so without this check such input would surface as
+    an unexpected database error instead of a typed payload error.
+    """
+    if has_control_characters(value, multiline=multiline):
+        raise invalid_input("Must not contain control characters.", field)
+    return value
