@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -183,7 +183,12 @@ class CartQuery:
         description="The viewer's purchases, newest first; `after` is the id of the last purchase seen."
     )
     async def purchases(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 0..100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Id of the last purchase of the previous page.")
+        ] = None,
     ) -> list[Purchase]:
         views = await resolve.purchases(info.context, 20 if first is None else first, after)
         return [Purchase.from_domain(view) for view in views]
@@ -196,23 +201,46 @@ class CartMutation:
     @strawberry.mutation(
         description="Hold one seat of a lead at the viewer's current price (item and cart timers start)."
     )
-    async def add_to_cart(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+    async def add_to_cart(
+        self,
+        info: Info[Context, None],
+        lead_id: Annotated[strawberry.ID, strawberry.argument(description="The lead to hold.")],
+    ) -> CartPayload:
         return CartPayload.from_result(await resolve.add_to_cart(info.context, lead_id))
 
     @strawberry.mutation(description="Release the viewer's hold on a lead; the seat is free at once.")
-    async def remove_from_cart(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+    async def remove_from_cart(
+        self,
+        info: Info[Context, None],
+        lead_id: Annotated[strawberry.ID, strawberry.argument(description="The held lead to release.")],
+    ) -> CartPayload:
         return CartPayload.from_result(await resolve.remove_from_cart(info.context, lead_id))
 
     @strawberry.mutation(
         description="Extend a hold (PRO once, ENTERPRISE three times); may push the cart timer within a cap."
     )
-    async def extend_hold(self, info: Info[Context, None], lead_id: strawberry.ID) -> CartPayload:
+    async def extend_hold(
+        self,
+        info: Info[Context, None],
+        lead_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The held lead whose hold to extend.")
+        ],
+    ) -> CartPayload:
         return CartPayload.from_result(await resolve.extend_hold(info.context, lead_id))
 
     @strawberry.mutation(
         description="Buy every held lead, all or nothing; a retry with the same key returns the first result."
     )
-    async def checkout(self, info: Info[Context, None], idempotency_key: str) -> CheckoutPayload:
+    async def checkout(
+        self,
+        info: Info[Context, None],
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(
+                description="Client-chosen key; a retry with the same key returns the first result."
+            ),
+        ],
+    ) -> CheckoutPayload:
         result = await resolve.checkout(info.context, idempotency_key)
         if isinstance(result, DomainError):
             return CheckoutPayload(
@@ -228,9 +256,11 @@ class CartMutation:
     async def return_lead(
         self,
         info: Info[Context, None],
-        purchase_id: strawberry.ID,
-        reason: ReturnReason,
-        note: str | None = None,
+        purchase_id: Annotated[strawberry.ID, strawberry.argument(description="The purchase to return.")],
+        reason: Annotated[ReturnReason, strawberry.argument(description="Why the lead is bad.")],
+        note: Annotated[
+            str | None, strawberry.argument(description="Optional details for the reviewer.")
+        ] = None,
     ) -> ReturnPayload:
         result = await resolve.return_lead(info.context, purchase_id, reason.value, note)
         if isinstance(result, DomainError):

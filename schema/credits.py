@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -80,7 +80,12 @@ class CreditsQuery:
 
     @strawberry.field(description="The viewer's credit ledger, newest first, with cursor pagination.")
     async def credit_transactions(
-        self, info: Info[Context, None], first: int | None = 20, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 0..100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
     ) -> CreditTransactionConnection:
         page = await resolve.credit_transactions(info.context, 20 if first is None else first, after)
         edges = [
@@ -107,7 +112,12 @@ class CreditsMutation:
         description="Buy a credit pack through the payment provider; the same key never charges twice."
     )
     async def buy_credits(
-        self, info: Info[Context, None], pack: CreditPack, idempotency_key: str
+        self,
+        info: Info[Context, None],
+        pack: Annotated[CreditPack, strawberry.argument(description="Which pack to buy.")],
+        idempotency_key: Annotated[
+            str, strawberry.argument(description="Client-chosen key; a retry with the same key charges once.")
+        ],
     ) -> CreditPayload:
         result = await resolve.buy_credits(info.context, pack.value, idempotency_key)
         if isinstance(result, DomainError):
@@ -116,7 +126,11 @@ class CreditsMutation:
         return CreditPayload(balance=result.balance, transaction=entry)
 
     @strawberry.mutation(description="Move the viewer to another tier (allowance, discount, cart size).")
-    async def change_tier(self, info: Info[Context, None], tier: Tier) -> UserPayload:
+    async def change_tier(
+        self,
+        info: Info[Context, None],
+        tier: Annotated[Tier, strawberry.argument(description="The new tier.")],
+    ) -> UserPayload:
         result = await resolve.change_tier(info.context, tier.value)
         if isinstance(result, DomainError):
             return UserPayload(errors=[UserError.from_domain(result)])

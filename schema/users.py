@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -99,12 +99,21 @@ class UsersMutation:
     """Mutations of accounts: register and login."""
 
     @strawberry.mutation(description="Create an account and sign in.")
-    async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
+    async def register(
+        self,
+        info: Info[Context, None],
+        input: Annotated[RegisterInput, strawberry.argument(description="The new account.")],
+    ) -> AuthPayload:
         result = await resolve.register(
             info.context, email=input.email, password=input.password, name=input.name
         )
         return AuthPayload.from_result(result)
 
     @strawberry.mutation(description="Sign in with email and password; returns a bearer token.")
-    async def login(self, info: Info[Context, None], email: str, password: str) -> AuthPayload:
+    async def login(
+        self,
+        info: Info[Context, None],
+        email: Annotated[str, strawberry.argument(description="Account email.")],
+        password: Annotated[str, strawberry.argument(description="Account password.")],
+    ) -> AuthPayload:
         return AuthPayload.from_result(await resolve.login(info.context, email=email, password=password))

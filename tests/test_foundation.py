@@ -82,6 +82,11 @@ def test_every_type_and_field_is_described() -> None:
             for field_name, field in gtype.fields.items():
                 if not field.description:
                     missing.append(f"{name}.{field_name}")
+                missing.extend(
+                    f"{name}.{field_name}({arg_name})"
+                    for arg_name, arg in getattr(field, "args", {}).items()
+                    if not arg.description
+                )
         elif isinstance(gtype, GraphQLEnumType) and not gtype.description:
             missing.append(name)
     assert not missing, missing
