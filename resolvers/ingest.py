@@ -11,23 +11,17 @@ from aiqleads.domain.leads import repository as leads_repo
 from aiqleads.domain.leads.models import Lead
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.leads import filter_spec
+from aiqleads.resolvers.subscriptions import fresh_per_event
 
 
 async def new_leads(ctx: Context, filter_input: Any) -> AsyncIterator[Lead]:
     """Leads announced by ingestion (any worker or CLI process) that match the filter, as they come."""
     spec = filter_spec(filter_input)  # INVALID_INPUT before the stream starts
-    metrics = ctx.resources.extras.get("metrics")
-    if metrics is not None:
-        metrics.active_subscriptions.inc()
-    try:
-        async for payload in ctx.resources.hub.subscribe(NEW_LEADS_CHANNEL):
-            lead_id = event_matches(spec, payload)
-            if lead_id is None:
-                continue
-            async with ctx.read_session() as session:
-                row = await leads_repo.get_lead(session, lead_id)
-            if row is not None:
-                yield row
-    finally:
-        if metrics is not None:
-            metrics.active_subscriptions.dec()
+    async for payload in fresh_per_event(ctx, ctx.resources.hub.subscribe(NEW_LEADS_CHANNEL)):
+        lead_id = event_matches(spec, payload)
+        if lead_id is None:
+            continue
+        async with ctx.read_session() as session:
+            row = await leads_repo.get_lead(session, lead_id)
+        if row is not None:
+            yield row

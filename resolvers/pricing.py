@@ -12,6 +12,7 @@ from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_pr
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import uuid_of
+from aiqleads.resolvers.subscriptions import fresh_per_event
 
 
 def _watch(
@@ -33,16 +34,8 @@ async def price_changes(
     """Price changes of the listed leads or of leads within the circle, at the viewer's prices."""
     watch = _watch(lead_ids, center, radius_miles)
     tier = ctx.viewer.tier if ctx.viewer is not None else "FREE"
-    metrics = ctx.resources.extras.get("metrics")
-    if metrics is not None:
-        metrics.active_subscriptions.inc()
-    try:
-        async for event in watch_price_changes(ctx.resources.hub, watch, tier):
-            ctx.loaders.clear()  # each event is a fresh execution: no stale per-connection caches
-            yield event
-    finally:
-        if metrics is not None:
-            metrics.active_subscriptions.dec()
+    async for event in fresh_per_event(ctx, watch_price_changes(ctx.resources.hub, watch, tier)):
+        yield event
 
 
 async def lead_for_change(ctx: Context, lead_id: uuid.UUID) -> Lead:
