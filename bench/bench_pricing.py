@@ -147,7 +147,8 @@ async def _latency(
         worker_task.cancel()
         with suppress(asyncio.CancelledError):
             await worker_task
-        await worker.close()
+        with suppress(asyncio.CancelledError):  # close() gathers the job tasks cancelled above
+            await worker.close()
     return latencies
 
 
