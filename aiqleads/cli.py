@@ -105,7 +105,14 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=9101,
+    show_default=True,
+    help="Serve the worker's Prometheus metrics on 127.0.0.1:PORT/metrics (0 = off).",
+)
+def worker(metrics_port: int) -> None:
     """Run the arq worker (scrapers, cleaning, indexing, pricing, timers)."""
     import logging.config
 
@@ -119,7 +126,7 @@ def worker() -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     logging.config.dictConfig(default_log_config(verbose=False))  # job start/finish lines on stderr
-    Worker(**worker_settings(settings)).run()
+    Worker(**worker_settings(settings, metrics_port=metrics_port or None)).run()
 
 
 def _known_region(ctx: click.Context, param: click.Parameter, value: str) -> str:

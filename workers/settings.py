@@ -14,7 +14,7 @@ from aiqleads.workers.runtime import shutdown, startup
 JOB_MODULES: list[Any] = [basic_jobs, index_jobs, pricing_jobs, cart_jobs, ingest_jobs]
 
 
-def worker_settings(settings: Settings) -> dict[str, Any]:
+def worker_settings(settings: Settings, metrics_port: int | None = None) -> dict[str, Any]:
     """Keyword settings for arq's Worker, built from our Settings (nothing happens at import)."""
     functions: list[Any] = []
     cron_jobs: list[Any] = []
@@ -32,5 +32,5 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "poll_delay": 0.05,
         "max_tries": 5,
         "job_timeout": 600,
-        "ctx": {"settings": settings},
+        "ctx": {"settings": settings, "metrics_port": metrics_port},
     }
