@@ -40,6 +40,7 @@ class Settings:
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_tokens: int = 2000
+    max_query_cost: int = 100_000
     rate_limit_per_minute: int = 600
     scraper_user_agent: str = "AIQLeadsBot/0.1 (+https://aiqleads.example/bot)"
     scraper_proxy: str | None = None
@@ -69,6 +70,7 @@ class Settings:
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
             rate_limit_per_minute=_int("AIQ_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            max_query_cost=_int("AIQ_MAX_QUERY_COST", d.max_query_cost),
             scraper_proxy=env.get("AIQ_SCRAPER_PROXY") or None,
             source_base_urls={
                 src: env[f"AIQ_{src.upper()}_BASE_URL"]

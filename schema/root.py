@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -14,6 +15,7 @@ from strawberry.tools import merge_types
 
 from aiqleads.domain.settings import Settings
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
+from aiqleads.schema.cost import cost_limit_rule
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
 from aiqleads.schema.extensions import OperationMetrics, RequestErrorCodes, masked_errors
 from aiqleads.schema.ingest import IngestSubscription
@@ -38,6 +40,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
             lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
+            lambda: AddValidationRules([cost_limit_rule(limits.max_query_cost)]),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             masked_errors,

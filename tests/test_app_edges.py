@@ -84,3 +84,33 @@ async def test_rate_limit_is_per_principal_and_typed(settings: Settings, make_us
     assert statuses[3:] == [429, 429]
     assert limited.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert limited.headers["retry-after"] == "60"
+
+
+async def test_query_cost_limit_refuses_huge_nested_pages(gql: Any) -> None:
+    # each alias: 1 + 100 * (edges 1 + node 1 + 3 fields + priceHistory (1 + 100 * 3)) = 30,601
+    page = (
+        "leads(first: 100) { edges { node { id title price priceHistory(first: 100) { price at reason } } } }"
+    )
+    heavy = "{ " + " ".join(f"p{i}: {page}" for i in range(4)) + " }"
+    body = await gql(heavy, expect_errors=True)
+    assert body["data"] is None
+    assert "Query cost 122404 exceeds the limit of 100000" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    # a normal page with nested history stays well within the limit
+    ok = await gql("{ leads(first: 100) { edges { node { id priceHistory(first: 5) { price } } } } }")
+    assert "leads" in ok["data"]
+
+
+def test_cost_counts_page_sizes_variables_and_fragments() -> None:
+    from graphql import parse
+
+    from aiqleads.schema.cost import ASSUMED_PAGE, selection_cost
+
+    doc = parse(
+        "query($n: Int = 7, $m: Int) { a: leads(first: $n) { edges { node { ...F } } } "
+        "b: leads(first: $m) { totalCount } } fragment F on Lead { id title }"
+    )
+    op = doc.definitions[0]
+    fragments = {d.name.value: d for d in doc.definitions[1:]}
+    # a: 1 + 7 * (edges 1 + node 1 + id 1 + title 1 = 4) = 29; b: 1 + 100 * 1
+    assert selection_cost(op.selection_set, fragments, {"n": 7}) == 29 + 1 + ASSUMED_PAGE
