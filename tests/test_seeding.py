@@ -23,10 +23,18 @@ from click.testing import CliRunner
 from aiqleads.cli import main
 from aiqleads.domain.db import make_engine, make_sessionmaker
 from aiqleads.domain.leads.models import LEAD_SOURCES, PROPERTY_TYPES
+from aiqleads.domain.pricing.engine import (
+    DEFAULT_POLICY,
+    LeadFacts,
+    PriceQuote,
+    age_days,
+    freshness_multiplier,
+    initial_price,
+)
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.service import login
 from aiqleads.workers import seeding
-from aiqleads.workers.seeding import METROS, generate_leads, price_credits_for, seed_demo, seed_synthetic
+from aiqleads.workers.seeding import METROS, generate_leads, seed_demo, seed_synthetic
 
 T = TypeVar("T")
 N = 2_000
@@ -43,6 +51,20 @@ def miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
     )
     return 2 * 3958.8 * math.asin(math.sqrt(a))
+
+
+def engine_quote(row: Any, now: datetime = NOW) -> PriceQuote:
+    """The pricing engine's first price of a lead with these facts (a new lead: no seat taken)."""
+    return initial_price(
+        LeadFacts(
+            property_type=row["property_type"],
+            asking_price=row["asking_price"],
+            quality_score=row["quality_score"],
+            posted_at=row["posted_at"],
+            max_buyers=row["max_buyers"],
+        ),
+        now,
+    )
 
 
 def _off_loop(fn: Callable[..., T], *args: Any) -> T:
@@ -84,7 +106,8 @@ LEAD_QUERY = """
            ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lng, asking_price, bedrooms,
            bathrooms, sqft, year_built, photos, posted_at, quality_score, fraud_score, fraud_signals,
            contact_name, contact_phone, contact_email, price_credits, max_buyers, status, buyers_count,
-           holds_count, created_at, search_tsv IS NOT NULL AND search_tsv <> ''::tsvector AS has_tsv
+           holds_count, created_at, priced_at, reprice_due_at,
+           search_tsv IS NOT NULL AND search_tsv <> ''::tsvector AS has_tsv
     FROM leads
 """
 
@@ -97,7 +120,7 @@ def _content(row: Any) -> tuple[Any, ...]:
         row["bedrooms"], row["bathrooms"], row["sqft"], row["year_built"], len(row["photos"]),
         row["posted_at"], row["quality_score"], row["fraud_score"], tuple(row["fraud_signals"]),
         row["contact_name"], row["contact_phone"], row["contact_email"], row["price_credits"],
-        row["max_buyers"], row["created_at"],
+        row["max_buyers"], row["created_at"], row["priced_at"], row["reprice_due_at"],
     )  # fmt: skip
 
 
@@ -161,10 +184,6 @@ async def test_seed_synthetic_writes_realistic_leads(seeded: Settings) -> None:
     # marketplace fields
     phone = re.compile(r"^\+1(\d{3})55501\d\d$")
     for r in rows:
-        assert 5 <= r["price_credits"] <= 200
-        assert r["price_credits"] == price_credits_for(
-            r["property_type"], r["asking_price"], r["quality_score"]
-        )
         assert 1 <= r["max_buyers"] <= 5
         assert 0 <= r["quality_score"] <= 1 and 0 <= r["fraud_score"] <= 1
         assert bool(r["fraud_signals"]) == (r["fraud_score"] > 0.3)
@@ -189,17 +208,37 @@ async def test_seed_synthetic_writes_realistic_leads(seeded: Settings) -> None:
     )
     assert hits[0]["n"] > 0
 
-    # one "initial price" history row per lead, at the lead's current price
+    # prices come from the pricing engine, as ingestion prices a new lead at `now`: the quote's
+    # price, its next freshness tick (so the repricing cron decays seeded leads too), its reason
+    quotes = {r["id"]: engine_quote(r) for r in rows}
+    tick = NOW + timedelta(seconds=DEFAULT_POLICY.decay_recheck_seconds)
+    for r in rows:
+        quote = quotes[r["id"]]
+        assert r["price_credits"] == quote.price, r
+        assert DEFAULT_POLICY.floor <= r["price_credits"] <= DEFAULT_POLICY.ceiling
+        assert r["priced_at"] == NOW
+        assert r["reprice_due_at"] == quote.next_reprice_at
+        # a first price is its own target, so the next run is the freshness tick, or none at all
+        # once the listing is fully decayed (then only a demand signal moves the price)
+        decaying = freshness_multiplier(age_days(r["posted_at"], NOW)) > DEFAULT_POLICY.min_freshness
+        assert r["reprice_due_at"] == (tick if decaying else None), r
+    due = sum(r["reprice_due_at"] is not None for r in rows)
+    assert 0.2 * N < due < 0.8 * N  # fresh listings wait for their tick, old ones are fully decayed
+    assert len({r["price_credits"] for r in rows}) >= 15  # prices spread, not one flat rate
+
+    # one initial history row per lead, at the lead's current price, explained by the engine
     history = await _fetch(
         seeded,
         "SELECT l.id, count(h.id) AS n, min(h.price) AS price, min(h.reason) AS reason, "
-        "min(h.at) AS at, min(l.price_credits) AS credits, min(l.created_at) AS created "
+        "min(h.at) AS at, min(l.price_credits) AS credits, min(l.priced_at) AS priced "
         "FROM leads l LEFT JOIN price_history h ON h.lead_id = l.id GROUP BY l.id",
     )
     assert len(history) == N
     for h in history:
-        assert h["n"] == 1 and h["reason"] == "initial price"
-        assert h["price"] == h["credits"] and h["at"] == h["created"]
+        quote = quotes[h["id"]]
+        assert h["n"] == 1 and h["reason"] == quote.reason
+        assert h["reason"].startswith("base ") and "freshness" in h["reason"] and "-> target" in h["reason"]
+        assert h["price"] == h["credits"] == quote.price and h["at"] == h["priced"] == NOW
 
     # what was written is exactly what the generator produces for (seed, now)
     expected = Counter(_content(r._asdict()) for r in generate_leads(N, SEED, now=NOW))
@@ -222,16 +261,47 @@ def test_generation_is_deterministic_for_a_seed() -> None:
     assert len(set(ids)) == 100
 
 
-def test_price_credits_formula() -> None:
-    assert price_credits_for("SINGLE_FAMILY", 100_000, 0.0) == 5
-    assert price_credits_for("MULTI_FAMILY", 5_000_000, 1.0) == 200
-    assert price_credits_for("SINGLE_FAMILY", 400_000, 0.5) < price_credits_for("SINGLE_FAMILY", 900_000, 0.5)
-    assert price_credits_for("SINGLE_FAMILY", 400_000, 0.3) < price_credits_for("SINGLE_FAMILY", 400_000, 0.9)
-    assert price_credits_for("MANUFACTURED", 400_000, 0.7) < price_credits_for("MULTI_FAMILY", 400_000, 0.7)
-    for ptype in PROPERTY_TYPES:
-        for price in (1_000, 250_000, 700_000, 20_000_000):
-            for quality in (0.0, 0.5, 1.0):
-                assert 5 <= price_credits_for(ptype, price, quality) <= 200
+def test_generated_prices_are_the_engines_initial_quotes() -> None:
+    records = list(generate_leads(N, SEED, now=NOW))
+    for r in records:
+        quote = engine_quote(r._asdict())
+        assert (r.price_credits, r.reprice_due_at, r.price_reason) == (
+            quote.price,
+            quote.next_reprice_at,
+            quote.reason,
+        )
+        assert r.priced_at == NOW
+        assert DEFAULT_POLICY.floor <= r.price_credits <= DEFAULT_POLICY.ceiling
+        assert r.price_reason.startswith(f"base {r.property_type} ")
+        scarcity = "exclusive" if r.max_buyers == 1 else f"shared {r.max_buyers}/{r.max_buyers} seats left"
+        assert scarcity in r.price_reason and "demand 0v/0c/0p x1.00" in r.price_reason
+    # priced as of the generation time: the same listings quoted a week later are cheaper
+    week_later = [engine_quote(r._asdict(), NOW + timedelta(days=7)).price for r in records]
+    assert sum(week_later) < sum(r.price_credits for r in records)
+    assert sum(a != b.price_credits for a, b in zip(week_later, records, strict=True)) > N * 0.2
+
+    # the engine's factors show in the generated marketplace (exclusive leads, same share per type)
+    exclusive = [r for r in records if r.max_buyers == 1]
+
+    def median_credits(pick: Callable[[Any], bool]) -> float:
+        return statistics.median(r.price_credits for r in exclusive if pick(r))
+
+    def fresh(r: Any) -> bool:
+        return age_days(r.posted_at, NOW) < 5
+
+    def stale(r: Any) -> bool:
+        return age_days(r.posted_at, NOW) > 30
+
+    assert median_credits(fresh) > median_credits(stale)  # freshness decays
+    assert median_credits(lambda r: r.property_type == "MULTI_FAMILY") > median_credits(
+        lambda r: r.property_type == "MANUFACTURED"
+    )  # base by property type
+    assert median_credits(lambda r: fresh(r) and r.asking_price >= 500_000) > median_credits(
+        lambda r: fresh(r) and r.asking_price < 250_000
+    )  # asking-price band
+    assert statistics.median(r.price_credits for r in records if r.max_buyers > 1 and fresh(r)) < (
+        median_credits(fresh)
+    )  # shared leads start cheaper
 
 
 async def test_seed_synthetic_rejects_non_positive_counts(seeded: Settings) -> None:

@@ -1,8 +1,12 @@
 """Synthetic and demo data: realistic leads over real US metros, written with PostgreSQL COPY.
 
 `seed_synthetic` generates N leads deterministically from a seed (stdlib `random.Random`) and
-writes them, with one "initial price" price_history row each, through asyncpg's binary COPY
+writes them, with one initial price_history row each, through asyncpg's binary COPY
 (`aiqleads.domain.leads.bulk`, which owns the table layout and the EWKB geography codec).
+Every lead is priced by the pricing engine exactly as ingestion prices a new lead
+(`aiqleads.domain.pricing.engine.initial_price` as of the generation time `now`): the quote's
+price, its next freshness tick in ``reprice_due_at`` (so the repricing cron decays it like any
+other lead) and its explanation as the price_history reason.
 Elasticsearch is not touched: `aiqleads reindex` rebuilds the index from PostgreSQL.
 """
 
@@ -22,6 +26,7 @@ from typing import Any, NamedTuple
 
 from aiqleads.domain.leads import bulk
 from aiqleads.domain.leads.bulk import raw_dsn as raw_dsn  # re-exported: tests connect with it
+from aiqleads.domain.pricing.engine import LeadFacts, initial_price
 from aiqleads.domain.settings import Settings
 
 Progress = Callable[[str], None]
@@ -244,23 +249,6 @@ TYPE_PPSF_FACTOR = {
     "MANUFACTURED": 0.45,
     "OTHER": 0.9,
 }
-TYPE_CREDIT_FACTOR = {
-    "SINGLE_FAMILY": 1.0,
-    "CONDO": 0.9,
-    "TOWNHOUSE": 0.95,
-    "MULTI_FAMILY": 1.6,
-    "LAND": 0.7,
-    "MANUFACTURED": 0.6,
-    "OTHER": 0.8,
-}
-PRICE_BANDS: tuple[tuple[int, int], ...] = (  # (upper bound USD, base credits)
-    (150_000, 8),
-    (300_000, 14),
-    (500_000, 22),
-    (800_000, 32),
-    (1_500_000, 48),
-)
-TOP_BAND_CREDITS = 70
 SOURCE_QUALITY = {"ZILLOW": 0.74, "FSBO": 0.64, "CRAIGSLIST": 0.55, "FACEBOOK": 0.5}
 
 # fmt: off
@@ -360,7 +348,11 @@ def _cumulative(shares: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[fl
 
 
 class LeadRecord(NamedTuple):
-    """One synthetic lead as generated (location as lat/lng; `_lead_row` maps it to bulk.LEAD_COLUMNS)."""
+    """One synthetic lead as generated (location as lat/lng; `_lead_row` maps it to bulk.LEAD_COLUMNS).
+
+    ``price_credits``, ``reprice_due_at`` and ``price_reason`` are the pricing engine's initial quote
+    at ``priced_at`` (the generation time).
+    """
 
     id: uuid.UUID
     source: str
@@ -390,17 +382,9 @@ class LeadRecord(NamedTuple):
     price_credits: int
     max_buyers: int
     created_at: datetime
-
-
-def price_credits_for(property_type: str, asking_price: int, quality: float) -> int:
-    """Initial credit price: a base by asking-price band, scaled by type and quality, in 5..200."""
-    base = TOP_BAND_CREDITS
-    for upper, credits in PRICE_BANDS:
-        if asking_price < upper:
-            base = credits
-            break
-    value = base * TYPE_CREDIT_FACTOR.get(property_type, 1.0) * (0.6 + 1.2 * quality)
-    return max(5, min(200, round(value)))
+    priced_at: datetime
+    reprice_due_at: datetime | None
+    price_reason: str
 
 
 class _Generator:
@@ -542,6 +526,18 @@ class _Generator:
         age = timedelta(days=POSTED_WINDOW_DAYS * rng.random() ** 1.3)
         posted_at = self.now - age
         created_at = min(self.now, posted_at + timedelta(minutes=rng.randint(5, 240)))
+        max_buyers: int = self._pick(self.buyers, self.buyers_cum)
+        # the engine's first price of a new lead, as ingestion computes it (no demand, no seat taken)
+        quote = initial_price(
+            LeadFacts(
+                property_type=ptype,
+                asking_price=price,
+                quality_score=quality,
+                posted_at=posted_at,
+                max_buyers=max_buyers,
+            ),
+            self.now,
+        )
         return LeadRecord(
             id=lead_id,
             source=source,
@@ -568,9 +564,12 @@ class _Generator:
             contact_name=name,
             contact_phone=phone,
             contact_email=email,
-            price_credits=price_credits_for(ptype, price, quality),
-            max_buyers=self._pick(self.buyers, self.buyers_cum),
+            price_credits=quote.price,
+            max_buyers=max_buyers,
             created_at=created_at,
+            priced_at=self.now,
+            reprice_due_at=quote.next_reprice_at,
+            price_reason=quote.reason,
         )
 
     def _title(
@@ -649,8 +648,8 @@ def _lead_row(r: LeadRecord) -> tuple[Any, ...]:
         r.id, r.source, r.source_url, r.property_type, r.title, r.description, r.street, r.city, r.state,
         r.zip, bulk.ewkb_point(r.lng, r.lat), r.asking_price, r.bedrooms, r.bathrooms, r.sqft, r.year_built,
         r.photos, r.posted_at, r.quality_score, r.fraud_score, r.fraud_signals, r.contact_name,
-        r.contact_phone, r.contact_email, r.price_credits, r.max_buyers, "AVAILABLE", r.created_at,
-        r.created_at, r.created_at,
+        r.contact_phone, r.contact_email, r.price_credits, r.max_buyers, "AVAILABLE", r.priced_at,
+        r.reprice_due_at, r.created_at, r.created_at,
     )  # fmt: skip
 
 
@@ -662,7 +661,11 @@ async def seed_synthetic(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Write N synthetic leads (and their initial price_history rows) with COPY; returns N."""
+    """Write N synthetic leads (and their initial price_history rows) with COPY; returns N.
+
+    Prices come from the pricing engine as of `now` (default: the current time), which is also
+    when the price_history rows are dated; `reprice_due_at` is the quote's next freshness tick.
+    """
     if n < 1:
         raise ValueError("the number of synthetic leads must be at least 1")
     say = progress or (lambda _msg: None)
@@ -672,7 +675,7 @@ async def seed_synthetic(
 
     def next_chunk(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         chunk = [next(rows) for _ in range(size)]
-        history = [(r.id, r.price_credits, "initial price", r.created_at) for r in chunk]
+        history = [(r.id, r.price_credits, r.price_reason, r.priced_at) for r in chunk]
         return [_lead_row(r) for r in chunk], history
 
     async with bulk.copy_connection(settings.database_url) as conn:

@@ -20,7 +20,8 @@ LEAD_COLUMNS = (
     "id", "source", "source_url", "property_type", "title", "description", "street", "city", "state",
     "zip", "location", "asking_price", "bedrooms", "bathrooms", "sqft", "year_built", "photos",
     "posted_at", "quality_score", "fraud_score", "fraud_signals", "contact_name", "contact_phone",
-    "contact_email", "price_credits", "max_buyers", "status", "priced_at", "created_at", "updated_at",
+    "contact_email", "price_credits", "max_buyers", "status", "priced_at", "reprice_due_at", "created_at",
+    "updated_at",
 )  # fmt: skip
 PRICE_HISTORY_COLUMNS = ("lead_id", "price", "reason", "at")
 
