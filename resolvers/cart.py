@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from aiqleads.domain.cart import checkout as checkout_service
 from aiqleads.domain.cart import holds, returns
 from aiqleads.domain.cart.checkout import CheckoutResult, HoldExpiredError, PurchaseView
 from aiqleads.domain.cart.events import Effects
-from aiqleads.domain.cart.holds import CartView
+from aiqleads.domain.cart.holds import CartOutcome, CartView
 from aiqleads.domain.cart.publishing import run_effects
 from aiqleads.domain.cart.returns import ReturnResult
 from aiqleads.domain.errors import DomainError
@@ -44,43 +46,34 @@ async def cart(ctx: Context) -> CartView:
         return await holds.view_cart(session, user.id, _now(), user.tier)
 
 
-async def add_to_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
-    """Hold a seat of a lead for the viewer."""
+async def _hold_change(
+    ctx: Context, lead_id: str, change: Callable[..., Awaitable[CartOutcome]]
+) -> CartView | DomainError:
+    """Run one hold change on a lead in its own transaction, then its after-commit effects."""
     user = require_viewer(ctx)
     try:
         lead_uuid = uuid_of(lead_id, "Lead", "leadId")
         async with ctx.unit_of_work() as session:
-            outcome = await holds.add_to_cart(session, ctx.settings, user.id, lead_uuid, _now())
+            outcome = await change(session, user_id=user.id, lead_id=lead_uuid, now=_now())
     except DomainError as error:
         return error
     await _after_commit(ctx, outcome.effects)
     return outcome.cart
+
+
+async def add_to_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
+    """Hold a seat of a lead for the viewer."""
+    return await _hold_change(ctx, lead_id, partial(holds.add_to_cart, settings=ctx.settings))
 
 
 async def remove_from_cart(ctx: Context, lead_id: str) -> CartView | DomainError:
     """Release the viewer's hold on a lead."""
-    user = require_viewer(ctx)
-    try:
-        lead_uuid = uuid_of(lead_id, "Lead", "leadId")
-        async with ctx.unit_of_work() as session:
-            outcome = await holds.remove_from_cart(session, user.id, lead_uuid, _now())
-    except DomainError as error:
-        return error
-    await _after_commit(ctx, outcome.effects)
-    return outcome.cart
+    return await _hold_change(ctx, lead_id, holds.remove_from_cart)
 
 
 async def extend_hold(ctx: Context, lead_id: str) -> CartView | DomainError:
     """Extend the viewer's hold on a lead (tier permitting)."""
-    user = require_viewer(ctx)
-    try:
-        lead_uuid = uuid_of(lead_id, "Lead", "leadId")
-        async with ctx.unit_of_work() as session:
-            outcome = await holds.extend_hold(session, ctx.settings, user.id, lead_uuid, _now())
-    except DomainError as error:
-        return error
-    await _after_commit(ctx, outcome.effects)
-    return outcome.cart
+    return await _hold_change(ctx, lead_id, partial(holds.extend_hold, settings=ctx.settings))
 
 
 async def checkout(ctx: Context, idempotency_key: str) -> CheckoutResult | DomainError:
