@@ -23,12 +23,13 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from aiqleads.domain.db import make_engine, make_sessionmaker, ping_database
 from aiqleads.domain.events import EventHub
-from aiqleads.domain.payments.provider import provider_for
+from aiqleads.domain.payments.provider import build_payment_provider
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users import rate_limit
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
 from aiqleads.resolvers.context import Context, Resources
 from aiqleads.resolvers.metrics import ApiMetrics
+from aiqleads.resolvers.webhooks import stripe_webhook
 from aiqleads.schema.root import build_schema
 from aiqleads.workers.cart_jobs import start_hold_timers
 
@@ -90,14 +91,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
         await authenticate(ctx, request.headers.get("authorization"), request.headers.get("x-api-key"))
-        principal = (
-            f"user:{ctx.viewer.id}"
-            if ctx.viewer is not None
-            else f"key:{ctx.api_key.id}"
-            if ctx.api_key is not None
-            else f"ip:{request.client.host if request.client else 'unknown'}"
-        )
-        if not await rate_limit.take(ctx.resources.redis, principal, ctx.settings.rate_limit_per_minute):
+        if not await rate_limit.take(ctx.resources.redis, ctx.principal, ctx.settings.rate_limit_per_minute):
             raise RateLimited
         return ctx
 
@@ -121,7 +115,7 @@ async def build_resources(settings: Settings) -> Resources:
     hub = EventHub(redis)
     resources = Resources(settings, engine, make_sessionmaker(engine), redis, es, hub)
     resources.extras["metrics"] = ApiMetrics.create()
-    resources.extras["payments"] = provider_for("development")  # the only provider of this deployment
+    resources.extras["payments"] = build_payment_provider(settings)  # None: no provider configured
     await hub.start()
     resources.extras["hold_timers"] = await start_hold_timers(settings, resources.sessionmaker, redis)
     return resources
@@ -132,6 +126,9 @@ async def close_resources(resources: Resources) -> None:
     if "hold_timers" in resources.extras:
         await resources.extras.pop("hold_timers").stop()
     await resources.hub.stop()
+    provider = resources.extras.pop("payments", None)
+    if provider is not None:
+        await provider.aclose()
     await resources.es.close()
     await resources.redis.aclose()
     await resources.engine.dispose()
@@ -140,6 +137,7 @@ async def close_resources(resources: Resources) -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app; resources are created when the lifespan starts."""
     settings = settings or Settings.from_env()
+    settings.check_safe_to_serve()  # also when started as `uvicorn aiqleads.app:create_app --factory`
     holder: dict[str, Resources] = {}
     graphql = GraphQLApp(holder, schema=build_schema(settings), keep_alive=True, keep_alive_interval=15)
 
@@ -178,6 +176,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
+    async def stripe_webhooks(request: Request) -> Response:
+        signature = request.headers.get("stripe-signature")
+        answer = await stripe_webhook(holder["resources"], await request.body(), signature)
+        return JSONResponse(answer.body, answer.status)
+
     async def metrics(request: Request) -> Response:
         registry = holder["resources"].extras["metrics"].registry
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -189,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route("/webhooks/stripe", stripe_webhooks, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -17,6 +17,21 @@ T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _settings_safe_to_serve() -> Settings:
+    """Settings for a long-running process (API or worker); unsafe production settings exit 2 in one line."""
+    from aiqleads.domain.settings import UnsafeSettings
+
+    try:
+        settings = Settings.from_env()
+        settings.check_safe_to_serve()
+    except UnsafeSettings as exc:
+        click.echo(f"aiqleads: {exc}", err=True)
+        sys.exit(2)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return settings
+
+
 def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
     """Read settings from the environment (a bad value is a clean CLI error) and run the coroutine."""
     try:
@@ -90,8 +105,10 @@ def seed(synthetic: int | None, demo: bool, rng_seed: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
-    """Serve the GraphQL API (GraphiQL at /graphql)."""
+    """Serve the GraphQL API (GraphiQL at /graphql); production refuses unsafe settings."""
     import uvicorn
+
+    _settings_safe_to_serve()
 
     uvicorn.run(
         "aiqleads.app:create_app",
@@ -121,10 +138,7 @@ def worker(metrics_port: int) -> None:
 
     from aiqleads.workers.settings import worker_settings
 
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = _settings_safe_to_serve()
     logging.config.dictConfig(default_log_config(verbose=False))  # job start/finish lines on stderr
     Worker(**worker_settings(settings, metrics_port=metrics_port or None)).run()
 

@@ -70,7 +70,11 @@ async def private_environment(label: str, *, keep: bool = False, **changes: Any)
     name = f"aiq_bench_{tag}"
     url = await create_database(base, name)
     settings = base.replace(
-        database_url=url, es_index_prefix=f"aiqbench_{tag}", arq_queue_name=f"aiqbench:{tag}:queue", **changes
+        env="development",
+        database_url=url,
+        es_index_prefix=f"aiqbench_{tag}",
+        arq_queue_name=f"aiqbench:{tag}:queue",
+        **changes,
     )
     try:
         yield settings

@@ -4,6 +4,7 @@ from aiqleads.domain.cart.models import Cart, Hold, LeadReturn, Purchase
 from aiqleads.domain.credits.models import CreditLedgerEntry, DeadLetter, IdempotencyRecord
 from aiqleads.domain.db import Base
 from aiqleads.domain.leads.models import Lead, LeadSourceRecord, PriceHistory, RawListing
+from aiqleads.domain.payments.models import Payment
 from aiqleads.domain.users.models import ApiKey, User
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Lead",
     "LeadReturn",
     "LeadSourceRecord",
+    "Payment",
     "PriceHistory",
     "Purchase",
     "RawListing",

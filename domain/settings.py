@@ -16,22 +16,42 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
 
 
+ENVIRONMENTS = ("development", "production")
+DEVELOPMENT_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"
+MIN_JWT_SECRET_BYTES = 32
+PAYMENT_PROVIDERS = ("stripe", "development")
+
+
+class UnsafeSettings(ValueError):
+    """Production settings that must not be served (the process refuses to start)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of the API, worker and CLI; built once at startup and passed in."""
 
+    env: str = "production"
     database_url: str = "postgresql+asyncpg://aiqleads:aiqleads@127.0.0.1:25432/aiqleads"
     redis_url: str = "redis://127.0.0.1:26379/0"
     elasticsearch_url: str = "http://127.0.0.1:29200"
     es_index_prefix: str = "aiqleads"
     arq_queue_name: str = "aiqleads:queue"
-    jwt_secret: str = "dev-only-insecure-jwt-secret-change-me-in-production"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_secret_from_env: bool = False
     jwt_ttl_seconds: int = 3600 * 12
     item_hold_seconds: int = 300
     cart_hold_seconds: int = 900
     hold_extension_seconds: int = 300
     cart_extension_cap_seconds: int = 1800
     return_window_days: int = 7
+    max_returns_per_30_days: int = 5
+    fraud_return_threshold: float = 0.7
+    idempotency_retention_hours: int = 48
+    payment_provider: str | None = None
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_tolerance_seconds: int = 300
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     anthropic_api_key: str | None = None
@@ -52,19 +72,37 @@ class Settings:
         """Read settings from environment variables, falling back to development defaults."""
         env = os.environ
         d = cls()
+        environment = env.get("AIQ_ENV", "").strip().lower() or d.env
+        if environment not in ENVIRONMENTS:
+            raise ValueError(f"AIQ_ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
+        provider = env.get("AIQ_PAYMENT_PROVIDER", "").strip().lower() or None
+        if provider is not None and provider not in PAYMENT_PROVIDERS:
+            raise ValueError(
+                f"AIQ_PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, got {provider!r}"
+            )
         return cls(
+            env=environment,
             database_url=env.get("DATABASE_URL", d.database_url),
             redis_url=env.get("REDIS_URL", d.redis_url),
             elasticsearch_url=env.get("ELASTICSEARCH_URL", d.elasticsearch_url),
             es_index_prefix=env.get("AIQ_ES_INDEX_PREFIX", d.es_index_prefix),
             arq_queue_name=env.get("AIQ_ARQ_QUEUE", d.arq_queue_name),
-            jwt_secret=env.get("AIQ_JWT_SECRET", d.jwt_secret),
+            jwt_secret=env.get("AIQ_JWT_SECRET") or d.jwt_secret,
+            jwt_secret_from_env=bool(env.get("AIQ_JWT_SECRET")),
             jwt_ttl_seconds=_int("AIQ_JWT_TTL_SECONDS", d.jwt_ttl_seconds),
             item_hold_seconds=_int("AIQ_ITEM_HOLD_SECONDS", d.item_hold_seconds),
             cart_hold_seconds=_int("AIQ_CART_HOLD_SECONDS", d.cart_hold_seconds),
             hold_extension_seconds=_int("AIQ_HOLD_EXTENSION_SECONDS", d.hold_extension_seconds),
             cart_extension_cap_seconds=_int("AIQ_CART_EXTENSION_CAP_SECONDS", d.cart_extension_cap_seconds),
             return_window_days=_int("AIQ_RETURN_WINDOW_DAYS", d.return_window_days),
+            max_returns_per_30_days=_int("AIQ_MAX_RETURNS_PER_30_DAYS", d.max_returns_per_30_days),
+            idempotency_retention_hours=max(
+                24, _int("AIQ_IDEMPOTENCY_RETENTION_HOURS", d.idempotency_retention_hours)
+            ),
+            payment_provider=provider,
+            stripe_secret_key=env.get("AIQ_STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("AIQ_STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("AIQ_STRIPE_API_BASE") or None,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
@@ -78,6 +116,48 @@ class Settings:
                 if env.get(f"AIQ_{src.upper()}_BASE_URL")
             },
         )
+
+    @property
+    def is_development(self) -> bool:
+        """Whether this is a development deployment (development payment provider allowed)."""
+        return self.env == "development"
+
+    @property
+    def effective_payment_provider(self) -> str | None:
+        """The payment provider in use: explicit, else Stripe when keyed, else development in development."""
+        if self.payment_provider is not None:
+            return self.payment_provider
+        if self.stripe_secret_key:
+            return "stripe"
+        return "development" if self.is_development else None
+
+    def unsafe_reasons(self) -> list[str]:
+        """Why these settings must not be served in production (empty when they are safe)."""
+        if self.is_development:
+            return []
+        reasons: list[str] = []
+        if not self.jwt_secret_from_env:
+            reasons.append("AIQ_JWT_SECRET is not set")
+        elif self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            reasons.append("AIQ_JWT_SECRET is the development value")
+        elif len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            reasons.append(f"AIQ_JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+        provider = self.effective_payment_provider
+        if provider is None:
+            reasons.append("no payment provider is configured (set AIQ_STRIPE_SECRET_KEY)")
+        elif provider == "development":
+            reasons.append("the development payment provider exists only with AIQ_ENV=development")
+        elif not self.stripe_secret_key:
+            reasons.append("AIQ_PAYMENT_PROVIDER=stripe needs AIQ_STRIPE_SECRET_KEY")
+        if provider == "stripe" and not self.stripe_webhook_secret:
+            reasons.append("AIQ_STRIPE_WEBHOOK_SECRET is not set (payments could never complete)")
+        return reasons
+
+    def check_safe_to_serve(self) -> None:
+        """Raise UnsafeSettings with one line naming every unsafe production setting."""
+        reasons = self.unsafe_reasons()
+        if reasons:
+            raise UnsafeSettings(f"refusing to start with AIQ_ENV={self.env}: " + "; ".join(reasons) + ".")
 
     def replace(self, **changes: object) -> Settings:
         """Return a copy with some fields changed (tests use short timers this way)."""

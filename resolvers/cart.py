@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+
+from strawberry.dataloader import DataLoader
 
 from aiqleads.domain.cart import checkout as checkout_service
 from aiqleads.domain.cart import holds, returns
 from aiqleads.domain.cart.checkout import CheckoutResult, HoldExpiredError, PurchaseView
 from aiqleads.domain.cart.events import Effects
 from aiqleads.domain.cart.holds import CartOutcome, CartView
+from aiqleads.domain.cart.models import LeadReturn
 from aiqleads.domain.cart.publishing import run_effects
 from aiqleads.domain.cart.returns import ReturnResult
 from aiqleads.domain.errors import DomainError
@@ -18,6 +22,7 @@ from aiqleads.resolvers.auth import require_viewer
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import to_global_id, uuid_of
+from aiqleads.resolvers.leads import viewer_tier
 
 
 def _now() -> datetime:
@@ -43,7 +48,7 @@ async def cart(ctx: Context) -> CartView:
     """The viewer's cart with server time."""
     user = require_viewer(ctx)
     async with ctx.read_session() as session:  # the viewer row loaded by auth already has the tier
-        return await holds.view_cart(session, user.id, _now(), user.tier)
+        return await holds.view_cart(session, user.id, _now(), viewer_tier(ctx))
 
 
 async def _hold_change(
@@ -120,3 +125,60 @@ async def return_lead(
         return error
     await _after_commit(ctx, result.effects, "return")
     return result
+
+
+async def review_return(
+    ctx: Context, return_id: str, approve: bool, note: str | None
+) -> ReturnResult | DomainError:
+    """An admin approves (refund, seat freed) or rejects a pending return, once."""
+    user = require_viewer(ctx)
+    try:
+        return_uuid = uuid_of(return_id, "LeadReturn", "returnId")
+        async with ctx.unit_of_work() as session:
+            result = await returns.review_return(
+                session, user.id, user.role, return_uuid, approve, note, _now()
+            )
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, result.effects, "return_review")
+    return result
+
+
+async def returns_to_review(ctx: Context, first: int, after: str | None) -> list[LeadReturn]:
+    """Pending returns, oldest first, after the return with id ``after`` (admins; FORBIDDEN otherwise)."""
+    user = require_viewer(ctx)
+    try:
+        after_uuid = uuid_of(after, "LeadReturn", "after") if after else None
+        async with ctx.read_session() as session:
+            return await returns.returns_to_review(session, user.role, first, after_uuid)
+    except DomainError as error:
+        raise from_domain(error) from error
+
+
+async def _load_purchase_returns(ctx: Context, purchase_ids: Sequence[uuid.UUID]) -> list[LeadReturn | None]:
+    async with ctx.read_session() as session:
+        found = await returns.returns_of_purchases(session, list(purchase_ids))
+    return [found.get(purchase_id) for purchase_id in purchase_ids]
+
+
+async def purchase_return(ctx: Context, purchase_id: uuid.UUID) -> LeadReturn | None:
+    """The return request of a purchase the viewer may see (one batch per request)."""
+    loader = ctx.loader("purchase_returns", lambda: DataLoader(load_fn=partial(_load_purchase_returns, ctx)))
+    found: LeadReturn | None = await loader.load(purchase_id)
+    return found
+
+
+async def _load_purchases(ctx: Context, purchase_ids: Sequence[uuid.UUID]) -> list[PurchaseView | None]:
+    async with ctx.read_session() as session:
+        found = await returns.purchases_by_id(session, list(purchase_ids))
+    return [found.get(purchase_id) for purchase_id in purchase_ids]
+
+
+async def return_purchase(ctx: Context, lead_return: LeadReturn) -> PurchaseView | None:
+    """The purchase of a return request the viewer may see (its buyer or an admin; one batch)."""
+    viewer = ctx.viewer
+    if viewer is None or (viewer.id != lead_return.user_id and viewer.role != "admin"):
+        return None
+    loader = ctx.loader("purchases_by_id", lambda: DataLoader(load_fn=partial(_load_purchases, ctx)))
+    found: PurchaseView | None = await loader.load(lead_return.purchase_id)
+    return found

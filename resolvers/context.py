@@ -46,6 +46,16 @@ class Context:
         """Shortcut to the settings."""
         return self.resources.settings
 
+    @property
+    def principal(self) -> str:
+        """Who is charged for this request: the user, else the API key, else the client address."""
+        if self.viewer is not None:
+            return f"user:{self.viewer.id}"
+        if self.api_key is not None:
+            return f"key:{self.api_key.id}"
+        client = getattr(self.request, "client", None)
+        return f"ip:{client.host if client else 'unknown'}"
+
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction for one mutation: commits on success, rolls back on any exception."""

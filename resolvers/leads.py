@@ -25,22 +25,30 @@ from aiqleads.domain.leads.filters import (
     parse_sort,
 )
 from aiqleads.domain.leads.models import Lead, PriceHistory
+from aiqleads.domain.leads.visibility import (
+    ViewerKind,
+    VisibleLead,
+    public_point,
+    sees_originals,
+    visible_lead,
+)
 from aiqleads.domain.search import service as search_service
-from aiqleads.domain.users.plans import discounted
+from aiqleads.domain.users.plans import discounted, effective_tier
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import uuid_of
 
 
-def lat_lng(row: Lead) -> tuple[float, float]:
-    """Latitude and longitude of a lead."""
-    return _lat_lng(row.location)
+def viewer_tier(ctx: Context) -> str:
+    """The tier whose prices and limits apply to the viewer now (FREE for anonymous and partners)."""
+    if ctx.viewer is None:
+        return "FREE"
+    return effective_tier(ctx.viewer.tier, ctx.viewer.tier_paid_until, datetime.now(UTC))
 
 
 def price_for_viewer(ctx: Context, row: Lead) -> int:
     """The lead's credit price with the viewer's tier discount."""
-    tier = ctx.viewer.tier if ctx.viewer is not None else "FREE"
-    return discounted(row.price_credits, tier)
+    return discounted(row.price_credits, viewer_tier(ctx))
 
 
 async def _load_purchased(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[bool]:
@@ -58,9 +66,37 @@ async def viewer_purchased(ctx: Context, lead_id: uuid.UUID) -> bool:
     return bool(await loader.load(lead_id))
 
 
-async def street_for_viewer(ctx: Context, row: Lead) -> str | None:
-    """The street line, only for buyers of the lead."""
-    return row.street if await viewer_purchased(ctx, row.id) else None
+def viewer_kind(ctx: Context) -> ViewerKind:
+    """Who is asking, in the terms of the visibility policy."""
+    if ctx.viewer is not None:
+        return ViewerKind.ADMIN if ctx.viewer.role == "admin" else ViewerKind.BUYER
+    return ViewerKind.PARTNER if ctx.api_key is not None else ViewerKind.ANONYMOUS
+
+
+async def sees_lead_originals(ctx: Context, lead_id: uuid.UUID) -> bool:
+    """Whether the viewer may see this lead's paid fields (bought it, or is an operator)."""
+    kind = viewer_kind(ctx)
+    purchased = kind is ViewerKind.BUYER and await viewer_purchased(ctx, lead_id)
+    return sees_originals(kind, purchased)
+
+
+async def visible_for_viewer(ctx: Context, row: Lead) -> VisibleLead:
+    """The lead's viewer-dependent fields under the visibility policy (computed once per row)."""
+    cache: dict[uuid.UUID, tuple[Lead, VisibleLead]] = ctx.loader("visible_leads", dict)
+    cached = cache.get(row.id)
+    if cached is not None and cached[0] is row:
+        return cached[1]
+    lat, lng = _lat_lng(row.location)
+    view = visible_lead(row, lat, lng, full=await sees_lead_originals(ctx, row.id))
+    cache[row.id] = (row, view)
+    return view
+
+
+async def visible_point(ctx: Context, lead_id: uuid.UUID, lat: float, lng: float) -> tuple[float, float]:
+    """A lead's point at the precision the viewer gets (price-change events carry only the point)."""
+    if await sees_lead_originals(ctx, lead_id):
+        return lat, lng
+    return public_point(lat, lng)
 
 
 async def _load_others_holds(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[int]:
@@ -103,7 +139,11 @@ async def lead_by_id(ctx: Context, global_id: str) -> Lead | None:
         raise from_domain(error) from error
     async with ctx.read_session() as session:
         return await leads_service.view_lead(
-            session, ctx.resources.redis, lead_id, queue_name=ctx.settings.arq_queue_name
+            session,
+            ctx.resources.redis,
+            lead_id,
+            queue_name=ctx.settings.arq_queue_name,
+            viewer=ctx.principal,
         )
 
 

@@ -9,6 +9,7 @@ from aiqleads.domain.cart import returns
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.payments import service as payments
 from aiqleads.domain.users import service as users
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
@@ -24,7 +25,8 @@ class FoundNode:
 
 
 async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
-    """Any Lead; the viewer's own User, Purchases and CreditTransactions (admins: any User)."""
+    """Any Lead; the viewer's own User, Purchases, LeadReturns, CreditTransactions and Payments (admins:
+    any User and any LeadReturn)."""
     try:
         type_name, raw = from_global_id(global_id)
         if type_name == "Lead":
@@ -33,7 +35,13 @@ async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
                 lead = await leads_repo.get_lead(session, lead_id)
             return FoundNode("Lead", lead) if lead is not None else None
         viewer = ctx.viewer
-        if viewer is None or type_name not in ("User", "Purchase", "CreditTransaction"):
+        if viewer is None or type_name not in (
+            "User",
+            "Purchase",
+            "LeadReturn",
+            "CreditTransaction",
+            "Payment",
+        ):
             return None
         async with ctx.read_session() as session:
             if type_name == "User":
@@ -42,6 +50,14 @@ async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
             if type_name == "Purchase":
                 purchase = await returns.get_purchase(session, viewer.id, uuid_of(global_id, "Purchase"))
                 return FoundNode("Purchase", purchase) if purchase is not None else None
+            if type_name == "Payment":
+                payment = await payments.get_payment(session, viewer.id, uuid_of(global_id, "Payment"))
+                return FoundNode("Payment", payment) if payment is not None else None
+            if type_name == "LeadReturn":
+                lead_return = await returns.get_return(
+                    session, viewer.id, viewer.role, uuid_of(global_id, "LeadReturn")
+                )
+                return FoundNode("LeadReturn", lead_return) if lead_return is not None else None
             if not (raw.isascii() and raw.isdigit()):  # "²" passes isdigit() but int() rejects it
                 return None
             entry = await ledger.get_entry(session, viewer.id, int(raw))

@@ -12,6 +12,7 @@ from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_pr
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import uuid_of
+from aiqleads.resolvers.leads import viewer_tier, visible_point
 from aiqleads.resolvers.subscriptions import fresh_per_event
 
 
@@ -33,9 +34,14 @@ async def price_changes(
 ) -> AsyncIterator[PriceChangeEvent]:
     """Price changes of the listed leads or of leads within the circle, at the viewer's prices."""
     watch = _watch(lead_ids, center, radius_miles)
-    tier = ctx.viewer.tier if ctx.viewer is not None else "FREE"
+    tier = viewer_tier(ctx)
     async for event in fresh_per_event(ctx, watch_price_changes(ctx.resources.hub, watch, tier)):
         yield event
+
+
+async def visible_location(ctx: Context, lead_id: uuid.UUID, lat: float, lng: float) -> tuple[float, float]:
+    """The changed lead's point at the precision the viewer may see."""
+    return await visible_point(ctx, lead_id, lat, lng)
 
 
 async def lead_for_change(ctx: Context, lead_id: uuid.UUID) -> Lead:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
@@ -116,13 +117,69 @@ class Cart:
         )
 
 
+@strawberry.enum(description="Where a return request stands.")
+class ReturnStatus(Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+@strawberry.type(
+    description=(
+        "A request to return a bought lead: approved at once when the system can verify the reason, "
+        "otherwise waiting for an admin's review. Visible to its buyer and to admins."
+    )
+)
+class LeadReturn(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    status: ReturnStatus = strawberry.field(description="PENDING until reviewed, then APPROVED or REJECTED.")
+    reason: ReturnReason = strawberry.field(description="Why the buyer returns the lead.")
+    note: str | None = strawberry.field(default=None, description="The buyer's details, if any.")
+    created_at: datetime = strawberry.field(description="When the return was requested.")
+    reviewed_at: datetime | None = strawberry.field(
+        default=None, description="When it was approved or rejected; null while pending."
+    )
+    reviewed_automatically: bool = strawberry.field(
+        description="Whether the system approved it by itself (the reason was verified from the lead's data)."
+    )
+    review_note: str | None = strawberry.field(
+        default=None, description="The reviewer's note (or why it was approved automatically)."
+    )
+    refunded: int = strawberry.field(description="Credits refunded (0 unless approved).")
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_domain(cls, row: Any) -> LeadReturn:
+        """Map a domain return request row."""
+        return cls(
+            id=strawberry.ID(to_global_id("LeadReturn", row.id)),
+            status=ReturnStatus(row.status),
+            reason=ReturnReason(row.reason),
+            note=row.note,
+            created_at=row.created_at,
+            reviewed_at=row.reviewed_at,
+            reviewed_automatically=row.reviewed_at is not None and row.reviewer_id is None,
+            review_note=row.review_note,
+            refunded=row.refunded,
+            row=row,
+        )
+
+    @strawberry.field(description="The purchase being returned.")
+    async def purchase(self, info: Info[Context, None]) -> Purchase | None:
+        view = await resolve.return_purchase(info.context, self.row)
+        return Purchase.from_domain(view) if view is not None else None
+
+
 @strawberry.type(description="A lead bought by the viewer.")
 class Purchase(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
     price: int = strawberry.field(description="Credits paid.")
     purchased_at: datetime = strawberry.field(description="When it was bought.")
-    returned: bool = strawberry.field(description="Whether the lead was returned for a refund.")
+    returned: bool = strawberry.field(
+        description="Whether the lead was returned for a refund (the return was approved)."
+    )
     lead_row: strawberry.Private[Any]
+    purchase_id: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_domain(cls, view: Any) -> Purchase:
@@ -134,11 +191,20 @@ class Purchase(Node):
             purchased_at=purchase.purchased_at,
             returned=purchase.returned_at is not None,
             lead_row=view.lead,
+            purchase_id=purchase.id,
         )
 
     @strawberry.field(description="The bought lead (contact and street visible unless returned).")
     def lead(self) -> Lead:
         return Lead.from_row(self.lead_row)
+
+    @strawberry.field(
+        name="return",
+        description="The return request of this purchase and its status; null if none was made.",
+    )
+    async def return_(self, info: Info[Context, None]) -> LeadReturn | None:
+        row = await resolve.purchase_return(info.context, self.purchase_id)
+        return LeadReturn.from_domain(row) if row is not None else None
 
 
 @strawberry.type(description="Result of addToCart, removeFromCart and extendHold.")
@@ -164,11 +230,27 @@ class CheckoutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
 
 
-@strawberry.type(description="Result of returnLead.")
+@strawberry.type(description="Result of returnLead and reviewReturn.")
 class ReturnPayload:
-    purchase: Purchase | None = strawberry.field(default=None, description="The returned purchase.")
-    refunded: int = strawberry.field(default=0, description="Credits refunded.")
+    purchase: Purchase | None = strawberry.field(default=None, description="The purchase being returned.")
+    refunded: int = strawberry.field(
+        default=0, description="Credits refunded by this call (0 while the return waits for review)."
+    )
+    return_: LeadReturn | None = strawberry.field(
+        default=None, name="return", description="The return request and its status."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
+
+    @classmethod
+    def from_result(cls, result: Any) -> ReturnPayload:
+        """Map a domain return result or a DomainError."""
+        if isinstance(result, DomainError):
+            return cls(errors=[UserError.from_domain(result)])
+        return cls(
+            purchase=Purchase.from_domain(result.purchase),
+            refunded=result.refunded,
+            return_=LeadReturn.from_domain(result.lead_return),
+        )
 
 
 @strawberry.type
@@ -192,6 +274,23 @@ class CartQuery:
     ) -> list[Purchase]:
         views = await resolve.purchases(info.context, 20 if first is None else first, after)
         return [Purchase.from_domain(view) for view in views]
+
+    @strawberry.field(
+        description=(
+            "Admins: return requests waiting for review, oldest first; `after` is the id of the last "
+            "return seen. FORBIDDEN for everyone else."
+        )
+    )
+    async def returns_to_review(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description="Page size, 0..100.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="Id of the last return of the previous page.")
+        ] = None,
+    ) -> list[LeadReturn]:
+        rows = await resolve.returns_to_review(info.context, 20 if first is None else first, after)
+        return [LeadReturn.from_domain(row) for row in rows]
 
 
 @strawberry.type
@@ -252,7 +351,13 @@ class CartMutation:
             balance=result.balance,
         )
 
-    @strawberry.mutation(description="Return a bought lead within the return window for a refund.")
+    @strawberry.mutation(
+        description=(
+            "Request the return of a bought lead within the return window: approved and refunded at once "
+            "when the reason can be verified (invalid phone, a duplicate you own, fraud score now over the "
+            "threshold), otherwise pending until an admin reviews it. Limited per buyer per 30 days."
+        )
+    )
     async def return_lead(
         self,
         info: Info[Context, None],
@@ -263,6 +368,24 @@ class CartMutation:
         ] = None,
     ) -> ReturnPayload:
         result = await resolve.return_lead(info.context, purchase_id, reason.value, note)
-        if isinstance(result, DomainError):
-            return ReturnPayload(errors=[UserError.from_domain(result)])
-        return ReturnPayload(purchase=Purchase.from_domain(result.purchase), refunded=result.refunded)
+        return ReturnPayload.from_result(result)
+
+    @strawberry.mutation(
+        description=(
+            "Admins: approve (refund once, seat freed, contact hidden again) or reject a pending return. "
+            "FORBIDDEN for everyone else; ALREADY_REVIEWED when it was reviewed before."
+        )
+    )
+    async def review_return(
+        self,
+        info: Info[Context, None],
+        return_id: Annotated[strawberry.ID, strawberry.argument(description="The return to review.")],
+        approve: Annotated[
+            bool, strawberry.argument(description="True to approve and refund, false to reject.")
+        ],
+        note: Annotated[
+            str | None, strawberry.argument(description="Optional note for the buyer and the audit trail.")
+        ] = None,
+    ) -> ReturnPayload:
+        result = await resolve.review_return(info.context, return_id, approve, note)
+        return ReturnPayload.from_result(result)

@@ -41,6 +41,10 @@ class ErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     ALREADY_RETURNED = "ALREADY_RETURNED"
     PAYMENT_DECLINED = "PAYMENT_DECLINED"
+    PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
+    RETURN_LIMIT = "RETURN_LIMIT"
+    ALREADY_REVIEWED = "ALREADY_REVIEWED"
+    ALREADY_ON_TIER = "ALREADY_ON_TIER"
 
 
 @strawberry.type(description="An expected failure of a mutation or query, with the input field at fault.")

@@ -1,4 +1,4 @@
-"""GraphQL types and operations of credits: the ledger, packs and tier changes."""
+"""GraphQL types and operations of credits: the ledger, packs, tier changes and their payments."""
 
 from __future__ import annotations
 
@@ -22,6 +22,75 @@ class CreditPack(Enum):
     STARTER = "STARTER"
     GROWTH = "GROWTH"
     BULK = "BULK"
+
+
+@strawberry.enum(description="Where a payment stands: waiting for the customer, succeeded, or failed.")
+class PaymentStatus(Enum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.enum(description="What a payment pays for.")
+class PaymentPurpose(Enum):
+    CREDIT_PACK = "CREDIT_PACK"
+    TIER = "TIER"
+
+
+@strawberry.type(
+    description=(
+        "A charge through the payment provider for a credit pack or a tier period; what it pays for "
+        "is granted once, when it succeeds."
+    )
+)
+class Payment(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    status: PaymentStatus = strawberry.field(
+        description="PENDING until the provider confirms the payment (poll `payment` or `node`), then final."
+    )
+    purpose: PaymentPurpose = strawberry.field(description="Credit pack or tier period.")
+    client_secret: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Secret the client confirms the payment with (Stripe.js confirmPayment); null when the "
+            "provider needs no confirmation (development)."
+        ),
+    )
+    amount_cents: int = strawberry.field(description="Amount charged, in the currency's minor unit (cents).")
+    currency: str = strawberry.field(description="ISO 4217 currency code, e.g. USD.")
+    pack: CreditPack | None = strawberry.field(default=None, description="The pack bought; null for a tier.")
+    credits: int | None = strawberry.field(
+        default=None, description="Credits granted when it succeeds; null for a tier payment."
+    )
+    tier: Tier | None = strawberry.field(
+        default=None, description="The tier paid for (30 days); null for a credit pack."
+    )
+    failure_reason: str | None = strawberry.field(
+        default=None, description="Why the payment failed, as the provider reported it; null otherwise."
+    )
+    created_at: datetime = strawberry.field(description="When the payment was opened.")
+    completed_at: datetime | None = strawberry.field(
+        default=None, description="When it succeeded and was fulfilled; null until then."
+    )
+
+    @classmethod
+    def from_domain(cls, row: Any) -> Payment:
+        """Map a payment row (CREATING shows as PENDING)."""
+        is_pack = row.purpose == "CREDIT_PACK"
+        return cls(
+            id=strawberry.ID(to_global_id("Payment", row.id)),
+            status=PaymentStatus("PENDING" if row.status == "CREATING" else row.status),
+            purpose=PaymentPurpose(row.purpose),
+            client_secret=row.client_secret,
+            amount_cents=row.amount_cents,
+            currency=row.currency,
+            pack=CreditPack(row.product) if is_pack else None,
+            credits=row.credits if is_pack else None,
+            tier=None if is_pack else Tier(row.product),
+            failure_reason=row.failure_reason if row.status == "FAILED" else None,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+        )
 
 
 @strawberry.type(description="One entry of the viewer's append-only credit ledger.")
@@ -61,9 +130,14 @@ class CreditTransactionConnection:
 
 @strawberry.type(description="Result of buyCredits.")
 class CreditPayload:
-    balance: int | None = strawberry.field(default=None, description="The balance afterwards.")
+    balance: int | None = strawberry.field(
+        default=None, description="The viewer's balance now (unchanged while the payment is pending)."
+    )
     transaction: CreditTransaction | None = strawberry.field(
-        default=None, description="The ledger entry crediting the pack."
+        default=None, description="The ledger entry crediting the pack; null until the payment succeeds."
+    )
+    payment: Payment | None = strawberry.field(
+        default=None, description="The payment of this pack (the same one for every retry with the key)."
     )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
 
@@ -71,12 +145,27 @@ class CreditPayload:
 @strawberry.type(description="Result of changeTier.")
 class UserPayload:
     user: User | None = strawberry.field(default=None, description="The user after the change.")
+    payment: Payment | None = strawberry.field(
+        default=None,
+        description="For an upgrade, the payment of the tier period; the tier changes when it succeeds.",
+    )
     errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures.")
 
 
 @strawberry.type
 class CreditsQuery:
-    """Query fields of the credits area: the ledger."""
+    """Query fields of the credits area: the ledger and payments."""
+
+    @strawberry.field(
+        description="One of the viewer's payments by id (poll it until it is no longer PENDING); else null."
+    )
+    async def payment(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global id of the payment.")],
+    ) -> Payment | None:
+        row = await resolve.payment(info.context, id)
+        return Payment.from_domain(row) if row is not None else None
 
     @strawberry.field(description="The viewer's credit ledger, newest first, with cursor pagination.")
     async def credit_transactions(
@@ -109,7 +198,10 @@ class CreditsMutation:
     """Mutations of the credits area: packs and tier changes."""
 
     @strawberry.mutation(
-        description="Buy a credit pack through the payment provider; the same key never charges twice."
+        description=(
+            "Buy a credit pack: opens a payment with the provider (confirm it with payment.clientSecret); "
+            "the credits are granted once it succeeds. The same key never charges twice."
+        )
     )
     async def buy_credits(
         self,
@@ -123,15 +215,31 @@ class CreditsMutation:
         if isinstance(result, DomainError):
             return CreditPayload(errors=[UserError.from_domain(result)])
         entry = CreditTransaction.from_domain(result.entry) if result.entry is not None else None
-        return CreditPayload(balance=result.balance, transaction=entry)
+        payment = Payment.from_domain(result.payment) if result.payment is not None else None
+        return CreditPayload(balance=result.balance, transaction=entry, payment=payment)
 
-    @strawberry.mutation(description="Move the viewer to another tier (allowance, discount, cart size).")
+    @strawberry.mutation(
+        description=(
+            "Move the viewer to another tier. An upgrade opens a payment of the tier's monthly price and "
+            "takes effect when it succeeds; a downgrade takes effect at once (no refund)."
+        )
+    )
     async def change_tier(
         self,
         info: Info[Context, None],
         tier: Annotated[Tier, strawberry.argument(description="The new tier.")],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description=(
+                    "Client-chosen key for an upgrade's payment; a retry with the same key pays once. "
+                    "Without one, an unfinished payment for the same tier is reused."
+                )
+            ),
+        ] = None,
     ) -> UserPayload:
-        result = await resolve.change_tier(info.context, tier.value)
+        result = await resolve.change_tier(info.context, tier.value, idempotency_key)
         if isinstance(result, DomainError):
             return UserPayload(errors=[UserError.from_domain(result)])
-        return UserPayload(user=User.from_domain(result))
+        payment = Payment.from_domain(result.payment) if result.payment is not None else None
+        return UserPayload(user=User.from_domain(result.user), payment=payment)

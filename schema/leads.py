@@ -115,31 +115,42 @@ class Lead(Node):
     def source(self) -> LeadSource:
         return LeadSource(self.row.source)
 
-    @strawberry.field(description="URL of the original listing.")
-    def source_url(self) -> str | None:
-        return self.row.source_url
+    @strawberry.field(description="URL of the original listing; null unless the viewer bought this lead.")
+    async def source_url(self, info: Info[Context, None]) -> str | None:
+        return (await resolve.visible_for_viewer(info.context, self.row)).source_url
 
     @strawberry.field(description="Kind of property.")
     def property_type(self) -> PropertyType:
         return PropertyType(self.row.property_type)
 
-    @strawberry.field(description="Listing title.")
-    def title(self) -> str:
-        return self.row.title
+    @strawberry.field(
+        description="Listing title; for non-buyers, phones, e-mails, URLs and street addresses are redacted."
+    )
+    async def title(self, info: Info[Context, None]) -> str:
+        return (await resolve.visible_for_viewer(info.context, self.row)).title
 
-    @strawberry.field(description="Listing description (cleaned).")
-    def description(self) -> str | None:
-        return self.row.description
+    @strawberry.field(
+        description=(
+            "Listing description (cleaned); for non-buyers, phones, e-mails, URLs and street addresses "
+            "are replaced by [contact hidden]."
+        )
+    )
+    async def description(self, info: Info[Context, None]) -> str | None:
+        return (await resolve.visible_for_viewer(info.context, self.row)).description
 
     @strawberry.field(description="Address; street only for buyers of the lead.")
     async def address(self, info: Info[Context, None]) -> Address:
-        street = await resolve.street_for_viewer(info.context, self.row)
+        street = (await resolve.visible_for_viewer(info.context, self.row)).street
         return Address(city=self.row.city, state=self.row.state, zip=self.row.zip, street=street)
 
-    @strawberry.field(description="Location of the property.")
-    def location(self) -> GeoPoint:
-        lat, lng = resolve.lat_lng(self.row)
-        return GeoPoint(lat=lat, lng=lng)
+    @strawberry.field(
+        description=(
+            "Location of the property: exact for buyers, snapped to a 0.01° grid (about 1 km) for others."
+        )
+    )
+    async def location(self, info: Info[Context, None]) -> GeoPoint:
+        view = await resolve.visible_for_viewer(info.context, self.row)
+        return GeoPoint(lat=view.lat, lng=view.lng)
 
     @strawberry.field(description="Asking price in USD.")
     def asking_price(self) -> int | None:
@@ -201,17 +212,23 @@ class Lead(Node):
     def status(self) -> LeadStatus:
         return LeadStatus(self.row.status)
 
-    @strawberry.field(description="Distance in miles from the query's geo centre, when it has one.")
-    def distance_miles(self) -> float | None:
-        return self.distance
+    @strawberry.field(
+        description=(
+            "Distance in miles from the query's geo centre, when it has one (rounded to 0.1 mi for "
+            "non-buyers; sorting and filtering use the exact point)."
+        )
+    )
+    async def distance_miles(self, info: Info[Context, None]) -> float | None:
+        if self.distance is None:
+            return None
+        return (await resolve.visible_for_viewer(info.context, self.row)).distance(self.distance)
 
     @strawberry.field(description="Owner contact; null unless the viewer bought this lead.")
     async def contact(self, info: Info[Context, None]) -> LeadContact | None:
-        if not await resolve.viewer_purchased(info.context, self.row.id):
+        contact = (await resolve.visible_for_viewer(info.context, self.row)).contact
+        if contact is None:
             return None
-        return LeadContact(
-            name=self.row.contact_name, phone=self.row.contact_phone, email=self.row.contact_email
-        )
+        return LeadContact(name=contact.name, phone=contact.phone, email=contact.email)
 
     @strawberry.field(description="Whether the viewer bought this lead.")
     async def purchased(self, info: Info[Context, None]) -> bool:

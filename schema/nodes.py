@@ -9,9 +9,9 @@ from strawberry.types import Info
 
 from aiqleads.resolvers import nodes as resolve
 from aiqleads.resolvers.context import Context
-from aiqleads.schema.cart import Purchase
+from aiqleads.schema.cart import LeadReturn, Purchase
 from aiqleads.schema.common import Node
-from aiqleads.schema.credits import CreditTransaction
+from aiqleads.schema.credits import CreditTransaction, Payment
 from aiqleads.schema.leads import Lead
 from aiqleads.schema.users import User
 
@@ -22,7 +22,8 @@ class NodeQuery:
 
     @strawberry.field(
         description=(
-            "Any object by its global id: any Lead; your own User, Purchase or CreditTransaction. "
+            "Any object by its global id: any Lead; your own User, Purchase, LeadReturn, "
+            "CreditTransaction or Payment (admins: any LeadReturn). "
             "Null when not found or not visible to you."
         )
     )
@@ -40,4 +41,8 @@ class NodeQuery:
             return User.from_domain(found.value)
         if found.type_name == "Purchase":
             return Purchase.from_domain(found.value)
+        if found.type_name == "Payment":
+            return Payment.from_domain(found.value)
+        if found.type_name == "LeadReturn":
+            return LeadReturn.from_domain(found.value)
         return CreditTransaction.from_domain(found.value)

@@ -25,8 +25,9 @@ class PriceChange:
     old_price: int = strawberry.field(description="Price before the change, credits, tier discount applied.")
     new_price: int = strawberry.field(description="Price after the change, credits, tier discount applied.")
     at: datetime = strawberry.field(description="When the new price took effect.")
-    location: GeoPoint = strawberry.field(description="Where the lead is.")
     raw_lead_id: strawberry.Private[uuid.UUID]
+    lat: strawberry.Private[float]
+    lng: strawberry.Private[float]
 
     @classmethod
     def from_event(cls, event: Any) -> PriceChange:
@@ -36,9 +37,19 @@ class PriceChange:
             old_price=event.old_price,
             new_price=event.new_price,
             at=event.at,
-            location=GeoPoint(lat=event.lat, lng=event.lng),
             raw_lead_id=event.lead_id,
+            lat=event.lat,
+            lng=event.lng,
         )
+
+    @strawberry.field(
+        description=(
+            "Where the lead is: exact for its buyers, snapped to a 0.01° grid (about 1 km) for others."
+        )
+    )
+    async def location(self, info: Info[Context, None]) -> GeoPoint:
+        lat, lng = await resolve.visible_location(info.context, self.raw_lead_id, self.lat, self.lng)
+        return GeoPoint(lat=lat, lng=lng)
 
     @strawberry.field(description="The lead, as it is now.")
     async def lead(self, info: Info[Context, None]) -> Lead:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -28,6 +29,9 @@ class User(Node):
     name: str = strawberry.field(description="Display name.")
     tier: Tier = strawberry.field(description="Current subscription tier.")
     credits: int = strawberry.field(description="Credit balance, derived from the ledger.")
+    tier_paid_until: datetime | None = strawberry.field(
+        default=None, description="End of the paid period of a paid tier; null on FREE."
+    )
 
     @classmethod
     def from_domain(cls, user: Any) -> User:
@@ -38,6 +42,7 @@ class User(Node):
             name=user.name,
             tier=Tier(user.tier),
             credits=user.credit_balance,
+            tier_paid_until=user.tier_paid_until,
         )
 
 
@@ -48,6 +53,9 @@ class Plan:
     discount_percent: int = strawberry.field(description="Discount on every lead price, in percent.")
     max_cart_items: int = strawberry.field(description="Most leads held in the cart at once.")
     hold_extensions: int = strawberry.field(description="How many times each hold may be extended.")
+    monthly_price_cents: int = strawberry.field(
+        default=0, description="Price of 30 days on this tier, in USD cents (0 for FREE)."
+    )
 
 
 @strawberry.input(description="A new account.")
@@ -89,6 +97,7 @@ class UsersQuery:
                 discount_percent=p.discount_percent,
                 max_cart_items=p.max_cart_items,
                 hold_extensions=p.hold_extensions,
+                monthly_price_cents=p.monthly_price_cents,
             )
             for p in resolve.plans()
         ]

@@ -5,6 +5,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# A local development deployment: development payment provider, development JWT secret.
+# Production (the default when AIQ_ENV is unset) refuses to start without real secrets and Stripe.
+export AIQ_ENV="${AIQ_ENV:-development}"
 HOST="${AIQ_HOST:-127.0.0.1}"
 PORT="${AIQ_PORT:-8000}"
 

@@ -5,6 +5,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Tests run the development deployment (development payment provider); production is the default
+# everywhere else and is covered by its own start-up tests.
+export AIQ_ENV=development
 
 bash scripts/bootstrap.sh
 .venv/bin/aiqleads services up

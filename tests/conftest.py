@@ -7,7 +7,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +41,7 @@ def settings() -> Iterator[Settings]:
     name, url = create_test_database()
     suffix = name.removeprefix("aiq_test_")
     yield BASE.replace(
+        env="development",  # the development payment provider; production is covered by its own tests
         database_url=url,
         es_index_prefix=f"aiqtest_{suffix}",
         arq_queue_name=f"aiqtest:{suffix}:queue",
@@ -136,6 +137,8 @@ async def make_user(app: Starlette, settings: Settings) -> Any:
                 session, settings, email=email, password="correct horse battery", name="Test User"
             )
             result.user.tier = tier
+            if tier != "FREE":  # a paid tier counts only while its period is paid
+                result.user.tier_paid_until = datetime.now(UTC) + timedelta(days=30)
             result.user.role = role
             if credits:
                 result.user.credit_balance = credits

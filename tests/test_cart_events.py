@@ -63,7 +63,7 @@ async def test_viewer_gets_own_events_only_and_subscriptions_clean_up(
 ) -> None:
     hub = app.state.resources.hub
     baseline = hub.subscriber_count
-    alice, bob = await buyers(tier="PRO", credits=100), await buyers()
+    alice, bob = await buyers(tier="PRO", credits=100), await buyers(credits=500)
     lead, other = await make_lead(**CITY), await make_lead(**CITY)
     async with _subscriber(live_url, alice.token) as alice_ws, _subscriber(live_url, bob.token) as bob_ws:
         assert await wait_for(lambda: hub.subscriber_count == baseline + 2, 5)
@@ -104,7 +104,7 @@ async def test_abrupt_disconnect_and_unauthenticated_subscription(
 ) -> None:
     hub = app.state.resources.hub
     baseline = hub.subscriber_count
-    user = await buyers()
+    user = await buyers(credits=500)
     sockets = []
     for _ in range(3):
         ws = await GraphQLWebSocket.connect(live_url, {"authorization": f"Bearer {user.token}"})

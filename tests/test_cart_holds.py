@@ -38,7 +38,7 @@ def _resources(app: Starlette) -> Resources:
 
 
 async def test_add_and_remove_round_trip(gql: Any, buyers: Any, make_lead: Any, app: Starlette) -> None:
-    alice, bob = await buyers(), await buyers()
+    alice, bob = await buyers(credits=500), await buyers(credits=500)
     lead = await make_lead(price_credits=20, max_buyers=1, **CITY)
     before = datetime.now(UTC)
     body = await gql(ADD, {"id": lead_gid(lead.id)}, token=alice.token)
@@ -94,7 +94,7 @@ async def test_price_is_frozen_with_tier_discount(
 
 
 async def test_typed_refusals(gql: Any, buyers: Any, make_lead: Any, app: Starlette) -> None:
-    user = await buyers(credits=100)
+    user = await buyers(credits=200)  # one purchase of 20, then five holds of 20 each
     lead = await make_lead(max_buyers=2, **CITY)
 
     async def add(lead_id: str) -> list[tuple[str, str | None]]:
@@ -128,7 +128,11 @@ async def test_typed_refusals(gql: Any, buyers: Any, make_lead: Any, app: Starle
 
 
 async def test_extensions_follow_the_tier(gql: Any, buyers: Any, make_lead: Any) -> None:
-    free, pro, ent = await buyers(), await buyers(tier="PRO"), await buyers(tier="ENTERPRISE")
+    free, pro, ent = (
+        await buyers(credits=500),
+        await buyers(tier="PRO", credits=500),
+        await buyers(tier="ENTERPRISE", credits=500),
+    )
     leads = [await make_lead(**CITY) for _ in range(3)]
 
     async def extend(user: Any, lead_id: uuid.UUID) -> dict[str, Any]:
@@ -167,7 +171,7 @@ async def test_extension_cap_limits_the_cart(
 ) -> None:
     res = _resources(app)
     capped = settings.replace(cart_extension_cap_seconds=1000)
-    ent = await buyers(tier="ENTERPRISE")
+    ent = await buyers(tier="ENTERPRISE", credits=500)
     lead = await make_lead(**CITY)
     t0 = datetime.now(UTC) + timedelta(hours=1)  # domain calls take the clock as an argument
     async with res.sessionmaker() as session, session.begin():
@@ -182,7 +186,7 @@ async def test_extension_cap_limits_the_cart(
 
     tight = settings.replace(cart_extension_cap_seconds=900)
     other = await make_lead(**CITY)
-    ent2 = await buyers(tier="ENTERPRISE")
+    ent2 = await buyers(tier="ENTERPRISE", credits=500)
     async with res.sessionmaker() as session, session.begin():
         await holds.add_to_cart(session, tight, ent2.id, other.id, t0)
     for _ in range(2):
@@ -201,7 +205,7 @@ async def test_item_hold_never_outlives_cart_and_cart_expires(
 ) -> None:
     res = _resources(app)
     short_cart = settings.replace(item_hold_seconds=300, cart_hold_seconds=400)
-    user = await buyers()
+    user = await buyers(credits=500)
     first, second = await make_lead(**CITY), await make_lead(**CITY)
     t0 = datetime.now(UTC) + timedelta(hours=2)
     async with res.sessionmaker() as session, session.begin():
@@ -242,7 +246,7 @@ async def test_expired_seat_is_free_for_others_immediately(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
     res = _resources(app)
-    alice, bob = await buyers(), await buyers()
+    alice, bob = await buyers(credits=500), await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
     t0 = datetime.now(UTC) + timedelta(hours=3)
     async with res.sessionmaker() as session, session.begin():
@@ -264,7 +268,7 @@ async def test_expired_seat_is_free_for_others_immediately(
 async def test_fifty_buyers_race_for_one_exclusive_lead(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
-    users = [await buyers() for _ in range(50)]
+    users = [await buyers(credits=500) for _ in range(50)]
     lead = await make_lead(max_buyers=1, **CITY)
     results = await asyncio.gather(*(gql(ADD, {"id": lead_gid(lead.id)}, token=u.token) for u in users))
     payloads = [r["data"]["addToCart"] for r in results]
@@ -279,7 +283,7 @@ async def test_shared_lead_gives_out_exactly_its_seats(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
     res = _resources(app)
-    users = [await buyers() for _ in range(12)]
+    users = [await buyers(credits=500) for _ in range(12)]
     lead = await make_lead(max_buyers=3, **CITY)
     now = datetime.now(UTC)
 
@@ -303,7 +307,7 @@ async def test_late_expiry_still_reports_each_deadline(
 ) -> None:
     res = _resources(app)
     short_cart = settings.replace(item_hold_seconds=300, cart_hold_seconds=400)
-    user = await buyers()
+    user = await buyers(credits=500)
     first, second = await make_lead(**CITY), await make_lead(**CITY)
     t0 = datetime.now(UTC) + timedelta(hours=4)
     async with res.sessionmaker() as session, session.begin():

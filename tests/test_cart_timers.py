@@ -115,7 +115,7 @@ async def test_expiry_reaches_a_subscriber_on_the_other_process_on_time(
     two_apis: list[ApiProcess], app: Starlette, buyers: Any, make_lead: Any
 ) -> None:
     api_a, api_b = two_apis
-    user = await buyers()
+    user = await buyers(credits=500)
     leads = [await make_lead(**CITY) for _ in range(3)]
     first, second, third = leads
     log = await _subscribe(api_b, user.token)
@@ -153,7 +153,7 @@ async def test_killing_the_process_that_made_the_hold_does_not_delay_expiry(
 ) -> None:
     victim = start_api(short_settings, tmp_path)
     with api_processes(short_settings, tmp_path, 1) as (survivor,):
-        user, rival = await buyers(), await buyers()
+        user, rival = await buyers(credits=500), await buyers(credits=500)
         lead = await make_lead(max_buyers=1, **CITY)
         log = await _subscribe(survivor, user.token)
         try:
@@ -173,7 +173,7 @@ async def test_wiped_timer_store_is_repaired_by_reconciliation(
     two_apis: list[ApiProcess], app: Starlette, buyers: Any, make_lead: Any, short_settings: Settings
 ) -> None:
     api_a, api_b = two_apis
-    user = await buyers()
+    user = await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
     store = TimerStore(_resources(app).redis, timer_key(short_settings))
     log = await _subscribe(api_b, user.token)
@@ -196,7 +196,7 @@ async def test_abandoned_claim_fires_again_after_its_lease(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
     res = _resources(app)
-    user = await buyers()
+    user = await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
     short = settings.replace(item_hold_seconds=1, cart_hold_seconds=4)
     store = TimerStore(res.redis, timer_key(settings))
@@ -234,7 +234,7 @@ async def _overdue_hold_without_timer(app: Starlette, user_id: uuid.UUID, lead_i
 async def test_worker_startup_reconciles_and_runs_the_timers(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
-    user = await buyers()
+    user = await buyers(credits=500)
     stale = await make_lead(max_buyers=1, **CITY)
     await _overdue_hold_without_timer(app, user.id, stale.id)  # a hold whose timer was lost entirely
     ctx: dict[str, Any] = {"settings": settings}
@@ -256,7 +256,7 @@ async def test_periodic_reconciliation_releases_a_lost_hold(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
     res = _resources(app)
-    user = await buyers()
+    user = await buyers(credits=500)
     stale = await make_lead(max_buyers=1, **CITY)
     loop = HoldTimerLoop(settings, res.sessionmaker, res.redis, reconcile_interval=0.5)
     await loop.start()

@@ -107,20 +107,33 @@ async def test_same_key_replays_and_other_cart_conflicts(
 async def test_empty_cart_bad_key_and_short_balance(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
-    user = await buyers(credits=10)
+    user = await buyers(credits=22)
     empty = (await gql(CHECKOUT, {"key": "k1"}, token=user.token))["data"]["checkout"]
-    assert [e["code"] for e in empty["errors"]] == ["CART_EMPTY"] and empty["balance"] == 10
+    assert [e["code"] for e in empty["errors"]] == ["CART_EMPTY"] and empty["balance"] == 22
     blank = (await gql(CHECKOUT, {"key": "   "}, token=user.token))["data"]["checkout"]
     assert [(e["code"], e["field"]) for e in blank["errors"]] == [("INVALID_INPUT", "idempotencyKey")]
 
-    cheap, dear = await make_lead(price_credits=5, **CITY), await make_lead(price_credits=20, **CITY)
-    for lead in (cheap, dear):
-        await gql(ADD, {"id": lead_gid(lead.id)}, token=user.token)
+    cheap, dear = await make_lead(price_credits=4, **CITY), await make_lead(price_credits=20, **CITY)
+    assert (await gql(ADD, {"id": lead_gid(cheap.id)}, token=user.token))["data"]["addToCart"]["errors"] == []
+    # a hold needs a balance covering the whole cart: 4 held + 20 > 22
+    refused = (await gql(ADD, {"id": lead_gid(dear.id)}, token=user.token))["data"]["addToCart"]
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INSUFFICIENT_CREDITS", "leadId")]
+    assert (await lead_counts(_resources(app).engine, dear.id))["holds_count"] == 0
+    # the balance can still fall short at checkout: on PRO the cart fits (4 + 18 = 22), but the PRO
+    # period lapses before checkout and the tier's discount goes with it (4 + 20 > 22)
+    async with _resources(app).engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET tier = 'PRO', tier_paid_until = now() + interval '1 day' WHERE id = :u"),
+            {"u": user.id},
+        )
+    assert (await gql(ADD, {"id": lead_gid(dear.id)}, token=user.token))["data"]["addToCart"]["errors"] == []
+    async with _resources(app).engine.begin() as conn:
+        await conn.execute(text("UPDATE users SET tier_paid_until = now() WHERE id = :u"), {"u": user.id})
     short = (await gql(CHECKOUT, {"key": "k2"}, token=user.token))["data"]["checkout"]
     assert [e["code"] for e in short["errors"]] == ["INSUFFICIENT_CREDITS"]
-    assert short["purchases"] == [] and short["balance"] == 10
+    assert short["purchases"] == [] and short["balance"] == 22
     cart = (await gql(CART, token=user.token))["data"]["cart"]
-    assert len(cart["items"]) == 2 and cart["total"] == 25  # all or nothing: the holds are still there
+    assert len(cart["items"]) == 2 and cart["total"] == 22  # all or nothing: the holds are still there
     for lead in (cheap, dear):
         counts = await lead_counts(_resources(app).engine, lead.id)
         assert counts["buyers_count"] == 0 and counts["holds_count"] == 1 and counts["purchase_rows"] == 0

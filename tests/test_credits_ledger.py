@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.credits import service as credits
 from aiqleads.domain.errors import DomainError
-from aiqleads.domain.payments.provider import Charge, DevelopmentPaymentProvider
+from aiqleads.domain.payments.provider import DevelopmentPaymentProvider, PaymentRequest
+from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import grant_monthly_allowances
 
@@ -70,18 +71,26 @@ async def test_parallel_buys_with_one_key_credit_once(gql: Any, buyers: Any, app
     assert {(p["balance"], p["transaction"]["id"]) for p in payloads} == {
         (250, payloads[0]["transaction"]["id"])
     }
-    assert await _kinds(app, user.id) == [("PACK_PURCHASE", 250, "pack:same-pack")]
+    async with _resources(app).engine.connect() as conn:  # one payment, granted once under its own ref
+        payment_ids = list(
+            await conn.scalars(text("SELECT id FROM payments WHERE user_id = :u"), {"u": user.id})
+        )
+    assert len(payment_ids) == 1
+    assert await _kinds(app, user.id) == [("PACK_PURCHASE", 250, f"payment:{payment_ids[0]}")]
 
 
-async def test_development_provider_is_idempotent_per_key() -> None:
-    provider = DevelopmentPaymentProvider()
-    charge = Charge(uuid.uuid4(), 5000, "USD", "pack", "key-1")
-    first, second = await provider.charge(charge), await provider.charge(charge)
-    assert first.approved and first == second
-    other = await provider.charge(Charge(charge.customer_id, 5000, "USD", "pack", "key-2"))
-    assert other.payment_id != first.payment_id
-    refused = await provider.charge(Charge(charge.customer_id, 0, "USD", "pack", "key-3"))
-    assert not refused.approved
+async def test_development_provider_is_idempotent_per_key(settings: Settings) -> None:
+    provider = DevelopmentPaymentProvider(settings)
+    request = PaymentRequest(uuid.uuid4(), 5000, "USD", "pack", "key-1")
+    first, second = await provider.create_payment(request), await provider.create_payment(request)
+    assert first.status == "SUCCEEDED" and first == second
+    other = await provider.create_payment(PaymentRequest(request.user_id, 5000, "USD", "pack", "key-2"))
+    assert other.provider_payment_id != first.provider_payment_id
+    with pytest.raises(DomainError) as refused:
+        await provider.create_payment(PaymentRequest(request.user_id, 0, "USD", "pack", "key-3"))
+    assert refused.value.code == "PAYMENT_DECLINED"
+    with pytest.raises(ValueError, match="only with AIQ_ENV=development"):
+        DevelopmentPaymentProvider(settings.replace(env="production"))
 
 
 async def test_change_tier_changes_discount(gql: Any, buyers: Any, make_lead: Any) -> None:
@@ -162,11 +171,11 @@ async def test_monthly_allowance_is_granted_exactly_once(buyers: Any, app: Starl
         res.sessionmaker() as session,
         session.begin(),
     ):  # upgrading mid-period: granted by the next run
-        await credits.change_tier(session, free.id, "PRO")
+        await credits.grant_tier(session, free.id, "PRO")
     assert await grant_monthly_allowances(ctx) >= 1
     assert [row[:2] for row in await _kinds(app, free.id)] == [("MONTHLY_ALLOWANCE", 100)]
     async with res.sessionmaker() as session, session.begin():  # down and up again: still once per period
-        await credits.change_tier(session, free.id, "FREE")
-        await credits.change_tier(session, free.id, "ENTERPRISE")
+        await credits.grant_tier(session, free.id, "FREE")
+        await credits.grant_tier(session, free.id, "ENTERPRISE")
     await grant_monthly_allowances(ctx)
     assert len(await _kinds(app, free.id)) == 1

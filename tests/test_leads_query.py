@@ -133,7 +133,7 @@ async def test_every_filter_matches_an_independent_computation(
 
 @pytest.mark.parametrize("radius", [3.0, 12.5, 30.0])
 async def test_near_matches_haversine_and_fills_distance(
-    gql: Any, dataset: tuple[str, list[Item]], radius: float
+    gql: Any, dataset: tuple[str, list[Item]], radius: float, make_user: Any
 ) -> None:
     city, items = dataset
     lat, lng = 45.05, -110.12
@@ -157,7 +157,25 @@ async def test_near_matches_haversine_and_fills_distance(
     assert total == len(got)
     reported = [n["distanceMiles"] for n in nodes]
     assert reported == sorted(reported)
-    for node in nodes:
+    for node in nodes:  # anonymous callers get distances rounded to 0.1 mi
+        assert abs(node["distanceMiles"] - distances[raw_id(node["id"])]) <= 0.05 + 1e-6
+        assert node["distanceMiles"] == round(node["distanceMiles"], 1)
+    # an operator (who sees the exact points) gets exact distances, in the same order
+    admin = await make_user(role="admin")
+    exact_nodes, _ = await all_pages(
+        gql,
+        {
+            "filter": {
+                "city": city,
+                "availableOnly": False,
+                "near": {"center": {"lat": lat, "lng": lng}, "radiusMiles": radius},
+            },
+            "sort": "DISTANCE",
+        },
+        token=admin.token,
+    )
+    assert ids_of(exact_nodes) == got
+    for node in exact_nodes:
         assert node["distanceMiles"] == pytest.approx(distances[raw_id(node["id"])], rel=1e-6, abs=1e-6)
 
 

@@ -54,6 +54,8 @@ async def _register(app: Starlette, tier: str) -> Viewer:
             session, res.settings, email=email, password="correct horse battery", name="Viewer"
         )
         result.user.tier = tier
+        if tier != "FREE":  # a paid tier counts while its period is paid
+            result.user.tier_paid_until = datetime.now(UTC) + timedelta(days=30)
     return Viewer(result.user.id, email, result.token)
 
 

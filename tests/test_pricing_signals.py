@@ -141,13 +141,19 @@ async def test_redis_failure_is_logged_not_raised() -> None:
         await broken.aclose()
 
 
-async def test_lead_query_records_a_view(app: Any, gql: Any, make_lead: Any, settings: Any) -> None:
+async def test_lead_query_records_a_view(
+    app: Any, gql: Any, make_lead: Any, settings: Any, make_user: Any
+) -> None:
     lead = await make_lead(city="Viewville")
     redis = _redis(app)
     query = "query($id: ID!) { lead(id: $id) { id price } }"
     body = await gql(query, {"id": to_global_id("Lead", lead.id)})
     assert body["data"]["lead"]["price"] == 20
-    await gql(query, {"id": to_global_id("Lead", lead.id)})
+    await gql(query, {"id": to_global_id("Lead", lead.id)})  # the same anonymous client: counted once
+    assert (await signals.read_demand(redis, [lead.id]))[lead.id].views == 1
+    viewer = await make_user()
+    for _ in range(3):  # a signed-in viewer is a second viewer, also counted once
+        await gql(query, {"id": to_global_id("Lead", lead.id)}, token=viewer.token)
     demand = (await signals.read_demand(redis, [lead.id]))[lead.id]
     assert demand.views == 2
     assert await redis.zscore(signals.dirty_key(settings.arq_queue_name), str(lead.id)) is not None

@@ -215,14 +215,15 @@ async def reconcile_holds(ctx: dict[str, Any]) -> int:
 
 
 async def grant_monthly_allowances(ctx: dict[str, Any], batch_size: int = 200) -> int:
-    """Job: grant this month's tier allowance to every paid user, exactly once per user and month."""
+    """Job: grant this month's tier allowance to every user on a paid period, once per user and month."""
     sessionmaker: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
-    period = credits.allowance_period(datetime.now(UTC))
+    now = datetime.now(UTC)
+    period = credits.allowance_period(now)
     granted = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            user_ids = await credits.users_due_allowance(session, period, batch_size)
-            made = await credits.grant_allowances(session, user_ids, period) if user_ids else 0
+            user_ids = await credits.users_due_allowance(session, period, batch_size, now)
+            made = await credits.grant_allowances(session, user_ids, period, now) if user_ids else 0
         granted += made
         if len(user_ids) < batch_size or made == 0:
             break

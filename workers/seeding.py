@@ -715,7 +715,7 @@ async def count_leads(settings: Settings) -> int:
 async def ensure_demo_user(settings: Settings) -> bool:
     """Create the demo buyer (PRO, 500 granted credits) unless it exists; True if created."""
     from aiqleads.domain.credits import ledger
-    from aiqleads.domain.credits.service import change_tier
+    from aiqleads.domain.credits.service import grant_tier
     from aiqleads.domain.db import make_engine, make_sessionmaker
     from aiqleads.domain.errors import DomainError
     from aiqleads.domain.users.repository import get_user_by_email
@@ -734,7 +734,7 @@ async def ensure_demo_user(settings: Settings) -> bool:
                 if exc.code == "EMAIL_TAKEN":
                     return False
                 raise
-            await change_tier(session, result.user.id, DEMO_TIER)
+            await grant_tier(session, result.user.id, DEMO_TIER)
             await ledger.post(
                 session,
                 result.user.id,

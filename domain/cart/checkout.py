@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.cart import expiry
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent, Effects
-from aiqleads.domain.cart.models import Purchase
+from aiqleads.domain.cart.models import Hold, Purchase
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.pricing.signals import user_actor
+from aiqleads.domain.users.plans import discounted, effective_tier, plan_for
 
 OPERATION = "checkout"
 
@@ -48,6 +50,13 @@ class CheckoutResult:
     balance: int
     replayed: bool = False
     effects: Effects = field(default_factory=Effects)
+
+
+def checkout_price(hold: Hold, tier: str) -> int:
+    """What a held lead costs at checkout: its frozen price, unless the tier's discount shrank since."""
+    if hold.base_price is None:
+        return hold.price
+    return max(hold.price, discounted(hold.base_price, tier))
 
 
 async def _replay(session: AsyncSession, response: dict[str, object]) -> CheckoutResult:
@@ -97,8 +106,18 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         gone = {h.lead_id for h in holds} - {lead_id for lead_id, _ in deleted}
         lost = min(gone)
         raise HoldExpiredError(lost, leads[lost].title)
-    total = sum(h.price for h in holds)
     user = await ledger.lock_user(session, user_id)
+    # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
+    tier = effective_tier(user.tier, user.tier_paid_until, now)
+    plan = plan_for(tier)
+    if len(holds) > plan.max_cart_items:
+        raise DomainError(
+            "CART_FULL",
+            f"The {plan.tier} tier buys at most {plan.max_cart_items} leads at once; "
+            f"your cart holds {len(holds)}. Remove some, or upgrade, to check out.",
+        )
+    prices = {h.id: checkout_price(h, tier) for h in holds}
+    total = sum(prices.values())
     if user.credit_balance < total:
         raise DomainError(
             "INSUFFICIENT_CREDITS",
@@ -123,7 +142,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "id": uuid.uuid4(),
                 "user_id": user_id,
                 "lead_id": h.lead_id,
-                "price": h.price,
+                "price": prices[h.id],
                 "checkout_key": key,
                 "purchased_at": now,
             }
@@ -145,5 +164,5 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     )
     effects = Effects()
     effects.events.append(CartEvent(user_id, "CHECKED_OUT", None, None, None, now))
-    effects.signals.extend((lead_id, "purchase") for lead_id in lead_ids)
+    effects.signals.extend((lead_id, "purchase", user_actor(user_id)) for lead_id in lead_ids)
     return CheckoutResult(views, total, balance, effects=effects)

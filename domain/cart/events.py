@@ -45,7 +45,10 @@ class Effects:
 
     events: list[CartEvent] = field(default_factory=list)
     timers: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)
-    signals: list[tuple[uuid.UUID, Literal["view", "cart_add", "purchase"]]] = field(default_factory=list)
+    # (lead, kind, actor): the actor is counted once per lead and window (see pricing.signals)
+    signals: list[tuple[uuid.UUID, Literal["view", "cart_add", "purchase"], str]] = field(
+        default_factory=list
+    )
     changed_leads: set[uuid.UUID] = field(default_factory=set)
 
     def extend(self, other: Effects) -> None:
@@ -59,5 +62,5 @@ class Effects:
         """Every lead whose seats or status this transaction changed (the search index must follow)."""
         touched = set(self.changed_leads)
         touched.update(event.lead_id for event in self.events if event.lead_id is not None)
-        touched.update(lead_id for lead_id, _ in self.signals)
+        touched.update(signal[0] for signal in self.signals)
         return touched

@@ -14,6 +14,7 @@ from aiqleads.domain.cart.events import CartEvent, Effects
 from aiqleads.domain.cart.models import Hold
 from aiqleads.domain.errors import DomainError, not_found
 from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.pricing.signals import user_actor
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.plans import discounted, plan_for
 
@@ -55,7 +56,7 @@ async def view_cart(
     """The user's active holds (deadline still ahead) with their leads, oldest first."""
     cart = await repo.get_cart(session, user_id)
     rows = await repo.active_holds_with_leads(session, user_id, now)
-    allowed = plan_for(tier or await repo.user_tier(session, user_id)).hold_extensions
+    allowed = plan_for(tier or await repo.user_tier(session, user_id, now)).hold_extensions
     items = [CartItemView(hold, lead, max(0, allowed - hold.extensions_used)) for hold, lead in rows]
     expires_at = cart.expires_at if cart is not None and items else None
     if expires_at is not None and expires_at <= now:
@@ -73,7 +74,8 @@ async def add_to_cart(
     holds = own.remaining
     if any(h.lead_id == lead_id for h in holds):
         raise DomainError("ALREADY_IN_CART", "This lead is already held in your cart.", "leadId")
-    tier = await repo.user_tier(session, user_id)
+    standing = await repo.user_standing(session, user_id, now)
+    tier = standing.tier
     plan = plan_for(tier)
     if len(holds) >= plan.max_cart_items:
         raise DomainError(
@@ -93,6 +95,15 @@ async def add_to_cart(
             "was withdrawn" if lead.status == "WITHDRAWN" else "has no free seat (sold or held by others)"
         )
         raise DomainError("LEAD_UNAVAILABLE", f"This lead {reason}.", "leadId")
+    price = discounted(base_price, tier)
+    held_total = sum(h.price for h in holds)
+    if standing.balance < held_total + price:  # a hold takes a seat from others: only with the funds
+        raise DomainError(
+            "INSUFFICIENT_CREDITS",
+            f"Holding this lead needs {held_total + price} credits for your cart "
+            f"({held_total} already held + {price}) but your balance is {standing.balance}.",
+            "leadId",
+        )
     if not holds or cart.expires_at is None:
         cart.started_at = now
         cart.expires_at = now + timedelta(seconds=settings.cart_hold_seconds)
@@ -102,7 +113,8 @@ async def add_to_cart(
             id=uuid.uuid4(),
             user_id=user_id,
             lead_id=lead_id,
-            price=discounted(base_price, tier),
+            price=price,
+            base_price=base_price,
             held_until=held_until,
             extensions_used=0,
             created_at=now,
@@ -111,7 +123,7 @@ async def add_to_cart(
     await session.flush()
     effects.events.append(CartEvent(user_id, "HOLD_CREATED", lead_id, held_until, cart.expires_at, now))
     effects.timers.append((user_id, held_until))
-    effects.signals.append((lead_id, "cart_add"))
+    effects.signals.append((lead_id, "cart_add", user_actor(user_id)))
     return CartOutcome(await view_cart(session, user_id, now, tier), effects)
 
 
@@ -152,7 +164,7 @@ async def extend_hold(
     hold = next((h for h in own.remaining if h.lead_id == lead_id), None)
     if hold is None:
         raise not_found("This lead is not in your cart.", "leadId")
-    plan = plan_for(await repo.user_tier(session, user_id))
+    plan = plan_for(await repo.user_tier(session, user_id, now))
     if plan.hold_extensions == 0:
         raise DomainError(
             "HOLD_EXTENSION_NOT_ALLOWED",

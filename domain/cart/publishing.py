@@ -31,9 +31,9 @@ async def run_effects(redis: Redis, settings: Settings, effects: Effects) -> Non
             await publish(redis, cart_channel(event.user_id), event.payload())
         except Exception:
             log.exception("could not publish %s for user %s", event.kind, event.user_id)
-    for lead_id, kind in effects.signals:
+    for lead_id, kind, actor in effects.signals:
         try:
-            await record_signal(redis, lead_id, kind, queue_name=settings.arq_queue_name)
+            await record_signal(redis, lead_id, kind, queue_name=settings.arq_queue_name, actor=actor)
         except Exception:
             log.exception("could not record %s signal for lead %s", kind, lead_id)
     await enqueue_reindex(redis, settings.arq_queue_name, effects.touched_leads())

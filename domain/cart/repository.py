@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.cart.models import Cart, Hold, Purchase
 from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.users.models import User
+from aiqleads.domain.users.plans import effective_tier
 
 
 async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
@@ -89,10 +90,30 @@ async def refresh_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) ->
     return {row.id: row for row in rows}
 
 
-async def user_tier(session: AsyncSession, user_id: uuid.UUID) -> str:
-    """The user's current tier (FREE when unknown)."""
-    tier = await session.scalar(select(User.tier).where(User.id == user_id))
-    return tier or "FREE"
+@dataclass(frozen=True)
+class Standing:
+    """What a buyer's limits depend on: the tier in effect now and the credit balance."""
+
+    tier: str
+    balance: int
+
+
+async def user_standing(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> Standing:
+    """The user's effective tier (a lapsed paid period counts as FREE) and balance; FREE/0 when unknown."""
+    row = (
+        await session.execute(
+            select(User.tier, User.tier_paid_until, User.credit_balance).where(User.id == user_id)
+        )
+    ).first()
+    if row is None:
+        return Standing("FREE", 0)
+    tier, paid_until, balance = row
+    return Standing(effective_tier(tier, paid_until, now), int(balance))
+
+
+async def user_tier(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> str:
+    """The user's effective tier now (FREE when unknown)."""
+    return (await user_standing(session, user_id, now)).tier
 
 
 async def delete_holds(

@@ -1,4 +1,5 @@
-"""Bad-lead returns: within the window, once per purchase, refunded through the ledger."""
+"""Bad-lead returns: a buyer requests a return within the window; what the system can verify is
+approved at once, the rest waits for an admin's review; an approval refunds once through the ledger."""
 
 from __future__ import annotations
 
@@ -9,25 +10,110 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import repository as repo
+from aiqleads.domain.cart import returns_repository as returns_repo
 from aiqleads.domain.cart.checkout import PurchaseView
 from aiqleads.domain.cart.events import Effects
-from aiqleads.domain.cart.models import LeadReturn
+from aiqleads.domain.cart.models import LeadReturn, Purchase
+from aiqleads.domain.cleaning.phones import normalize_phone
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError, invalid_input, not_found
+from aiqleads.domain.ingest.dedup import SAME_STREET_METERS
+from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.text_input import reject_control_characters
 
 RETURN_REASONS = ("BAD_PHONE", "DUPLICATE", "FRAUDULENT", "ALREADY_SOLD")
+RETURN_STATUSES = ("PENDING", "APPROVED", "REJECTED")
 MAX_NOTE_LENGTH = 2000
+LIMIT_PERIOD = timedelta(days=30)
+MAX_REVIEW_PAGE = 100
 
 
 @dataclass(frozen=True)
 class ReturnResult:
-    """The returned purchase, the credits refunded, and what to do once the return is committed."""
+    """The purchase and its return request after a request or a review, the credits this call
+    refunded (0 unless it approved the return), and what to do once it is committed."""
 
     purchase: PurchaseView
+    lead_return: LeadReturn
     refunded: int
     effects: Effects = field(default_factory=Effects)
+
+
+def _clean_note(note: str | None, field_name: str) -> str | None:
+    cleaned = note.strip() if note else None
+    if cleaned and len(cleaned) > MAX_NOTE_LENGTH:
+        raise invalid_input(f"The note must be at most {MAX_NOTE_LENGTH} characters.", field_name)
+    if cleaned:
+        reject_control_characters(cleaned, field_name, multiline=True)
+    return cleaned or None
+
+
+def _require_admin(role: str) -> None:
+    if role != "admin":
+        raise DomainError("FORBIDDEN", "Only admins review returns.")
+
+
+async def _verified(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, lead: Lead, reason: str
+) -> str | None:
+    """Why the system can confirm the reason by itself (the automatic review note), or None.
+
+    - BAD_PHONE: the lead's contact phone is missing or fails the cleaning pipeline's validation.
+    - DUPLICATE: the buyer owns another lead that is the same property (see
+      ``returns_repository.owned_duplicate`` for the rule).
+    - FRAUDULENT: the lead's fraud score is now at or above ``settings.fraud_return_threshold``
+      (scores are recomputed whenever a source of the lead is ingested again).
+    - ALREADY_SOLD cannot be verified from our data: an admin decides.
+    """
+    if reason == "BAD_PHONE":
+        if normalize_phone(lead.contact_phone) is None:
+            return "Verified automatically: the contact phone is missing or not a valid number."
+        return None
+    if reason == "DUPLICATE":
+        other = await returns_repo.owned_duplicate(session, user_id, lead.id, SAME_STREET_METERS)
+        if other is not None:
+            return "Verified automatically: you already own another lead for the same property."
+        return None
+    if reason == "FRAUDULENT":
+        if lead.fraud_score >= settings.fraud_return_threshold:
+            return (
+                f"Verified automatically: the lead's fraud score is {lead.fraud_score:.2f}, "
+                f"at or above {settings.fraud_return_threshold:.2f}."
+            )
+        return None
+    return None
+
+
+async def _approve(
+    session: AsyncSession,
+    lead_return: LeadReturn,
+    purchase: Purchase,
+    now: datetime,
+    reviewer_id: uuid.UUID | None,
+    review_note: str | None,
+) -> int:
+    """Approve a pending return (caller holds the return, purchase and lead locks): free the seat,
+    hide the contact again and refund the price once; returns the credits refunded."""
+    await repo.free_bought_seat(session, purchase.lead_id)
+    refund = purchase.price
+    purchase.returned_at = now
+    lead_return.status = "APPROVED"
+    lead_return.refunded = refund
+    lead_return.reviewed_at = now
+    lead_return.reviewer_id = reviewer_id
+    lead_return.review_note = review_note
+    await session.flush()
+    if refund > 0:
+        await ledger.post(
+            session,
+            purchase.user_id,
+            refund,
+            "REFUND",
+            f"Return of a lead ({lead_return.reason})",
+            ref=f"return:{purchase.id}",
+        )
+    return refund
 
 
 async def return_lead(
@@ -39,19 +125,27 @@ async def return_lead(
     note: str | None,
     now: datetime,
 ) -> ReturnResult:
-    """Return a purchased lead for a listed reason: refund its price and free its seat."""
+    """Request the return of a purchased lead for a listed reason, within the return window.
+
+    At most one request per purchase and ``settings.max_returns_per_30_days`` requests per buyer
+    in any 30 days (RETURN_LIMIT; requests of one buyer are serialised, so the limit holds under
+    concurrency). A reason the system can verify (see ``_verified``) is approved at once: the
+    price is refunded, the seat freed and the contact hidden again. Anything else stays PENDING
+    for an admin (``review_return``) and changes nothing else.
+    """
     if reason not in RETURN_REASONS:
         raise invalid_input(f"Reason must be one of {', '.join(RETURN_REASONS)}.", "reason")
-    cleaned_note = note.strip() if note else None
-    if cleaned_note and len(cleaned_note) > MAX_NOTE_LENGTH:
-        raise invalid_input(f"The note must be at most {MAX_NOTE_LENGTH} characters.", "note")
-    if cleaned_note:
-        reject_control_characters(cleaned_note, "note", multiline=True)
+    cleaned_note = _clean_note(note, "note")
+    await returns_repo.lock_buyer_requests(session, user_id)
     purchase = await repo.lock_purchase(session, user_id, purchase_id)
     if purchase is None:
         raise not_found("You have no purchase with this id.", "purchaseId")
-    if purchase.returned_at is not None:
-        raise DomainError("ALREADY_RETURNED", "This purchase was already returned.", "purchaseId")
+    existing = await returns_repo.return_of_purchase(session, purchase.id)
+    if purchase.returned_at is not None or existing is not None:
+        state = existing.status.lower() if existing is not None else "approved"
+        raise DomainError(
+            "ALREADY_RETURNED", f"A return of this purchase was already requested ({state}).", "purchaseId"
+        )
     deadline = purchase.purchased_at + timedelta(days=settings.return_window_days)
     if now > deadline:
         raise DomainError(
@@ -60,29 +154,117 @@ async def return_lead(
             f"this one was bought on {purchase.purchased_at.date().isoformat()}.",
             "purchaseId",
         )
+    recent = await returns_repo.count_requests_since(session, user_id, now - LIMIT_PERIOD)
+    if recent >= settings.max_returns_per_30_days:
+        raise DomainError(
+            "RETURN_LIMIT",
+            f"At most {settings.max_returns_per_30_days} return requests are allowed in 30 days.",
+            "purchaseId",
+        )
     await repo.lock_leads(session, [purchase.lead_id])
-    await repo.free_bought_seat(session, purchase.lead_id)
-    refund = purchase.price
-    session.add(
-        LeadReturn(
-            id=uuid.uuid4(),
-            purchase_id=purchase.id,
-            reason=reason,
-            note=cleaned_note,
-            status="APPROVED",
-            refunded=refund,
-            created_at=now,
-        )
+    lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
+    verdict = await _verified(session, settings, user_id, lead, reason)
+    lead_return = LeadReturn(
+        id=uuid.uuid4(),
+        purchase_id=purchase.id,
+        user_id=user_id,
+        reason=reason,
+        note=cleaned_note,
+        status="PENDING",
+        refunded=0,
+        created_at=now,
     )
-    purchase.returned_at = now
+    session.add(lead_return)
     await session.flush()
-    if refund > 0:
-        await ledger.post(
-            session, user_id, refund, "REFUND", f"Return of a lead ({reason})", ref=f"return:{purchase.id}"
-        )
+    if verdict is None:
+        return ReturnResult(PurchaseView(purchase, lead), lead_return, 0)
+    refund = await _approve(session, lead_return, purchase, now, None, verdict)
     lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
     # the freed seat changes the lead's availability, which search must pick up after the commit
-    return ReturnResult(PurchaseView(purchase, lead), refund, Effects(changed_leads={lead.id}))
+    return ReturnResult(PurchaseView(purchase, lead), lead_return, refund, Effects(changed_leads={lead.id}))
+
+
+async def review_return(
+    session: AsyncSession,
+    reviewer_id: uuid.UUID,
+    reviewer_role: str,
+    return_id: uuid.UUID,
+    approve: bool,
+    note: str | None,
+    now: datetime,
+) -> ReturnResult:
+    """An admin approves or rejects a pending return, once (FORBIDDEN for others).
+
+    The return row is locked, so concurrent reviews of one return run one after the other and
+    all but the first get ALREADY_REVIEWED; an approval refunds the price exactly once (the
+    ledger reference ``return:<purchase id>`` backs this up), frees the seat and hides the
+    contact again; a rejection changes nothing but the return.
+    """
+    _require_admin(reviewer_role)
+    cleaned_note = _clean_note(note, "note")
+    lead_return = await returns_repo.lock_return(session, return_id)
+    if lead_return is None:
+        raise not_found("There is no return with this id.", "returnId")
+    if lead_return.status != "PENDING":
+        raise DomainError(
+            "ALREADY_REVIEWED", f"This return was already {lead_return.status.lower()}.", "returnId"
+        )
+    purchase = await returns_repo.lock_purchase_by_id(session, lead_return.purchase_id)
+    assert purchase is not None  # a return is deleted with its purchase
+    refund = 0
+    effects = Effects()
+    if approve:
+        await repo.lock_leads(session, [purchase.lead_id])
+        refund = await _approve(session, lead_return, purchase, now, reviewer_id, cleaned_note)
+        effects = Effects(changed_leads={purchase.lead_id})
+    else:
+        lead_return.status = "REJECTED"
+        lead_return.reviewed_at = now
+        lead_return.reviewer_id = reviewer_id
+        lead_return.review_note = cleaned_note
+        await session.flush()
+    lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
+    return ReturnResult(PurchaseView(purchase, lead), lead_return, refund, effects)
+
+
+async def returns_to_review(
+    session: AsyncSession, reviewer_role: str, first: int, after: uuid.UUID | None
+) -> list[LeadReturn]:
+    """Pending return requests, oldest first, continuing after the return ``after`` (admins only)."""
+    _require_admin(reviewer_role)
+    if first < 0 or first > MAX_REVIEW_PAGE:
+        raise invalid_input(f"first must be between 0 and {MAX_REVIEW_PAGE}.", "first")
+    anchor = None
+    if after is not None:
+        anchor = await returns_repo.get_return(session, after)
+        if anchor is None:
+            raise invalid_input("Unknown cursor: pass the id of a return.", "after")
+    return await returns_repo.pending_page(session, first, anchor)
+
+
+async def get_return(
+    session: AsyncSession, viewer_id: uuid.UUID, viewer_role: str, return_id: uuid.UUID
+) -> LeadReturn | None:
+    """A return request as its buyer or an admin may see it (None when missing or not visible)."""
+    lead_return = await returns_repo.get_return(session, return_id)
+    if lead_return is None or (lead_return.user_id != viewer_id and viewer_role != "admin"):
+        return None
+    return lead_return
+
+
+async def returns_of_purchases(
+    session: AsyncSession, purchase_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, LeadReturn]:
+    """The return request of each purchase that has one, by purchase id (callers check ownership)."""
+    return await returns_repo.returns_of_purchases(session, purchase_ids)
+
+
+async def purchases_by_id(
+    session: AsyncSession, purchase_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, PurchaseView]:
+    """These purchases with their leads, by id (callers check who may see them)."""
+    rows = await repo.purchases_with_leads(session, purchase_ids)
+    return {purchase.id: PurchaseView(purchase, lead) for purchase, lead in rows}
 
 
 async def list_purchases(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from aiqleads.domain.credits.models import IdempotencyRecord
 from aiqleads.domain.errors import DomainError, invalid_input
 
 MAX_KEY_LENGTH = 200
+MIN_RETENTION = timedelta(hours=24)  # a client may retry for a day and get the first result
 
 
 def check_key(key: str, field: str = "idempotencyKey") -> str:
@@ -70,3 +72,22 @@ async def save_record(
             "Another request with this idempotency key was processed at the same time.",
             "idempotencyKey",
         )
+
+
+async def prune_records(session: AsyncSession, now: datetime, retention: timedelta, limit: int) -> int:
+    """Delete up to ``limit`` records older than ``retention`` (never less than 24 h); returns how many."""
+    cutoff = now - max(retention, MIN_RETENTION)
+    oldest = (
+        select(IdempotencyRecord.user_id, IdempotencyRecord.operation, IdempotencyRecord.key)
+        .where(IdempotencyRecord.created_at < cutoff)
+        .order_by(IdempotencyRecord.created_at)
+        .limit(limit)
+    )
+    result = await session.execute(
+        delete(IdempotencyRecord)
+        .where(
+            tuple_(IdempotencyRecord.user_id, IdempotencyRecord.operation, IdempotencyRecord.key).in_(oldest)
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

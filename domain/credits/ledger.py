@@ -12,6 +12,7 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import and_, func, select, update
@@ -111,18 +112,26 @@ async def post(
 
 
 async def users_without_entry(
-    session: AsyncSession, tiers: Sequence[str], kind: LedgerKind, ref: str, limit: int
+    session: AsyncSession,
+    tiers: Sequence[str],
+    kind: LedgerKind,
+    ref: str,
+    limit: int,
+    paid_after: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """Users on one of these tiers with no ledger entry of this kind and reference yet, by id."""
+    """Users on one of these tiers with no ledger entry of this kind and reference yet, by id.
+
+    With ``paid_after``, only users whose tier is paid beyond that moment.
+    """
     posted = and_(
         CreditLedgerEntry.user_id == User.id, CreditLedgerEntry.kind == kind, CreditLedgerEntry.ref == ref
     )
-    rows = await session.scalars(
-        select(User.id)
-        .where(User.tier.in_(list(tiers)), ~select(CreditLedgerEntry.id).where(posted).exists())
-        .order_by(User.id)
-        .limit(limit)
+    stmt = select(User.id).where(
+        User.tier.in_(list(tiers)), ~select(CreditLedgerEntry.id).where(posted).exists()
     )
+    if paid_after is not None:
+        stmt = stmt.where(User.tier_paid_until > paid_after)
+    rows = await session.scalars(stmt.order_by(User.id).limit(limit))
     return list(rows)
 
 

@@ -38,9 +38,10 @@ class CreditLedgerEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    amount: Mapped[int] = mapped_column(Integer)
-    balance_after: Mapped[int] = mapped_column(Integer)
+    # RESTRICT: the ledger is the financial record; deleting a user never deletes it
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(Text)
@@ -51,6 +52,7 @@ class IdempotencyRecord(Base):
     """The first result of an idempotent mutation, replayed for retries with the same key."""
 
     __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     operation: Mapped[str] = mapped_column(String(40), primary_key=True)

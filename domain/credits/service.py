@@ -1,20 +1,22 @@
-"""Credit packs, tier changes and monthly allowances (all through the ledger)."""
+"""Credit packs, tier changes and monthly allowances (packs and paid tiers through payments)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.credits.models import CreditLedgerEntry
 from aiqleads.domain.errors import DomainError, invalid_input
-from aiqleads.domain.payments.provider import Charge, PaymentProvider
+from aiqleads.domain.payments import service as payments
+from aiqleads.domain.payments.models import Payment
+from aiqleads.domain.payments.provider import PaymentProvider
 from aiqleads.domain.users.models import User
-from aiqleads.domain.users.plans import PLANS, plan_for
+from aiqleads.domain.users.plans import PLANS, effective_tier, plan_for
 
 
 @dataclass(frozen=True)
@@ -31,80 +33,139 @@ PACKS: dict[str, CreditPack] = {
     "GROWTH": CreditPack("GROWTH", 250, 22_500),
     "BULK": CreditPack("BULK", 1000, 80_000),
 }
-BUY_OPERATION = "buy_credits"
 
 
 @dataclass(frozen=True)
 class CreditResult:
-    """A balance after a credit movement and the entry that made it."""
+    """A pack purchase: the payment, the balance now, and the ledger entry once it is granted."""
 
     balance: int
     entry: CreditLedgerEntry | None
     replayed: bool = False
+    payment: Payment | None = None
+    granted: bool = False  # this request granted the credits (the development provider)
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """A tier change: the user afterwards and, for an upgrade, the payment that will make it."""
+
+    user: User
+    payment: Payment | None = None
+    granted: bool = False  # this request moved the user to the paid tier
+
+
+TIER_ORDER = tuple(PLANS)  # FREE < PRO < ENTERPRISE
+
+
+def _rank(tier: str) -> int:
+    return TIER_ORDER.index(plan_for(tier).tier)
 
 
 async def buy_credits(
-    session: AsyncSession, provider: PaymentProvider, user_id: uuid.UUID, pack_name: str, key: str
+    unit_of_work: payments.UnitOfWork,
+    provider: PaymentProvider,
+    user_id: uuid.UUID,
+    pack_name: str,
+    key: str,
+    now: datetime | None = None,
 ) -> CreditResult:
-    """Charge the pack through the provider and credit it once per idempotency key.
+    """Open a payment for the pack, charge it through the provider, report where it stands.
 
-    The same key returns the first result; the same key for another pack is IDEMPOTENCY_CONFLICT.
+    Credits are granted when the payment succeeds (at once with the development provider, on
+    Stripe's signed webhook otherwise), exactly once per payment. The same key returns the same
+    payment; the same key for another pack is IDEMPOTENCY_CONFLICT.
     """
     key = idempotency.check_key(key)
     pack = PACKS.get(pack_name)
     if pack is None:
         raise invalid_input(f"Unknown credit pack {pack_name!r}.", "pack")
-    await ledger.lock_user(session, user_id)  # one purchase per user at a time: retries queue up here
-    hashed = idempotency.request_hash({"pack": pack.name})
-    record = await idempotency.get_record(session, user_id, BUY_OPERATION, key)
-    if record is not None:
-        if record.request_hash != hashed:
-            raise DomainError(
-                "IDEMPOTENCY_CONFLICT",
-                "This idempotency key was already used to buy a different pack.",
-                "idempotencyKey",
-            )
-        entry = await ledger.get_entry(session, user_id, int(record.response["entry_id"]))
-        return CreditResult(int(record.response["balance"]), entry, replayed=True)
-    payment = await provider.charge(
-        Charge(
-            customer_id=user_id,
-            amount_cents=pack.price_cents,
-            currency="USD",
-            description=f"AIQLeads {pack.name} credit pack ({pack.credits} credits)",
-            idempotency_key=f"aiq:{user_id}:{BUY_OPERATION}:{key}",
+    spec = payments.PaymentSpec(
+        user_id=user_id,
+        purpose="CREDIT_PACK",
+        product=pack.name,
+        credits=pack.credits,
+        amount_cents=pack.price_cents,
+    )
+    async with unit_of_work() as session:
+        opened = await payments.open_payment(session, spec, key, provider.name)
+    outcome = await payments.charge(unit_of_work, provider, opened, now)
+    async with unit_of_work() as session:
+        entry = await ledger.find_by_ref(
+            session, user_id, "PACK_PURCHASE", payments.payment_ref(outcome.payment.id)
         )
-    )
-    if not payment.approved:
-        raise DomainError(
-            "PAYMENT_DECLINED",
-            f"The payment was declined: {payment.decline_reason or 'no reason given'}.",
-            "pack",
-        )
-    posting = await ledger.post(
-        session,
-        user_id,
-        pack.credits,
-        "PACK_PURCHASE",
-        f"{pack.name} pack: {pack.credits} credits (payment {payment.payment_id})",
-        ref=f"pack:{key}",
-    )
-    await idempotency.save_record(
-        session,
-        user_id,
-        BUY_OPERATION,
-        key,
-        hashed,
-        {"entry_id": posting.entry.id, "balance": posting.balance, "payment_id": payment.payment_id},
-    )
-    return CreditResult(posting.balance, posting.entry)
+        balance = await ledger.balance_of(session, user_id)
+    return CreditResult(balance, entry, outcome.replayed, outcome.payment, outcome.fulfilled)
 
 
-async def change_tier(session: AsyncSession, user_id: uuid.UUID, tier: str) -> User:
-    """Move a user to another tier (the allowance job grants the new tier's monthly credits)."""
+async def change_tier(
+    unit_of_work: payments.UnitOfWork,
+    provider: PaymentProvider,
+    user_id: uuid.UUID,
+    tier: str,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> TierResult:
+    """Move a user to another tier: downgrades at once, upgrades once their payment succeeds.
+
+    A downgrade costs nothing and refunds nothing (FREE clears the paid period, a lower paid tier
+    keeps it). An upgrade, or a lapsed paid tier taken again, opens a TIER payment for the tier's
+    monthly price; without a key the user's unfinished payment for that tier is reused. Asking for
+    the tier one already has (and has paid for) is ALREADY_ON_TIER.
+    """
     if tier not in PLANS:
         raise invalid_input(f"Unknown tier {tier!r}.", "tier")
+    key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
+    moment = now or datetime.now(UTC)
+    async with unit_of_work() as session:
+        user = await ledger.lock_user(session, user_id)
+        current = effective_tier(user.tier, user.tier_paid_until, moment)
+        if tier == current and tier == user.tier:
+            raise DomainError("ALREADY_ON_TIER", f"You are already on the {tier} tier.", "tier")
+        if tier == "FREE" or _rank(tier) < _rank(current):
+            user.tier = tier
+            if tier == "FREE":
+                user.tier_paid_until = None
+            await session.flush()
+            return TierResult(user)
+        plan = PLANS[tier]
+        if key is None:
+            key = await payments.open_tier_payment_key(session, user_id, tier) or f"tier:{uuid.uuid4()}"
+        spec = payments.PaymentSpec(
+            user_id=user_id,
+            purpose="TIER",
+            product=tier,
+            credits=0,
+            amount_cents=plan.monthly_price_cents,
+        )
+        opened = await payments.open_payment(session, spec, key, provider.name)
+    outcome = await payments.charge(unit_of_work, provider, opened, moment)
+    async with unit_of_work() as session:
+        after = await session.get(User, user_id, populate_existing=True)
+    assert after is not None  # users are never deleted while they have payments (RESTRICT)
+    return TierResult(after, outcome.payment, outcome.fulfilled)
+
+
+async def grant_tier(
+    session: AsyncSession, user_id: uuid.UUID, tier: str, days: int = 30, now: datetime | None = None
+) -> User:
+    """Operators and seeding: put a user on a tier with a paid period of ``days``, no payment.
+
+    FREE clears the paid period; a paid tier is paid for ``days`` from now (or from the end of the
+    current period of that same tier, when it is later).
+    """
+    if tier not in PLANS:
+        raise invalid_input(f"Unknown tier {tier!r}.", "tier")
+    if days <= 0:
+        raise invalid_input("The paid period must be at least one day.", "days")
+    moment = now or datetime.now(UTC)
     user = await ledger.lock_user(session, user_id)
+    if tier == "FREE":
+        user.tier_paid_until = None
+    else:
+        paid_until = user.tier_paid_until if user.tier == tier else None
+        start = paid_until if paid_until is not None and paid_until > moment else moment
+        user.tier_paid_until = start + timedelta(days=days)
     user.tier = tier
     await session.flush()
     return user
@@ -120,18 +181,28 @@ def allowance_ref(period: str) -> str:
     return f"allowance:{period}"
 
 
-async def users_due_allowance(session: AsyncSession, period: str, limit: int) -> list[uuid.UUID]:
-    """Users on a tier with an allowance who have not received this period's grant yet."""
+async def users_due_allowance(
+    session: AsyncSession, period: str, limit: int, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """Users on a tier with an allowance, paid beyond now, who have not had this period's grant yet."""
     paid = [name for name, plan in PLANS.items() if plan.monthly_credits > 0]
-    return await ledger.users_without_entry(session, paid, "MONTHLY_ALLOWANCE", allowance_ref(period), limit)
+    return await ledger.users_without_entry(
+        session, paid, "MONTHLY_ALLOWANCE", allowance_ref(period), limit, paid_after=now or datetime.now(UTC)
+    )
 
 
-async def grant_allowances(session: AsyncSession, user_ids: Sequence[uuid.UUID], period: str) -> int:
-    """Grant this period's allowance to each user (exactly once per user and period); returns grants made."""
+async def grant_allowances(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], period: str, now: datetime | None = None
+) -> int:
+    """Grant this period's allowance to each user on a paid period (exactly once per user and period).
+
+    Returns the grants made; a paid tier whose period is not paid beyond now gets nothing.
+    """
+    moment = now or datetime.now(UTC)
     granted = 0
     for user_id in sorted(user_ids):
         user = await ledger.lock_user(session, user_id)
-        plan = plan_for(user.tier)
+        plan = plan_for(effective_tier(user.tier, user.tier_paid_until, moment))
         if plan.monthly_credits <= 0:
             continue
         posting = await ledger.post(

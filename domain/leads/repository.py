@@ -17,13 +17,19 @@ from aiqleads.domain.leads.models import Lead
 # Columns never needed to show a lead (large or internal); loading them raises instead of lazy-loading.
 LIST_OPTIONS = (defer(Lead.embedding, raiseload=True), defer(Lead.search_tsv, raiseload=True))
 
-# Everything the search document needs, with latitude/longitude extracted in SQL.
+# Everything the search document needs, with latitude/longitude extracted in SQL. The street and
+# contact are read only to redact them from the indexed text (they are never indexed).
 _INDEX_COLUMNS = (
     Lead.id,
     Lead.source,
     Lead.property_type,
     Lead.title,
     Lead.description,
+    Lead.street,
+    Lead.source_url,
+    Lead.contact_name,
+    Lead.contact_phone,
+    Lead.contact_email,
     Lead.city,
     Lead.state,
     Lead.zip,

@@ -13,14 +13,15 @@ from aiqleads.domain.pricing.signals import record_signal
 
 
 async def view_lead(
-    session: AsyncSession, redis: Redis, lead_id: uuid.UUID, *, queue_name: str
+    session: AsyncSession, redis: Redis, lead_id: uuid.UUID, *, queue_name: str, viewer: str
 ) -> Lead | None:
     """The lead (None when missing); an existing lead's view is recorded for pricing.
 
-    Recording is one pipelined Redis round trip and no SQL, and a read has nothing to commit,
-    so it happens right away.
+    ``viewer`` (``user:<id>``, ``key:<id>`` or ``ip:<addr>``) counts once per lead and demand
+    window, so repeated views by one viewer cannot pump the price. Recording is one Redis round
+    trip and no SQL, and a read has nothing to commit, so it happens right away.
     """
     row = await repository.get_lead(session, lead_id)
     if row is not None:
-        await record_signal(redis, row.id, "view", queue_name=queue_name)
+        await record_signal(redis, row.id, "view", queue_name=queue_name, actor=viewer)
     return row

@@ -69,6 +69,30 @@ class DirtyEntry:
     score: int
 
 
+def user_actor(user_id: uuid.UUID) -> str:
+    """The actor name of a signed-in user (one vote per lead and window)."""
+    return f"user:{user_id}"
+
+
+def seen_key(lead_id: uuid.UUID | str, kind: str, actor: str) -> str:
+    """Marker that this actor's signal of this kind on this lead was counted in the current window."""
+    return f"aiq:demand:seen:{lead_id}:{kind}:{actor}"
+
+
+# One round trip: skip an actor already counted in this window, else count, mark dirty, add to the burst.
+_RECORD = """
+if ARGV[8] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return -1
+end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+local burst = redis.call('INCRBY', KEYS[4], ARGV[6])
+redis.call('EXPIRE', KEYS[4], ARGV[7], 'NX')
+return burst
+"""
+
+
 def demand_key(lead_id: uuid.UUID | str) -> str:
     """Hash of bucketed counters of one lead."""
     return f"aiq:demand:{lead_id}"
@@ -97,27 +121,42 @@ async def record_signal(
     queue_name: str | None = None,
     now: float | None = None,
     policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+    actor: str | None = None,
 ) -> bool:
     """Count one demand signal for a lead (call after the causing transaction commits).
 
     Pass ``queue_name=settings.arq_queue_name`` so the lead is marked dirty for, and an immediate
     reprice is enqueued on, this deployment's worker queue (default: the default queue name).
-    Returns True when this signal enqueued an immediate reprice.
+    With an ``actor`` (``user:<id>``, ``key:<id>``, ``ip:<addr>``), views and cart adds count once
+    per actor, lead and window, so one account (or one address) cannot pump a price; purchases
+    always count (each one is paid). Returns True when this signal enqueued an immediate reprice.
     """
     if kind not in SIGNAL_KINDS:
         raise ValueError(f"unknown demand signal kind {kind!r}")
     ts = time.time() if now is None else now
     bucket = int(ts // policy.bucket_seconds)
     weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
+    dedupe = actor is not None and kind != "purchase"
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(demand_key(lead_id), f"{kind}:{bucket}", 1)
-            pipe.expire(demand_key(lead_id), policy.window_seconds + policy.bucket_seconds)
-            pipe.zadd(dirty_key(queue_name), {str(lead_id): int(ts * 1000)})
-            pipe.incrby(burst_key(lead_id), weight)
-            pipe.expire(burst_key(lead_id), policy.burst_window_seconds, nx=True)
-            results = await pipe.execute()
-        burst = int(results[3])
+        result = await redis.eval(  # type: ignore[misc]
+            _RECORD,
+            4,
+            seen_key(lead_id, kind, actor or "-"),
+            demand_key(lead_id),
+            dirty_key(queue_name),
+            burst_key(lead_id),
+            str(policy.window_seconds),
+            f"{kind}:{bucket}",
+            str(policy.window_seconds + policy.bucket_seconds),
+            str(lead_id),
+            str(int(ts * 1000)),
+            str(weight),
+            str(policy.burst_window_seconds),
+            "1" if dedupe else "0",
+        )
+        burst = int(result)
+        if burst < 0:  # this actor was already counted in the window
+            return False
         if kind != "purchase" and burst < policy.burst_threshold:
             return False
         return await enqueue_reprice(redis, lead_id, queue_name=queue_name, policy=policy)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiqleads.domain.geo.points import lat_lng
+from aiqleads.domain.leads.visibility import index_text
 from aiqleads.domain.search import text
 from aiqleads.domain.settings import Settings
 
@@ -131,8 +132,9 @@ def lead_document(row: Any) -> dict[str, Any]:
     """The search document of a lead (a Lead row, or any row with the same attributes)."""
     lead: Any = _Safe(row)
     lat, lng = _location(row)
-    title_tokens = text.tokens(lead.title)
-    description_tokens = text.tokens(lead.description)
+    # only what a non-buyer may read is searchable: a seller's phone or e-mail finds nothing
+    title_tokens = text.tokens(index_text(lead.title, lead))
+    description_tokens = text.tokens(index_text(lead.description, lead))
     type_tokens = text.tokens(text.PROPERTY_TYPE_WORDS.get(lead.property_type, "other"))
     features = text.count_tokens(lead.bedrooms, lead.bathrooms) + type_tokens
     expansions = text.expansions([*title_tokens, *description_tokens, *type_tokens])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Index, String, func, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +29,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     tier: Mapped[str] = mapped_column(String(16), server_default="FREE")
     role: Mapped[str] = mapped_column(String(16), server_default="user")
-    credit_balance: Mapped[int] = mapped_column(server_default="0")
+    credit_balance: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # a paid tier counts only while its period is paid; null on FREE (and on a lapsed paid tier)
+    tier_paid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

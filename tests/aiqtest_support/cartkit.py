@@ -38,7 +38,7 @@ CHECKOUT = f"""mutation Checkout($key: String!) {{
 RETURN = f"""mutation Return($id: ID!, $reason: ReturnReason!, $note: String) {{
   returnLead(purchaseId: $id, reason: $reason, note: $note) {{
     purchase {{ id returned lead {{ id status buyersCount purchased contact {{ phone }} }} }}
-    refunded {ERRORS}
+    refunded return {{ id status reason refunded reviewedAt }} {ERRORS}
   }}
 }}"""
 BUY = f"""mutation Buy($pack: CreditPack!, $key: String!) {{

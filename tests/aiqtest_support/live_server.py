@@ -39,6 +39,7 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         ELASTICSEARCH_URL=settings.elasticsearch_url,
         AIQ_ES_INDEX_PREFIX=settings.es_index_prefix,
         AIQ_ARQ_QUEUE=settings.arq_queue_name,
+        AIQ_ENV=settings.env,
         AIQ_JWT_SECRET=settings.jwt_secret,
         AIQ_ITEM_HOLD_SECONDS=str(settings.item_hold_seconds),
         AIQ_CART_HOLD_SECONDS=str(settings.cart_hold_seconds),

@@ -19,12 +19,19 @@ class Subscriber:
 
     @classmethod
     async def open(
-        cls, base_url: str, query: str, variables: dict[str, Any], token: str | None = None
+        cls,
+        base_url: str,
+        query: str,
+        variables: dict[str, Any],
+        token: str | None = None,
+        api_key: str | None = None,
     ) -> Subscriber:
         ws = await websockets.connect(
             base_url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
         )
-        payload = {"authorization": f"Bearer {token}"} if token else {}
+        payload: dict[str, str] = {"authorization": f"Bearer {token}"} if token else {}
+        if api_key:
+            payload["x-api-key"] = api_key
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack

@@ -1,0 +1,58 @@
+"""The edge of provider webhooks: verify the delivery, apply it in one transaction, answer Stripe.
+
+app.py routes ``POST /webhooks/stripe`` here; the rules live in domain/payments/service.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiqleads.domain.payments import service as payments
+from aiqleads.domain.payments.stripe_provider import InvalidWebhook, parse_webhook
+from aiqleads.resolvers.context import Resources
+
+log = logging.getLogger("aiqleads.webhooks")
+
+STRIPE = "stripe"
+MAX_BODY_BYTES = 1_000_000  # Stripe events are a few kilobytes
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    """The HTTP status and JSON body to answer a delivery with."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=lambda: {"received": True})
+
+
+async def stripe_webhook(resources: Resources, payload: bytes, signature: str | None) -> WebhookResponse:
+    """Handle one Stripe delivery: 400 unless signed with our secret within the tolerance, else 200.
+
+    Events about PaymentIntents we did not create, and other event types, are acknowledged and
+    ignored (Stripe stops retrying them). A database failure propagates as a 500: Stripe retries.
+    """
+    settings = resources.settings
+    secret = settings.stripe_webhook_secret
+    if not secret:
+        return WebhookResponse(
+            404, {"error": "Stripe webhooks are not configured here (AIQ_STRIPE_WEBHOOK_SECRET is not set)."}
+        )
+    if len(payload) > MAX_BODY_BYTES:
+        return WebhookResponse(413, {"error": "The webhook body is too large."})
+    try:
+        event = parse_webhook(payload, signature, secret, settings.stripe_webhook_tolerance_seconds)
+    except InvalidWebhook as exc:
+        log.warning("rejected a Stripe webhook delivery: %s", exc)
+        return WebhookResponse(400, {"error": f"Invalid webhook delivery: {exc}."})
+    async with resources.sessionmaker() as session, session.begin():
+        outcome = await payments.apply_event(session, STRIPE, event)
+    metrics = resources.extras.get("metrics")
+    if metrics is not None and outcome.payment is not None:
+        if outcome.result == "fulfilled":
+            kind = "credits_bought" if outcome.payment.purpose == "CREDIT_PACK" else "tier_paid"
+            metrics.domain_events.labels(kind).inc()
+        elif outcome.result == "failed":
+            metrics.domain_events.labels("payment_failed").inc()
+    return WebhookResponse(200)
