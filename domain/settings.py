@@ -26,6 +26,16 @@ class UnsafeSettings(ValueError):
     """Production settings that must not be served (the process refuses to start)."""
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     """All configuration of the API, worker and CLI; built once at startup and passed in."""
@@ -99,6 +109,7 @@ class Settings:
             idempotency_retention_hours=max(
                 24, _int("AIQ_IDEMPOTENCY_RETENTION_HOURS", d.idempotency_retention_hours)
             ),
+            fraud_return_threshold=_float("AIQ_FRAUD_RETURN_THRESHOLD", d.fraud_return_threshold),
             payment_provider=provider,
             stripe_secret_key=env.get("AIQ_STRIPE_SECRET_KEY") or None,
             stripe_webhook_secret=env.get("AIQ_STRIPE_WEBHOOK_SECRET") or None,

@@ -33,17 +33,16 @@ from aiqleads.domain.leads.visibility import (
     visible_lead,
 )
 from aiqleads.domain.search import service as search_service
-from aiqleads.domain.users.plans import discounted, effective_tier
+from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import uuid_of
+from aiqleads.resolvers.users import tier_in_effect
 
 
 def viewer_tier(ctx: Context) -> str:
     """The tier whose prices and limits apply to the viewer now (FREE for anonymous and partners)."""
-    if ctx.viewer is None:
-        return "FREE"
-    return effective_tier(ctx.viewer.tier, ctx.viewer.tier_paid_until, datetime.now(UTC))
+    return tier_in_effect(ctx.viewer) if ctx.viewer is not None else "FREE"
 
 
 def price_for_viewer(ctx: Context, row: Lead) -> int:

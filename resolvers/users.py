@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.users import service as users
 from aiqleads.domain.users.models import User
-from aiqleads.domain.users.plans import PLANS, Plan
+from aiqleads.domain.users.plans import PLANS, Plan, effective_tier
 from aiqleads.domain.users.service import AuthResult
 from aiqleads.resolvers.context import Context
 
@@ -36,3 +38,8 @@ def me(ctx: Context) -> User | None:
 def plans() -> list[Plan]:
     """Every tier's plan."""
     return list(PLANS.values())
+
+
+def tier_in_effect(user: User) -> str:
+    """The tier whose prices and limits apply to the user now (a lapsed paid period is FREE)."""
+    return effective_tier(user.tier, user.tier_paid_until, datetime.now(UTC))

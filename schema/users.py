@@ -27,7 +27,9 @@ class User(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
     email: str = strawberry.field(description="Login email (normalised).")
     name: str = strawberry.field(description="Display name.")
-    tier: Tier = strawberry.field(description="Current subscription tier.")
+    tier: Tier = strawberry.field(
+        description="Current subscription tier: a paid tier whose period has lapsed shows as FREE."
+    )
     credits: int = strawberry.field(description="Credit balance, derived from the ledger.")
     tier_paid_until: datetime | None = strawberry.field(
         default=None, description="End of the paid period of a paid tier; null on FREE."
@@ -40,7 +42,7 @@ class User(Node):
             id=strawberry.ID(to_global_id("User", user.id)),
             email=user.email,
             name=user.name,
-            tier=Tier(user.tier),
+            tier=Tier(resolve.tier_in_effect(user)),
             credits=user.credit_balance,
             tier_paid_until=user.tier_paid_until,
         )

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from aiqtest_support.cartkit import ADD, CART, CHECKOUT, REMOVE, TIER, lead_counts, lead_gid
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from aiqleads.domain.pricing import signals
@@ -96,3 +97,26 @@ async def test_one_account_counts_once_per_lead_in_demand(
     assert (demand.cart_adds, demand.views) == (2, 3)
     # and one account's storm never triggers an immediate reprice on its own
     assert await redis.get(signals.debounce_key(lead.id)) is None
+
+
+async def test_a_lapsed_paid_period_counts_as_free_everywhere(
+    gql: Any, buyers: Any, make_lead: Any, app: Starlette
+) -> None:
+    user = await buyers(tier="PRO", credits=100)
+    async with app.state.resources.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET tier_paid_until = now() - interval '1 minute' WHERE id = :u"),
+            {"u": user.id},
+        )
+    me = (await gql("query { me { tier } }", token=user.token))["data"]["me"]
+    assert me["tier"] == "FREE"
+    lead = await make_lead(price_credits=20, **CITY)
+    shown = await gql(
+        "query L($id: ID!) { lead(id: $id) { price } }", {"id": lead_gid(lead.id)}, token=user.token
+    )
+    assert shown["data"]["lead"]["price"] == 20  # no PRO discount
+    held = (await gql(ADD, {"id": lead_gid(lead.id)}, token=user.token))["data"]["addToCart"]
+    assert held["cart"]["total"] == 20 and held["cart"]["items"][0]["extensionsLeft"] == 0
+    extend = "mutation E($id: ID!) { extendHold(leadId: $id) { errors { code } } }"
+    refused = (await gql(extend, {"id": lead_gid(lead.id)}, token=user.token))["data"]["extendHold"]
+    assert [e["code"] for e in refused["errors"]] == ["HOLD_EXTENSION_NOT_ALLOWED"]

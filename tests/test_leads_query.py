@@ -141,17 +141,15 @@ async def test_near_matches_haversine_and_fills_distance(
     # leave out the (practically impossible) rows within a metre of the circle
     undecided = {k for k, d in distances.items() if abs(d - radius) < 0.001}
     expected = {k for k, d in distances.items() if d <= radius} - undecided
-    nodes, total = await all_pages(
-        gql,
-        {
-            "filter": {
-                "city": city,
-                "availableOnly": False,
-                "near": {"center": {"lat": lat, "lng": lng}, "radiusMiles": radius},
-            },
-            "sort": "DISTANCE",
+    variables = {
+        "filter": {
+            "city": city,
+            "availableOnly": False,
+            "near": {"center": {"lat": lat, "lng": lng}, "radiusMiles": radius},
         },
-    )
+        "sort": "DISTANCE",
+    }
+    nodes, total = await all_pages(gql, variables)
     got = ids_of(nodes)
     assert set(got) - undecided == expected
     assert total == len(got)
@@ -162,18 +160,7 @@ async def test_near_matches_haversine_and_fills_distance(
         assert node["distanceMiles"] == round(node["distanceMiles"], 1)
     # an operator (who sees the exact points) gets exact distances, in the same order
     admin = await make_user(role="admin")
-    exact_nodes, _ = await all_pages(
-        gql,
-        {
-            "filter": {
-                "city": city,
-                "availableOnly": False,
-                "near": {"center": {"lat": lat, "lng": lng}, "radiusMiles": radius},
-            },
-            "sort": "DISTANCE",
-        },
-        token=admin.token,
-    )
+    exact_nodes, _ = await all_pages(gql, variables, token=admin.token)
     assert ids_of(exact_nodes) == got
     for node in exact_nodes:
         assert node["distanceMiles"] == pytest.approx(distances[raw_id(node["id"])], rel=1e-6, abs=1e-6)

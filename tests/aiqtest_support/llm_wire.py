@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from aiqtest_support.local_http import LoopbackServer
+
 Answer = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -29,27 +31,19 @@ class LlmWireServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     base_url: str = ""
-    _runner: web.AppRunner | None = None
+    _server: LoopbackServer = field(default_factory=LoopbackServer)
 
     async def start(self) -> str:
         """Bind to a free loopback port; returns the base URL (no /v1)."""
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = await self._server.serve(app)
         return self.base_url
 
     async def stop(self) -> None:
         """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _common(self, request: web.Request) -> dict[str, Any] | web.Response:
         body = await request.json()

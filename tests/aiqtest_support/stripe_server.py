@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 
 from aiqleads.app import create_app
 from aiqleads.domain.settings import Settings
+from aiqtest_support.local_http import LoopbackServer
 
 TEST_SECRET_KEY = "sk_test_aiqleads_local_0123456789"
 TEST_WEBHOOK_SECRET = "whsec_aiqleads_local_0123456789"
@@ -69,27 +70,19 @@ class StripeServer:
     requests: list[RecordedRequest] = field(default_factory=list)
     base_url: str = ""
     _idempotent: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
-    _runner: web.AppRunner | None = None
+    _server: LoopbackServer = field(default_factory=LoopbackServer)
 
     async def start(self) -> str:
         """Bind to a free loopback port; returns the base URL (the library appends /v1/...)."""
         app = web.Application()
         app.router.add_post("/v1/payment_intents", self._create)
         app.router.add_get("/v1/payment_intents/{id}", self._retrieve)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = await self._server.serve(app)
         return self.base_url
 
     async def stop(self) -> None:
         """Stop the server."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     def created(self) -> list[RecordedRequest]:
         """The POST /v1/payment_intents requests received (including replays)."""
