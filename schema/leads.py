@@ -188,9 +188,11 @@ class Lead(Node):
     def fraud_score(self) -> float:
         return self.row.fraud_score
 
-    @strawberry.field(description="Human-readable reasons behind the fraud score.")
-    def fraud_signals(self) -> list[str]:
-        return list(self.row.fraud_signals or [])
+    @strawberry.field(
+        description="Human-readable reasons behind the fraud score (contact details redacted for non-buyers)."
+    )
+    async def fraud_signals(self, info: Info[Context, None]) -> list[str]:
+        return (await resolve.visible_for_viewer(info.context, self.row)).fraud_signals
 
     @strawberry.field(description="Credit price for the viewer, tier discount applied.")
     def price(self, info: Info[Context, None]) -> int:
@@ -241,7 +243,8 @@ class Lead(Node):
         first: Annotated[int | None, strawberry.argument(description="How many points, 1..100.")] = 20,
     ) -> list[PricePoint]:
         points = await resolve.price_history(info.context, self.row.id, first)
-        return [PricePoint(price=p.price, at=p.at, reason=p.reason) for p in points]
+        view = await resolve.visible_for_viewer(info.context, self.row)
+        return [PricePoint(price=p.price, at=p.at, reason=view.text(p.reason)) for p in points]
 
 
 @strawberry.type(description="A lead in a connection, with its cursor.")

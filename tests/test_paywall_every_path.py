@@ -48,9 +48,11 @@ DESCRIPTION = (
 )
 TITLE = f"FSBO condo, call {PHONE_WRITTEN}"
 
+HINT = f"AI review: the seller asks buyers to text {PHONE_WRITTEN} before any viewing"
+REASON = f"base 30 × demand 1.1 (LLM hint: listing says call {PHONE_WRITTEN})"
 LEAD_FIELDS = """
   id title description sourceUrl location { lat lng } address { city street }
-  contact { name phone email } purchased
+  contact { name phone email } purchased fraudSignals priceHistory(first: 5) { reason }
 """
 LEAD = f"query L($id: ID!) {{ lead(id: $id) {{ {LEAD_FIELDS} }} }}"
 NODE = f"query N($id: ID!) {{ node(id: $id) {{ ... on Lead {{ {LEAD_FIELDS} }} }} }}"
@@ -90,6 +92,10 @@ def assert_public(node: dict[str, Any]) -> None:
     assert node["contact"] is None
     assert node["purchased"] is False
     assert node["location"] == {"lat": 32.78, "lng": -96.8}
+    assert node["fraudSignals"] == [
+        "AI review: the seller asks buyers to text [contact hidden] before any viewing"
+    ]
+    assert [p["reason"] for p in node["priceHistory"]] == [REASON.replace(PHONE_WRITTEN, "[contact hidden]")]
 
 
 def assert_original(node: dict[str, Any]) -> None:
@@ -101,6 +107,8 @@ def assert_original(node: dict[str, Any]) -> None:
     assert node["contact"] == {"name": "Maria Lopez", "phone": "+12145550143", "email": EMAIL}
     assert node["location"] == {"lat": EXACT_LAT, "lng": EXACT_LNG}
     assert node["purchased"] is True
+    assert node["fraudSignals"] == [HINT]
+    assert [p["reason"] for p in node["priceHistory"]] == [REASON]
 
 
 @dataclass
@@ -148,6 +156,7 @@ async def world(app: Starlette) -> dict[str, Any]:
         contact_name="Maria Lopez",
         contact_phone="+12145550143",
         contact_email=EMAIL,
+        fraud_signals=[HINT],
         price_credits=30,
         max_buyers=3,
         buyers_count=1,
@@ -180,6 +189,10 @@ async def world(app: Starlette) -> dict[str, Any]:
         await session.execute(
             text("INSERT INTO purchases (id, user_id, lead_id, price) VALUES (:id, :u, :l, 30)"),
             {"id": uuid.uuid4(), "u": buyer.id, "l": lead.id},
+        )
+        await session.execute(
+            text("INSERT INTO price_history (lead_id, price, reason) VALUES (:l, 30, :r)"),
+            {"l": lead.id, "r": REASON},
         )
         _, partner = await create_api_key(session, f"partner-{city}")
     async with res.sessionmaker() as session:

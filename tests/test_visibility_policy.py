@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiqleads.domain.cart.checkout import HoldExpiredError
+from aiqleads.domain.cart.repository import LockedLead
 from aiqleads.domain.leads.visibility import (
     REDACTED,
     ViewerKind,
@@ -24,6 +27,7 @@ from aiqleads.domain.leads.visibility import (
 @dataclass
 class Facts:
     title: str = "Condo, call 214-555-0143"
+    fraud_signals: list[str] | None = None
     description: str | None = (
         "Text Maria at (214) 555-0143 or maria.lopez@gmail.com, 4521 Oak Hollow Dr. New roof."
     )
@@ -130,3 +134,19 @@ def test_rounded_distances_keep_the_order_of_the_exact_ones(a: float, b: float) 
 @given(st.text(max_size=3000))
 def test_redaction_is_total_and_never_longer_than_linear(text: str) -> None:
     assert isinstance(redact(text, Facts()), str)
+
+
+def test_error_messages_name_a_held_lead_without_its_contact() -> None:
+    facts = Facts()
+    locked = LockedLead(
+        uuid.uuid4(),
+        "AVAILABLE",
+        "Maria's condo, call 214-555-0143",
+        facts.street,
+        facts.contact_name,
+        facts.contact_phone,
+        facts.contact_email,
+    )
+    message = HoldExpiredError(locked).message
+    assert "0143" not in message and "Maria" not in message
+    assert "condo" in message and REDACTED in message

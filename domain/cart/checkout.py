@@ -12,9 +12,11 @@ from aiqleads.domain.cart import expiry
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent, Effects
 from aiqleads.domain.cart.models import Hold, Purchase
+from aiqleads.domain.cart.repository import LockedLead
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.leads.visibility import redact
 from aiqleads.domain.pricing.signals import user_actor
 from aiqleads.domain.users.plans import discounted, effective_tier, plan_for
 
@@ -24,13 +26,15 @@ OPERATION = "checkout"
 class HoldExpiredError(DomainError):
     """HOLD_EXPIRED for one lead of the cart (the edge names the lead by its public id)."""
 
-    def __init__(self, lead_id: uuid.UUID, title: str) -> None:
+    def __init__(self, lead: LockedLead) -> None:
         super().__init__(
             "HOLD_EXPIRED",
-            f"Your hold on “{title}” expired before checkout; add the lead again to buy it.",
-            str(lead_id),
+            # the buyer has not bought it yet: the title as any non-buyer may read it
+            f"Your hold on “{redact(lead.title, lead)}” expired before checkout; "
+            "add the lead again to buy it.",
+            str(lead.id),
         )
-        self.lead_id = lead_id
+        self.lead_id = lead.id
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,12 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart.expires_at is not None and cart.expires_at <= now):
-            raise HoldExpiredError(hold.lead_id, leads[hold.lead_id].title)
+            raise HoldExpiredError(leads[hold.lead_id])
     deleted = await repo.delete_holds(session, user_id, [h.id for h in holds])
     if len(deleted) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
         gone = {h.lead_id for h in holds} - {lead_id for lead_id, _ in deleted}
         lost = min(gone)
-        raise HoldExpiredError(lost, leads[lost].title)
+        raise HoldExpiredError(leads[lost])
     user = await ledger.lock_user(session, user_id)
     # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
     tier = effective_tier(user.tier, user.tier_paid_until, now)

@@ -64,6 +64,11 @@ class LockedLead:
     id: uuid.UUID
     status: str
     title: str
+    # read only so that messages can name the lead without its contact (see leads.visibility)
+    street: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
 
 
 async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedLead]:
@@ -72,12 +77,20 @@ async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> di
     if not ids:
         return {}
     rows = await session.execute(
-        select(Lead.id, Lead.status, Lead.title)
+        select(
+            Lead.id,
+            Lead.status,
+            Lead.title,
+            Lead.street,
+            Lead.contact_name,
+            Lead.contact_phone,
+            Lead.contact_email,
+        )
         .where(Lead.id.in_(ids))
         .order_by(Lead.id)
         .with_for_update(key_share=True)
     )
-    return {lead_id: LockedLead(lead_id, status, title) for lead_id, status, title in rows.tuples()}
+    return {row[0]: LockedLead(*row) for row in rows.tuples()}
 
 
 async def refresh_leads(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 REDACTED = "[contact hidden]"
@@ -42,16 +42,30 @@ def sees_originals(kind: ViewerKind, purchased: bool) -> bool:
     return kind is ViewerKind.BUYER and purchased
 
 
-class LeadFacts(Protocol):
+class ContactFacts(Protocol):
+    """A lead's own paid values, redacted wherever its text repeats them (read-only attributes)."""
+
+    @property
+    def street(self) -> str | None: ...
+    @property
+    def contact_name(self) -> str | None: ...
+    @property
+    def contact_phone(self) -> str | None: ...
+    @property
+    def contact_email(self) -> str | None: ...
+
+
+class LeadFacts(ContactFacts, Protocol):
     """The attributes of a lead row the policy reads."""
 
-    title: str
-    description: str | None
-    street: str | None
-    source_url: str | None
-    contact_name: str | None
-    contact_phone: str | None
-    contact_email: str | None
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def fraud_signals(self) -> list[str] | None: ...
+    @property
+    def source_url(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -70,11 +84,17 @@ class VisibleLead:
     full: bool
     title: str
     description: str | None
+    fraud_signals: list[str]
     source_url: str | None
     street: str | None
     contact: Contact | None
     lat: float
     lng: float
+    facts: LeadFacts = field(repr=False, compare=False)
+
+    def text(self, value: str) -> str:
+        """Any other text about the lead (an AI hint, a pricing reason) as this viewer may read it."""
+        return value if self.full else redact(value, self.facts)
 
     def distance(self, miles: float | None) -> float | None:
         """A distance from the query's centre at the precision this viewer gets."""
@@ -117,7 +137,7 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _MIN_NAME_PART = 3
 
 
-def _known_values(lead: LeadFacts) -> list[re.Pattern[str]]:
+def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
     """Patterns for this lead's own contact values, however the listing spelled them."""
     patterns: list[re.Pattern[str]] = []
     for value in (lead.street, lead.contact_email):
@@ -135,7 +155,7 @@ def _known_values(lead: LeadFacts) -> list[re.Pattern[str]]:
     return patterns
 
 
-def redact(text: str, lead: LeadFacts | None = None, marker: str = REDACTED) -> str:
+def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
     """Text with phones, e-mails, URLs, street addresses (and the lead's own contact) replaced."""
     known = _known_values(lead) if lead is not None else []
     # e-mails and URLs first: a name inside an address must not break the address's pattern
@@ -167,22 +187,27 @@ def visible_lead(lead: LeadFacts, lat: float, lng: float, *, full: bool) -> Visi
             full=True,
             title=lead.title,
             description=lead.description,
+            fraud_signals=list(lead.fraud_signals or []),
             source_url=lead.source_url,
             street=lead.street,
             contact=Contact(lead.contact_name, lead.contact_phone, lead.contact_email),
             lat=lat,
             lng=lng,
+            facts=lead,
         )
     plat, plng = public_point(lat, lng)
     return VisibleLead(
         full=False,
         title=redact(lead.title, lead),
         description=redact(lead.description, lead) if lead.description is not None else None,
+        # AI review hints can quote the listing, contact included
+        fraud_signals=[redact(signal, lead) for signal in lead.fraud_signals or []],
         source_url=None,
         street=None,
         contact=None,
         lat=plat,
         lng=plng,
+        facts=lead,
     )
 
 
