@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
@@ -25,13 +25,16 @@ from aiqleads.domain.db import make_engine, make_sessionmaker, ping_database
 from aiqleads.domain.events import EventHub
 from aiqleads.domain.payments.provider import build_payment_provider
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.users import rate_limit
+from aiqleads.request_body import BadBody, BodyTooLarge, parse_request, read_limited
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
 from aiqleads.resolvers.context import Context, Resources
+from aiqleads.resolvers.errors import is_dependency_failure
+from aiqleads.resolvers.limits import DEPENDENCY_RETRY_AFTER
 from aiqleads.resolvers.metrics import ApiMetrics
 from aiqleads.resolvers.webhooks import stripe_webhook
 from aiqleads.schema.root import build_schema
 from aiqleads.workers.cart_jobs import start_hold_timers
+from aiqleads.ws_sessions import WebsocketSession
 
 log = logging.getLogger("aiqleads.app")
 
@@ -42,34 +45,56 @@ def _json_error(status: int, code: str, message: str) -> JSONResponse:
     )
 
 
-class RateLimited(Exception):
-    """The principal spent this minute's request budget."""
+def _unavailable(retry_after: int = DEPENDENCY_RETRY_AFTER) -> JSONResponse:
+    response = _json_error(
+        503, "SERVICE_UNAVAILABLE", f"A backing service is unavailable; retry in {retry_after} s."
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+WS_SESSION = "aiq.ws_session"  # where on_ws_connect leaves the connection's session for __call__
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our typed context, auth, and JSON errors for bad requests."""
+    """Strawberry's ASGI app with our typed context, auth, bounded bodies and typed edge errors.
 
-    def __init__(self, holder: dict[str, Resources], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    Budgets, cost and input hygiene of each operation are checked in the schema
+    (OperationBudget), so HTTP and websocket operations pass through the same gate.
+    """
+
+    def __init__(self, holder: dict[str, Resources], settings: Settings, **kwargs: Any) -> None:
+        super().__init__(
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            **kwargs,
+        )
         self._holder = holder
+        self._settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                session: WebsocketSession | None = scope.get(WS_SESSION)
+                if session is not None:
+                    await session.end()
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive)
-        if request.method == "POST":
-            body = await request.body()
+        if scope.get("method") == "POST":
             try:
-                parsed = json.loads(body) if body else None
-            except ValueError:
-                await _json_error(400, "INVALID_INPUT", "Request body is not valid JSON.")(
-                    scope, receive, send
-                )
+                body = await read_limited(scope, receive, self._settings.max_body_bytes)
+                parse_request(body, self._settings.max_json_depth)
+            except BodyTooLarge:
+                limit = self._settings.max_body_bytes
+                message = f"The request body is larger than {limit} bytes."
+                await _json_error(413, "INVALID_INPUT", message)(scope, receive, send)
                 return
-            if not isinstance(parsed, (dict, list)):
-                message = "Request body must be a JSON object with a 'query' string."
-                await _json_error(400, "INVALID_INPUT", message)(scope, receive, send)
+            except BadBody as exc:
+                await _json_error(400, "INVALID_INPUT", exc.message)(scope, receive, send)
                 return
 
             async def replay() -> dict[str, Any]:
@@ -80,23 +105,23 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
         except BadCredentials as exc:
             await _json_error(401, "UNAUTHENTICATED", str(exc))(scope, receive, send)
-        except RateLimited:
-            response = _json_error(429, "RATE_LIMITED", "Too many requests; retry in a minute.")
-            response.headers["Retry-After"] = "60"
-            await response(scope, receive, send)
+        except Exception as exc:
+            if not is_dependency_failure(exc):
+                raise
+            log.warning("a backing service failed before the operation ran: %r", exc)
+            await _unavailable()(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        """The request's context: HTTP callers are authenticated and rate-limited here."""
+        """The request's context: HTTP callers are authenticated here (websockets on connect)."""
         ctx = Context(resources=self._holder["resources"], request=request, response=response)
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
         await authenticate(ctx, request.headers.get("authorization"), request.headers.get("x-api-key"))
-        if not await rate_limit.take(ctx.resources.redis, ctx.principal, ctx.settings.rate_limit_per_minute):
-            raise RateLimited
         return ctx
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate a websocket from connectionParams (or the upgrade request's headers)."""
+        """Authenticate a websocket from connectionParams (or the upgrade request's headers),
+        take a connection lease for the user, and arm the token-expiry close."""
         headers = getattr(context.request, "headers", {})
         authorization = connection_authorization(context.connection_params) or headers.get("authorization")
         api_key = (context.connection_params or {}).get("x-api-key") or headers.get("x-api-key")
@@ -104,6 +129,26 @@ class GraphQLApp(GraphQL[Context, None]):
             await authenticate(context, authorization, api_key if isinstance(api_key, str) else None)
         except BadCredentials as exc:
             raise ConnectionRejectionError({"message": str(exc), "code": "UNAUTHENTICATED"}) from exc
+        except Exception as exc:
+            if not is_dependency_failure(exc):
+                raise
+            raise ConnectionRejectionError(
+                {"message": "A backing service is unavailable; retry shortly.", "code": "SERVICE_UNAVAILABLE"}
+            ) from exc
+        websocket = context.request
+        session = WebsocketSession(
+            context.resources.redis,
+            websocket,
+            context.viewer.id if context.viewer is not None else None,
+            context.token_expires_at,
+        )
+        if not await session.acquire(self._settings.max_connections_per_user):
+            cap = self._settings.max_connections_per_user
+            raise ConnectionRejectionError(
+                {"message": f"At most {cap} open connections per user.", "code": "RATE_LIMITED"}
+            )
+        websocket.scope[WS_SESSION] = session
+        session.start()
         return None
 
 
@@ -139,7 +184,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.check_safe_to_serve()  # also when started as `uvicorn aiqleads.app:create_app --factory`
     holder: dict[str, Resources] = {}
-    graphql = GraphQLApp(holder, schema=build_schema(settings), keep_alive=True, keep_alive_interval=15)
+    graphql = GraphQLApp(
+        holder, settings, schema=build_schema(settings), keep_alive=True, keep_alive_interval=15
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -178,7 +225,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def stripe_webhooks(request: Request) -> Response:
         signature = request.headers.get("stripe-signature")
-        answer = await stripe_webhook(holder["resources"], await request.body(), signature)
+        answer = await stripe_webhook(holder["resources"], request.scope, request.receive, signature)
         return JSONResponse(answer.body, answer.status)
 
     async def metrics(request: Request) -> Response:

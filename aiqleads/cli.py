@@ -32,6 +32,17 @@ def _settings_safe_to_serve() -> Settings:
     return settings
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
     """Read settings from the environment (a bad value is a clean CLI error) and run the coroutine."""
     try:
@@ -71,11 +82,21 @@ def alembic_config(database_url: str | None = None) -> Any:
 @main.command()
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 def migrate(revision: str) -> None:
-    """Apply database migrations (alembic upgrade)."""
+    """Apply database migrations (alembic upgrade) as the schema owner (AIQ_MIGRATION_DATABASE_URL,
+    else DATABASE_URL), then grant the application role (DATABASE_URL's user) row access."""
+    import asyncio
+
     from alembic import command
 
+    from aiqleads.db_roles import grant_app_role, role_of
+
+    settings = Settings.from_env()
+    owner_url = settings.migration_database_url or settings.database_url
+    app_role = role_of(settings.database_url)
     try:
-        command.upgrade(alembic_config(Settings.from_env().database_url), revision)
+        command.upgrade(alembic_config(owner_url), revision)
+        if app_role and app_role != role_of(owner_url):
+            asyncio.run(grant_app_role(owner_url, app_role))
     except Exception as exc:
         raise click.ClickException(f"migration failed: {exc}") from exc
     click.echo(f"database at revision {revision}")
@@ -108,8 +129,11 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql); production refuses unsafe settings."""
     import uvicorn
 
-    _settings_safe_to_serve()
-
+    settings = _settings_safe_to_serve()
+    if settings.is_development and not _is_loopback(host):
+        # development approves payments at once and may use the public JWT secret: never expose it
+        click.echo(f"aiqleads: refusing to serve AIQ_ENV=development on {host}: bind to 127.0.0.1", err=True)
+        sys.exit(2)
     uvicorn.run(
         "aiqleads.app:create_app",
         factory=True,
@@ -118,6 +142,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         workers=workers,
         log_level=log_level,
         ws_ping_interval=20,
+        ws_ping_timeout=20,  # half-open sockets are dropped after a missed pong
+        ws_max_size=settings.max_body_bytes,  # one websocket message is bounded like an HTTP body
+        h11_max_incomplete_event_size=64 * 1024,  # request line and headers
     )
 
 

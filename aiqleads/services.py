@@ -40,6 +40,9 @@ PG_USER = "aiqleads"
 PG_PASSWORD = "aiqleads"
 PG_DATABASE = "aiqleads"
 PG_EXTENSIONS = ("postgis", "vector")
+# The least-privilege role the API and worker can use (aiqleads.db_roles); PG_USER owns the schema.
+PG_APP_USER = "aiqleads_app"
+PG_APP_PASSWORD = "aiqleads_app"
 
 REDIS_PORT = 26379
 
@@ -312,6 +315,7 @@ def _pg_up() -> None:
     if _port_open(PG_PORT):
         _say(f"postgresql: already running on {HOST}:{PG_PORT}")
         _pg_setup()
+        _pg_roles()
         return
     bin_dir = pg_bin_dir()
     if not (bin_dir / "postgres").exists():
@@ -374,6 +378,7 @@ def _pg_up() -> None:
     _run(_as_user(user, start_cmd), "postgresql: pg_ctl start", log)
     _wait(lambda: _port_open(PG_PORT), "postgresql", log)
     _pg_setup()
+    _pg_roles()
     _say(f"postgresql: ready ({time.monotonic() - start:.1f}s)")
 
 
@@ -392,6 +397,17 @@ def _pg_setup() -> None:
     for ext in PG_EXTENSIONS:
         _psql_local(f"CREATE EXTENSION IF NOT EXISTS {ext}", database=PG_DATABASE)
     marker.touch()
+
+
+def _pg_roles() -> None:
+    """Create (idempotently, on every ``up``) the least-privilege application role and grant it row
+    access to the development database; PG_USER stays the owner that migrations run as."""
+    from aiqleads.db_roles import app_grants_sql, app_role_sql
+
+    if not (_pg_dir() / "data" / "PG_VERSION").exists():
+        return  # not our server: leave its roles alone
+    grants = "; ".join(app_grants_sql(PG_APP_USER, PG_USER, PG_DATABASE))
+    _psql_local(f"{app_role_sql(PG_APP_USER, PG_APP_PASSWORD)}; {grants}", database=PG_DATABASE)
 
 
 def _pg_down() -> None:

@@ -22,13 +22,18 @@ class Base(DeclarativeBase):
 
 
 def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """Build the async engine; called from the app lifespan, worker startup or CLI, never at import."""
+    """Build the async engine; called from the app lifespan, worker startup or CLI, never at import.
+
+    Bound parameters (tokens, contacts, password hashes) are hidden from SQL log lines and from
+    exception messages, so neither logs nor error reports carry them (SECURITY.md).
+    """
     return create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
         echo=echo,
+        hide_parameters=True,
     )
 
 

@@ -72,10 +72,23 @@ class Settings:
     max_query_tokens: int = 2000
     max_query_cost: int = 100_000
     rate_limit_per_minute: int = 600
+    rate_limit_cost_unit: int = 100  # an operation costs ceil(query cost / unit) of the budget, at least 1
+    trusted_proxies: tuple[str, ...] = ()
+    login_max_failures: int = 10
+    login_max_failures_per_account: int = 100
+    login_failure_window_seconds: int = 900
+    registrations_per_ip_per_hour: int = 20
+    max_body_bytes: int = 1024 * 1024
+    max_json_depth: int = 64
+    max_subscriptions_per_connection: int = 50
+    max_connections_per_user: int = 20
+    ws_connection_init_timeout_seconds: int = 10
     scraper_user_agent: str = "AIQLeadsBot/0.1 (+https://aiqleads.example/bot)"
     scraper_proxy: str | None = None
     scraper_rate_per_host: float = 2.0
     source_base_urls: dict[str, str] = field(default_factory=dict)
+    # migrations (schema owner); None: database_url. The API and worker use database_url (SECURITY.md)
+    migration_database_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -119,8 +132,32 @@ class Settings:
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
             rate_limit_per_minute=_int("AIQ_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            rate_limit_cost_unit=max(1, _int("AIQ_RATE_LIMIT_COST_UNIT", d.rate_limit_cost_unit)),
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("AIQ_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            login_max_failures=_int("AIQ_LOGIN_MAX_FAILURES", d.login_max_failures),
+            login_max_failures_per_account=_int(
+                "AIQ_LOGIN_MAX_FAILURES_PER_ACCOUNT", d.login_max_failures_per_account
+            ),
+            login_failure_window_seconds=_int(
+                "AIQ_LOGIN_FAILURE_WINDOW_SECONDS", d.login_failure_window_seconds
+            ),
+            registrations_per_ip_per_hour=_int(
+                "AIQ_REGISTRATIONS_PER_IP_PER_HOUR", d.registrations_per_ip_per_hour
+            ),
+            max_body_bytes=_int("AIQ_MAX_BODY_BYTES", d.max_body_bytes),
+            max_json_depth=_int("AIQ_MAX_JSON_DEPTH", d.max_json_depth),
+            max_subscriptions_per_connection=_int(
+                "AIQ_MAX_SUBSCRIPTIONS_PER_CONNECTION", d.max_subscriptions_per_connection
+            ),
+            max_connections_per_user=_int("AIQ_MAX_CONNECTIONS_PER_USER", d.max_connections_per_user),
+            ws_connection_init_timeout_seconds=_int(
+                "AIQ_WS_CONNECTION_INIT_TIMEOUT_SECONDS", d.ws_connection_init_timeout_seconds
+            ),
             max_query_cost=_int("AIQ_MAX_QUERY_COST", d.max_query_cost),
             scraper_proxy=env.get("AIQ_SCRAPER_PROXY") or None,
+            migration_database_url=env.get("AIQ_MIGRATION_DATABASE_URL") or None,
             source_base_urls={
                 src: env[f"AIQ_{src.upper()}_BASE_URL"]
                 for src in ("zillow", "craigslist", "fsbo", "facebook")
@@ -162,6 +199,10 @@ class Settings:
             reasons.append("AIQ_PAYMENT_PROVIDER=stripe needs AIQ_STRIPE_SECRET_KEY")
         if provider == "stripe" and not self.stripe_webhook_secret:
             reasons.append("AIQ_STRIPE_WEBHOOK_SECRET is not set (payments could never complete)")
+        if self.stripe_secret_key and self.stripe_secret_key.startswith(("sk_test_", "rk_test_")):
+            reasons.append("AIQ_STRIPE_SECRET_KEY is a test-mode key (test cards would buy real credits)")
+        if self.stripe_api_base:
+            reasons.append("AIQ_STRIPE_API_BASE points Stripe calls at another host")
         return reasons
 
     def check_safe_to_serve(self) -> None:

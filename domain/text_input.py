@@ -19,9 +19,16 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
 def reject_control_characters(value: str, field: str, *, multiline: bool = False) -> str:
     """The text unchanged, or INVALID_INPUT naming field when it holds control characters.
 
-    PostgreSQL text cannot store NUL at all, so without this check such input would surface as
-    an unexpected database error instead of a typed payload error.
+    PostgreSQL text cannot store NUL at all, nor can UTF-8 encode a lone surrogate, so without
+    this check such input would surface as an unexpected database error instead of a typed error.
     """
     if has_control_characters(value, multiline=multiline):
         raise invalid_input("Must not contain control characters.", field)
+    if has_lone_surrogates(value):
+        raise invalid_input("Must be valid Unicode text (no lone surrogate code points).", field)
     return value
+
+
+def has_lone_surrogates(value: str) -> bool:
+    """Whether the text holds unpaired UTF-16 surrogates (JSON's "\\ud800"): not encodable as UTF-8."""
+    return any("\ud800" <= char <= "\udfff" for char in value)

@@ -28,10 +28,12 @@ def _include_object(obj: object, name: str | None, type_: str, reflected: bool, 
 
 
 def _url() -> str:
-    return (
+    settings = Settings.from_env()
+    return (  # migrations run as the schema owner; the API and worker use a least-privilege role
         config.attributes.get("database_url")
         or config.get_main_option("sqlalchemy.url")
-        or Settings.from_env().database_url
+        or settings.migration_database_url
+        or settings.database_url
     )
 
 
@@ -47,7 +49,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url(), poolclass=pool.NullPool)
+    engine = create_async_engine(_url(), poolclass=pool.NullPool, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiqleads.domain.users import service as users
 from aiqleads.domain.users.models import User
+from aiqleads.domain.users.tokens import verify_token
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import PublicError, unauthenticated
 
@@ -29,10 +30,12 @@ async def authenticate(ctx: Context, authorization: str | None, api_key: str | N
     token = bearer_token(authorization)
     async with ctx.read_session() as session:
         if token is not None:
-            user = await users.user_from_token(session, ctx.settings, token)
-            if user is None:
+            claims = verify_token(token, ctx.settings.jwt_secret)
+            user = await users.user_from_token(session, ctx.settings, token) if claims is not None else None
+            if user is None or claims is None:
                 raise BadCredentials("The bearer token is invalid or expired.")
             ctx.viewer = user
+            ctx.token_expires_at = claims.expires_at
         if api_key:
             key = await users.api_key_from_secret(session, api_key.strip())
             if key is None:

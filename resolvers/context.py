@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from aiqleads.domain.events import EventHub
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.resolvers.client_address import client_address
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Context:
     response: Any = None
     viewer: User | None = None
     api_key: ApiKey | None = None
+    token_expires_at: datetime | None = None  # a websocket authenticated by a token closes then
     connection_params: dict[str, Any] | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
 
@@ -47,14 +50,18 @@ class Context:
         return self.resources.settings
 
     @property
+    def client_address(self) -> str:
+        """The caller's IP address (through AIQ_TRUSTED_PROXIES when the peer is one of them)."""
+        return client_address(self.request, self.settings.trusted_proxies)
+
+    @property
     def principal(self) -> str:
         """Who is charged for this request: the user, else the API key, else the client address."""
         if self.viewer is not None:
             return f"user:{self.viewer.id}"
         if self.api_key is not None:
             return f"key:{self.api_key.id}"
-        client = getattr(self.request, "client", None)
-        return f"ip:{client.host if client else 'unknown'}"
+        return f"ip:{self.client_address}"
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

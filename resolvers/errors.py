@@ -25,3 +25,45 @@ def unauthenticated() -> PublicError:
 def from_domain(error: DomainError) -> PublicError:
     """Turn a domain failure into a public GraphQL error (for queries, which have no payload)."""
     return PublicError(error.code, error.message, error.field)
+
+
+def service_unavailable(retry_after: int) -> PublicError:
+    """The error for a request that failed because a backing service (database, Redis, search) is down."""
+    error = PublicError("SERVICE_UNAVAILABLE", f"A backing service is unavailable; retry in {retry_after} s.")
+    error.extensions = {**(error.extensions or {}), "retryAfter": retry_after}
+    return error
+
+
+def is_dependency_failure(error: BaseException | None) -> bool:
+    """Whether an exception means a backing service is down or unreachable (not a bug of ours)."""
+    from elasticsearch import ConnectionError as EsConnectionError
+    from elasticsearch import ConnectionTimeout
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(
+            error,
+            (
+                ConnectionError,  # includes ConnectionRefusedError and asyncpg's connection failures
+                TimeoutError,
+                RedisConnectionError,
+                RedisTimeoutError,
+                EsConnectionError,
+                ConnectionTimeout,
+                OperationalError,
+                InterfaceError,
+                PoolTimeout,
+            ),
+        ):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError) and error.errno is not None:
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False

@@ -1,6 +1,8 @@
 """The edge of provider webhooks: verify the delivery, apply it in one transaction, answer Stripe.
 
-app.py routes ``POST /webhooks/stripe`` here; the rules live in domain/payments/service.py.
+app.py routes ``POST /webhooks/stripe`` to ``stripe_webhook``, which reads at most
+``MAX_BODY_BYTES`` of the body (a bigger one is refused with 413 before it is read whole); the
+rules live in domain/payments/service.py.
 """
 
 from __future__ import annotations
@@ -9,8 +11,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.types import Receive, Scope
+
 from aiqleads.domain.payments import service as payments
 from aiqleads.domain.payments.stripe_provider import InvalidWebhook, parse_webhook
+from aiqleads.request_body import BodyTooLarge, read_limited
 from aiqleads.resolvers.context import Resources
 
 log = logging.getLogger("aiqleads.webhooks")
@@ -27,11 +32,31 @@ class WebhookResponse:
     body: dict[str, Any] = field(default_factory=lambda: {"received": True})
 
 
-async def stripe_webhook(resources: Resources, payload: bytes, signature: str | None) -> WebhookResponse:
+async def stripe_webhook(
+    resources: Resources, scope: Scope, receive: Receive, signature: str | None
+) -> WebhookResponse:
+    """Read the delivery's body, at most MAX_BODY_BYTES, and handle it (``handle_stripe_delivery``).
+
+    A declared Content-Length over the limit is refused with 413 without reading anything; a
+    chunked body is abandoned at the first byte past the limit.
+    """
+    try:
+        payload = await read_limited(scope, receive, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        log.warning("refused a Stripe webhook delivery larger than %d bytes", MAX_BODY_BYTES)
+        return WebhookResponse(413, {"error": "The webhook body is too large."})
+    return await handle_stripe_delivery(resources, payload, signature)
+
+
+async def handle_stripe_delivery(
+    resources: Resources, payload: bytes, signature: str | None
+) -> WebhookResponse:
     """Handle one Stripe delivery: 400 unless signed with our secret within the tolerance, else 200.
 
-    Events about PaymentIntents we did not create, and other event types, are acknowledged and
-    ignored (Stripe stops retrying them). A database failure propagates as a 500: Stripe retries.
+    ``payment_intent.succeeded`` / ``payment_intent.payment_failed``, ``charge.refunded`` (full
+    refunds) and ``charge.dispute.created`` are applied; events about PaymentIntents we did not
+    create, and other event types, are acknowledged and ignored (Stripe stops retrying them). A
+    database failure propagates as a 500: Stripe retries.
     """
     settings = resources.settings
     secret = settings.stripe_webhook_secret
@@ -55,4 +80,6 @@ async def stripe_webhook(resources: Resources, payload: bytes, signature: str | 
             metrics.domain_events.labels(kind).inc()
         elif outcome.result == "failed":
             metrics.domain_events.labels("payment_failed").inc()
+        elif outcome.result == "reversed":
+            metrics.domain_events.labels("payment_reversed").inc()
     return WebhookResponse(200)

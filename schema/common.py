@@ -45,6 +45,9 @@ class ErrorCode(Enum):
     RETURN_LIMIT = "RETURN_LIMIT"
     ALREADY_REVIEWED = "ALREADY_REVIEWED"
     ALREADY_ON_TIER = "ALREADY_ON_TIER"
+    COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL = "INTERNAL"
 
 
 @strawberry.type(description="An expected failure of a mutation or query, with the input field at fault.")

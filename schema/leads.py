@@ -105,11 +105,17 @@ class Lead(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
     row: strawberry.Private[Any]
     distance: strawberry.Private[float | None] = None
+    public_distance: strawberry.Private[float | None] = None
 
     @classmethod
-    def from_row(cls, row: Any, distance: float | None = None) -> Lead:
-        """Wrap a domain lead row (and an optional distance in miles)."""
-        return cls(id=strawberry.ID(to_global_id("Lead", row.id)), row=row, distance=distance)
+    def from_row(cls, row: Any, distance: float | None = None, public_distance: float | None = None) -> Lead:
+        """Wrap a domain lead row (and optional exact and public distances in miles)."""
+        return cls(
+            id=strawberry.ID(to_global_id("Lead", row.id)),
+            row=row,
+            distance=distance,
+            public_distance=public_distance,
+        )
 
     @strawberry.field(description="Primary source of the listing.")
     def source(self) -> LeadSource:
@@ -172,9 +178,15 @@ class Lead(Node):
     def year_built(self) -> int | None:
         return self.row.year_built
 
-    @strawberry.field(description="Photo URLs.")
-    def photos(self) -> list[str]:
-        return list(self.row.photos or [])
+    @strawberry.field(
+        description="Photo URLs; empty unless the viewer bought this lead (they lead back to the listing)."
+    )
+    async def photos(self, info: Info[Context, None]) -> list[str]:
+        return (await resolve.visible_for_viewer(info.context, self.row)).photos
+
+    @strawberry.field(description="How many photos the listing has (shown to everyone).")
+    def photo_count(self) -> int:
+        return len(self.row.photos or [])
 
     @strawberry.field(description="When the listing was posted.")
     def posted_at(self) -> datetime:
@@ -216,14 +228,16 @@ class Lead(Node):
 
     @strawberry.field(
         description=(
-            "Distance in miles from the query's geo centre, when it has one (rounded to 0.1 mi for "
-            "non-buyers; sorting and filtering use the exact point)."
+            "Distance in miles from the query's geo centre, when it has one: exact for buyers; for others "
+            "the distance of the public (grid) point, rounded to 0.1 mi. Geo filters and the DISTANCE "
+            "sort use the public point."
         )
     )
     async def distance_miles(self, info: Info[Context, None]) -> float | None:
         if self.distance is None:
             return None
-        return (await resolve.visible_for_viewer(info.context, self.row)).distance(self.distance)
+        view = await resolve.visible_for_viewer(info.context, self.row)
+        return view.distance(self.distance, self.public_distance)
 
     @strawberry.field(description="Owner contact; null unless the viewer bought this lead.")
     async def contact(self, info: Info[Context, None]) -> LeadContact | None:
@@ -306,7 +320,10 @@ def _field_selected(info: Info[Context, None], name: str) -> bool:
 
 
 def _edges(hits: list[Any]) -> list[LeadEdge]:
-    return [LeadEdge(cursor=h.cursor, node=Lead.from_row(h.lead, h.distance_miles)) for h in hits]
+    return [
+        LeadEdge(cursor=h.cursor, node=Lead.from_row(h.lead, h.distance_miles, h.public_distance_miles))
+        for h in hits
+    ]
 
 
 def _page_info(page: Any) -> PageInfo:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -15,9 +14,8 @@ from strawberry.tools import merge_types
 
 from aiqleads.domain.settings import Settings
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
-from aiqleads.schema.cost import cost_limit_rule
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
-from aiqleads.schema.extensions import OperationMetrics, RequestErrorCodes, masked_errors
+from aiqleads.schema.extensions import OperationBudget, OperationMetrics, RequestErrorCodes, masked_errors
 from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.leads import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
@@ -40,9 +38,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
             lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
-            lambda: AddValidationRules([cost_limit_rule(limits.max_query_cost)]),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            OperationBudget,  # after validation: cost with the variables sent, then the budget
             masked_errors,
             RequestErrorCodes,
             OperationMetrics,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,15 +15,17 @@ from aiqtest_support.cartkit import (
     TRANSACTIONS,
     lead_gid,
 )
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.credits import service as credits
 from aiqleads.domain.errors import DomainError
+from aiqleads.domain.payments import service as payments
 from aiqleads.domain.payments.provider import DevelopmentPaymentProvider, PaymentRequest
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.users.models import User
 from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import grant_monthly_allowances
 
@@ -174,8 +177,97 @@ async def test_monthly_allowance_is_granted_exactly_once(buyers: Any, app: Starl
         await credits.grant_tier(session, free.id, "PRO")
     assert await grant_monthly_allowances(ctx) >= 1
     assert [row[:2] for row in await _kinds(app, free.id)] == [("MONTHLY_ALLOWANCE", 100)]
-    async with res.sessionmaker() as session, session.begin():  # down and up again: still once per period
+    async with res.engine.begin() as conn:  # a downgrade keeps the paid period: nothing new
+        await conn.execute(text("UPDATE users SET tier = 'PRO' WHERE id = :u"), {"u": ent.id})
+    assert await grant_monthly_allowances(ctx) == 0
+    assert [row[:2] for row in await _kinds(app, ent.id)] == [("GRANT", 3), ("MONTHLY_ALLOWANCE", 500)]
+    async with res.sessionmaker() as session, session.begin():  # a new (operator) period grants once
         await credits.grant_tier(session, free.id, "FREE")
-        await credits.grant_tier(session, free.id, "ENTERPRISE")
-    await grant_monthly_allowances(ctx)
-    assert len(await _kinds(app, free.id)) == 1
+        later = datetime.now(UTC) + timedelta(seconds=2)  # refs name the period's end to the second
+        await credits.grant_tier(session, free.id, "ENTERPRISE", now=later)
+    await asyncio.gather(*(grant_monthly_allowances(ctx) for _ in range(3)))
+    assert [row[:2] for row in await _kinds(app, free.id)] == [
+        ("MONTHLY_ALLOWANCE", 100),
+        ("MONTHLY_ALLOWANCE", 500),
+    ]
+
+
+BASE = datetime(2031, 1, 31, 23, 0, tzinfo=UTC)  # far ahead of the real clock: no other user is paid then
+
+
+async def _set_tier(app: Starlette, user_id: uuid.UUID, tier: str, paid_until: datetime | None) -> None:
+    async with _resources(app).engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET tier = :t, tier_paid_until = :p WHERE id = :u"),
+            {"t": tier, "p": paid_until, "u": user_id},
+        )
+
+
+async def _run(app: Starlette, user_id: uuid.UUID, now: datetime) -> tuple[bool, int]:
+    """One allowance pass at ``now``: whether the user was due (the SQL), and the grants made."""
+    async with _resources(app).sessionmaker() as session, session.begin():
+        due = await credits.users_due_allowance(session, 1000, now)
+        made = await credits.grant_allowances(session, [u for u in due if u == user_id], now)
+    return user_id in due, made
+
+
+async def test_a_paid_period_grants_one_allowance_across_a_month_boundary(
+    buyers: Any, app: Starlette
+) -> None:
+    user = await buyers()
+    await _set_tier(app, user.id, "PRO", BASE + timedelta(days=30))  # paid Jan 31 23:00
+    runs = [BASE + timedelta(minutes=30), BASE + timedelta(hours=1, minutes=10), BASE + timedelta(days=15)]
+    runs.append(BASE + timedelta(days=29, hours=23))
+    assert [await _run(app, user.id, now) for now in runs] == [(True, 1), (False, 0), (False, 0), (False, 0)]
+    assert await _run(app, user.id, BASE + timedelta(days=30, minutes=1)) == (False, 0)  # lapsed
+    (entry,) = await _kinds(app, user.id)
+    assert entry == ("MONTHLY_ALLOWANCE", 100, f"allowance:{int((BASE + timedelta(days=30)).timestamp())}")
+
+    # renewed early (one more period after the current one): granted when that period starts
+    await _set_tier(app, user.id, "PRO", BASE + timedelta(days=60))
+    assert await _run(app, user.id, BASE + timedelta(days=10)) == (False, 0)
+    assert await _run(app, user.id, BASE + timedelta(days=30, seconds=1)) == (True, 1)
+    assert await _run(app, user.id, BASE + timedelta(days=45)) == (False, 0)
+    # lapsed, then a new paid period: granted once
+    await _set_tier(app, user.id, "PRO", BASE + timedelta(days=100))
+    assert [await _run(app, user.id, BASE + timedelta(days=70, hours=h)) for h in (0, 1)] == [
+        (True, 1),
+        (False, 0),
+    ]
+    assert [k for k, _, _ in await _kinds(app, user.id)] == ["MONTHLY_ALLOWANCE"] * 3
+
+
+async def test_a_downgrade_keeps_the_period_and_grants_nothing_new(buyers: Any, app: Starlette) -> None:
+    user = await buyers()
+    await _set_tier(app, user.id, "ENTERPRISE", BASE + timedelta(days=30))
+    assert await _run(app, user.id, BASE) == (True, 1)
+    await _set_tier(app, user.id, "PRO", BASE + timedelta(days=30))
+    assert await _run(app, user.id, BASE + timedelta(hours=1)) == (False, 0)
+    assert [(k, a) for k, a, _ in await _kinds(app, user.id)] == [("MONTHLY_ALLOWANCE", 500)]
+
+
+async def test_the_sql_and_python_allowance_refs_agree(buyers: Any, app: Starlette) -> None:
+    user = await buyers()
+    offsets = [
+        timedelta(microseconds=1),
+        timedelta(days=1, seconds=0.5),
+        timedelta(days=30) - timedelta(microseconds=1),
+        timedelta(days=30),
+        timedelta(days=30, microseconds=1),
+        timedelta(days=60),
+        timedelta(days=89, hours=23, microseconds=999_999),
+    ]
+    for offset in offsets:
+        paid_until = BASE + offset
+        await _set_tier(app, user.id, "PRO", paid_until)
+        async with _resources(app).sessionmaker() as session:
+            sql_ref = await session.scalar(select(credits.allowance_ref_sql(BASE)).where(User.id == user.id))
+        assert sql_ref == payments.allowance_ref(paid_until, BASE), offset
+
+
+async def test_concurrent_allowance_passes_grant_a_period_once(buyers: Any, app: Starlette) -> None:
+    user = await buyers()
+    await _set_tier(app, user.id, "PRO", BASE + timedelta(days=30))
+    results = await asyncio.gather(*(_run(app, user.id, BASE + timedelta(seconds=n)) for n in range(8)))
+    assert sum(made for _, made in results) == 1
+    assert [(k, a) for k, a, _ in await _kinds(app, user.id)] == [("MONTHLY_ALLOWANCE", 100)]

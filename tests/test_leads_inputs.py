@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 from aiqtest_support.leads_data import LEADS_QUERY, SEARCH_QUERY, global_id
 
+from aiqleads.domain.errors import DomainError
+from aiqleads.domain.leads.filters import decode_cursor, parse_filter
+from aiqleads.domain.text_input import reject_control_characters
+
 NEAR = {"center": {"lat": 30.27, "lng": -97.74}, "radiusMiles": 10}
 BOWTIE = {"type": "Polygon", "coordinates": [[[0, 0], [2, 2], [2, 0], [0, 2], [0, 0]]]}
 
@@ -91,6 +95,51 @@ BAD_LEADS_INPUTS: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("distance sort without near", {"sort": "DISTANCE"}, "sort"),
     ("relevance sort outside search", {"sort": "RELEVANCE"}, "sort"),
+    # found by the fuzzer's hostile cases: these reached PostgreSQL (or float()) and were masked
+    (
+        "cursor price beyond BIGINT",
+        {
+            "sort": "PRICE_ASC",
+            "after": _cursor({"v": 1, "k": "sql", "s": "PRICE_ASC", "p": [10**30, str(uuid.uuid4())]}),
+        },
+        "after",
+    ),
+    (
+        "cursor quality overflowing a float",
+        {
+            "sort": "QUALITY",
+            "after": _cursor({"v": 1, "k": "sql", "s": "QUALITY", "p": [10**400, str(uuid.uuid4())]}),
+        },
+        "after",
+    ),
+    (
+        "cursor date past year 9999 in UTC",
+        {
+            "after": _cursor(
+                {"v": 1, "k": "sql", "s": "NEWEST", "p": ["9999-12-31T23:59:59-14:00", str(uuid.uuid4())]}
+            )
+        },
+        "after",
+    ),
+    (
+        "posted after past year 9999 in UTC",
+        {"filter": {"postedAfter": "9999-12-31T23:59:59-14:00"}},
+        "filter.postedAfter",
+    ),
+    (
+        "posted after before year 1 in UTC",
+        {"filter": {"postedAfter": "0001-01-01T00:00:00+14:00"}},
+        "filter.postedAfter",
+    ),
+    (
+        "polygon coordinate overflowing a float",
+        {
+            "filter": {
+                "polygon": {"type": "Polygon", "coordinates": [[[10**400, 0], [1, 0], [1, 1], [10**400, 0]]]}
+            }
+        },
+        "filter.polygon",
+    ),
 ]
 
 
@@ -137,6 +186,28 @@ BAD_SEARCH_INPUTS: list[tuple[str, dict[str, Any], str]] = [
         "after",
     ),
     ("bowtie polygon", {"query": "", "filter": {"polygon": BOWTIE}}, "filter.polygon"),
+    (
+        "cursor score overflowing a float",
+        {
+            "query": "condo",
+            "after": _cursor({"v": 1, "k": "es", "s": "RELEVANCE", "p": [10**400, str(uuid.uuid4())]}),
+        },
+        "after",
+    ),
+    (
+        "cursor price beyond a long",
+        {
+            "query": "condo",
+            "sort": "PRICE_ASC",
+            "after": _cursor({"v": 1, "k": "es", "s": "PRICE_ASC", "p": [2**64, str(uuid.uuid4())]}),
+        },
+        "after",
+    ),
+    (
+        "posted after past year 9999 in UTC",
+        {"query": "condo", "filter": {"postedAfter": "9999-12-31T23:59:59-14:00"}},
+        "filter.postedAfter",
+    ),
 ]
 
 
@@ -221,3 +292,47 @@ async def test_valid_edge_values_are_accepted(gql: Any) -> None:
     assert ok["data"]["leads"]["totalCount"] == 0
     zero = await gql(LEADS_QUERY, {"first": 0})
     assert zero["data"]["leads"]["edges"] == []
+
+
+def test_text_filters_refuse_lone_surrogates_before_the_database() -> None:
+    """A lone surrogate cannot be encoded for PostgreSQL: a typed error, not a masked UnicodeEncodeError."""
+    for city in ("\ud800", "Austin\udfff"):
+        with pytest.raises(DomainError) as caught:
+            parse_filter({"city": city})
+        assert (caught.value.code, caught.value.field) == ("INVALID_INPUT", "filter.city")
+    with pytest.raises(DomainError):
+        reject_control_characters("\udc80", "note", multiline=True)
+    assert reject_control_characters("Zoë 👨‍👩‍👧", "name") == "Zoë 👨‍👩‍👧"  # paired surrogates are fine
+
+
+@pytest.mark.parametrize(
+    ("kind", "sort", "key"),
+    [
+        ("sql", "PRICE_ASC", 2**63),
+        ("sql", "PRICE_DESC", -(2**63) - 1),
+        ("sql", "DISTANCE", 10**400),
+        ("sql", "NEWEST", "0001-01-01T00:00:00+14:00"),
+        ("es", "RELEVANCE", 10**400),
+        ("es", "NEWEST", -(2**64)),
+    ],
+)
+def test_cursor_keys_out_of_range_are_malformed_cursors(kind: str, sort: str, key: Any) -> None:
+    with pytest.raises(DomainError) as caught:
+        decode_cursor(_cursor({"v": 1, "k": kind, "s": sort, "p": [key, str(uuid.uuid4())]}), kind, sort)
+    assert (caught.value.code, caught.value.field) == ("INVALID_INPUT", "after")
+
+
+def test_cursor_keys_at_the_edge_of_range_are_accepted() -> None:
+    lead = str(uuid.uuid4())
+    assert decode_cursor(
+        _cursor({"v": 1, "k": "sql", "s": "PRICE_ASC", "p": [2**63 - 1, lead]}), "sql", "PRICE_ASC"
+    )
+    assert decode_cursor(
+        _cursor({"v": 1, "k": "es", "s": "RELEVANCE", "p": [1e308, lead]}), "es", "RELEVANCE"
+    )
+    when = decode_cursor(
+        _cursor({"v": 1, "k": "sql", "s": "NEWEST", "p": ["9999-12-31T09:59:59-14:00", lead]}),
+        "sql",
+        "NEWEST",
+    )
+    assert when is not None and when[0].year == 9999

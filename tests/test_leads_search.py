@@ -215,6 +215,20 @@ async def test_search_filters_equal_the_sql_filters(gql: Any, dataset: tuple[str
         assert es_total == sql_total == len(sql_ids), filt
 
 
+async def test_posted_after_beyond_the_index_date_range_agrees_with_sql(
+    gql: Any, dataset: tuple[str, list[Item]]
+) -> None:
+    city, items = dataset
+    # the index stores posted_at as date_nanos (1970..2262): bounds outside it must not be errors
+    for cut, expected in (("0001-01-01T00:00:00Z", len(items)), ("9999-12-31T23:59:59+00:00", 0)):
+        filt = {"city": city, "postedAfter": cut, "availableOnly": False}
+        _, sql_total = await all_pages(gql, {"filter": filt})
+        _, es_total = await all_pages(
+            gql, {"query": "", "filter": filt}, query=SEARCH_QUERY, field="searchLeads"
+        )
+        assert es_total == sql_total == expected, cut
+
+
 @pytest.mark.parametrize("sort", ["NEWEST", "PRICE_ASC", "PRICE_DESC", "QUALITY", "DISTANCE"])
 async def test_search_sorts_agree_with_leads(gql: Any, dataset: tuple[str, list[Item]], sort: str) -> None:
     city, _ = dataset

@@ -228,8 +228,8 @@ async def test_change_tier_waits_for_the_payment_then_downgrades_at_once(
     enterprise = intent_of(stripe, upgrade["payment"])
     await stripe.deliver(event_for("payment_intent.succeeded", stripe.server.succeed(enterprise["id"])))
     me = (await stripe.gql(ME, token=user.token))["me"]
-    assert me["tier"] == "ENTERPRISE"  # paid from the end of the current period
-    assert datetime.fromisoformat(me["tierPaidUntil"]) - paid_until == timedelta(days=30)
+    assert me["tier"] == "ENTERPRISE"  # its 30 days start now: the rest of PRO is forfeited
+    assert abs(datetime.fromisoformat(me["tierPaidUntil"]) - paid_until) < timedelta(minutes=1)
 
     before = len(stripe.server.created())
     down = (await stripe.gql(TIER, {"tier": "PRO"}, user.token))["changeTier"]
@@ -328,3 +328,59 @@ async def test_the_stripe_provider_speaks_to_the_api(stripe: StripeHarness) -> N
         assert missing.value.code == "PAYMENT_UNAVAILABLE"
     finally:
         await provider.aclose()
+
+
+async def pay(stripe: StripeHarness, payment: dict[str, Any]) -> None:
+    """The customer pays the payment's intent and Stripe's signed webhook arrives."""
+    intent = stripe.server.succeed(intent_of(stripe, payment)["id"])
+    assert (await stripe.deliver(event_for("payment_intent.succeeded", intent))).status_code == 200
+
+
+async def test_cheaper_tier_time_never_turns_into_enterprise_time(stripe: StripeHarness, buyers: Any) -> None:
+    user = await buyers()
+    opened = [
+        (await stripe.gql(TIER, {"tier": "PRO", "key": f"pro-{n}"}, user.token))["changeTier"]["payment"]
+        for n in range(4)
+    ]
+    assert len({p["id"] for p in opened}) == 4  # a FREE user may open several PRO payments
+    enterprise = (await stripe.gql(TIER, {"tier": "ENTERPRISE", "key": "ent"}, user.token))["changeTier"][
+        "payment"
+    ]
+    for payment in opened[:3]:  # the same tier stacks: each payment adds one period after the last
+        await pay(stripe, payment)
+    me = (await stripe.gql(ME, token=user.token))["me"]
+    assert me["tier"] == "PRO"
+    pro_until = datetime.fromisoformat(me["tierPaidUntil"])
+    assert abs(pro_until - (datetime.now(UTC) + timedelta(days=90))) < timedelta(minutes=1)
+
+    await pay(stripe, enterprise)  # an upgrade starts now; the 90 PRO days are not converted
+    me = (await stripe.gql(ME, token=user.token))["me"]
+    assert me["tier"] == "ENTERPRISE"
+    ent_until = datetime.fromisoformat(me["tierPaidUntil"])
+    assert abs(ent_until - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+
+    await pay(stripe, opened[3])  # a late PRO payment neither downgrades nor extends ENTERPRISE
+    me = (await stripe.gql(ME, token=user.token))["me"]
+    assert me["tier"] == "ENTERPRISE" and datetime.fromisoformat(me["tierPaidUntil"]) == ent_until
+    late = await row(stripe, payment_uuid(opened[3]))  # recorded, with a note for the operators
+    assert late["status"] == "SUCCEEDED" and late["failure_reason"].startswith("Not applied: ENTERPRISE")
+    paid = await row(stripe, payment_uuid(enterprise))
+    assert paid["status"] == "SUCCEEDED" and paid["failure_reason"] is None
+
+    # back down to PRO (keeps ENTERPRISE's paid time), then a PRO payment: one more period after it
+    lower = (await stripe.gql(TIER, {"tier": "PRO"}, user.token))["changeTier"]
+    assert (
+        lower["user"]["tier"] == "PRO" and datetime.fromisoformat(lower["user"]["tierPaidUntil"]) == ent_until
+    )
+    async with stripe.app.state.resources.engine.begin() as conn:  # lapse it, then pay PRO again
+        await conn.execute(
+            text("UPDATE users SET tier_paid_until = now() - interval '1 second' WHERE id = :u"),
+            {"u": user.id},
+        )
+    renewal = (await stripe.gql(TIER, {"tier": "PRO", "key": "pro-again"}, user.token))["changeTier"]
+    await pay(stripe, renewal["payment"])
+    me = (await stripe.gql(ME, token=user.token))["me"]
+    assert me["tier"] == "PRO"
+    assert abs(
+        datetime.fromisoformat(me["tierPaidUntil"]) - (datetime.now(UTC) + timedelta(days=30))
+    ) < timedelta(minutes=1)

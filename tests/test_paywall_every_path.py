@@ -48,11 +48,13 @@ DESCRIPTION = (
 )
 TITLE = f"FSBO condo, call {PHONE_WRITTEN}"
 
+PHOTOS = ["https://fsbo.example.com/photos/4521-oak-hollow/1.jpg", "https://fsbo.example.com/photos/2.jpg"]
 HINT = f"AI review: the seller asks buyers to text {PHONE_WRITTEN} before any viewing"
 REASON = f"base 30 × demand 1.1 (LLM hint: listing says call {PHONE_WRITTEN})"
 LEAD_FIELDS = """
   id title description sourceUrl location { lat lng } address { city street }
   contact { name phone email } purchased fraudSignals priceHistory(first: 5) { reason }
+  photos photoCount
 """
 LEAD = f"query L($id: ID!) {{ lead(id: $id) {{ {LEAD_FIELDS} }} }}"
 NODE = f"query N($id: ID!) {{ node(id: $id) {{ ... on Lead {{ {LEAD_FIELDS} }} }} }}"
@@ -88,6 +90,7 @@ def assert_public(node: dict[str, Any]) -> None:
     assert "[contact hidden]" in node["title"]
     assert "new roof" in node["description"]  # the rest of the listing still reads
     assert node["sourceUrl"] is None
+    assert node["photos"] == [] and node["photoCount"] == 2  # photo URLs lead back to the listing
     assert node["address"]["street"] is None
     assert node["contact"] is None
     assert node["purchased"] is False
@@ -103,6 +106,7 @@ def assert_original(node: dict[str, Any]) -> None:
     assert node["description"] == DESCRIPTION
     assert node["title"] == TITLE
     assert node["sourceUrl"] == SOURCE_URL
+    assert node["photos"] == PHOTOS and node["photoCount"] == 2
     assert node["address"]["street"] == STREET
     assert node["contact"] == {"name": "Maria Lopez", "phone": "+12145550143", "email": EMAIL}
     assert node["location"] == {"lat": EXACT_LAT, "lng": EXACT_LNG}
@@ -157,6 +161,7 @@ async def world(app: Starlette) -> dict[str, Any]:
         contact_phone="+12145550143",
         contact_email=EMAIL,
         fraud_signals=[HINT],
+        photos=PHOTOS,
         price_credits=30,
         max_buyers=3,
         buyers_count=1,

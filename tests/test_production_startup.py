@@ -14,7 +14,7 @@ from aiqleads.cli import main
 from aiqleads.domain.settings import DEVELOPMENT_JWT_SECRET, Settings, UnsafeSettings
 
 STRONG = "k" * 48
-STRIPE = {"AIQ_STRIPE_SECRET_KEY": "sk_test_123", "AIQ_STRIPE_WEBHOOK_SECRET": "whsec_123"}
+STRIPE = {"AIQ_STRIPE_SECRET_KEY": "sk_live_123", "AIQ_STRIPE_WEBHOOK_SECRET": "whsec_123"}
 
 
 def _env(**values: str | None) -> dict[str, str]:
@@ -52,7 +52,9 @@ def test_production_is_the_default_environment() -> None:
             {"AIQ_JWT_SECRET": STRONG, "AIQ_PAYMENT_PROVIDER": "development", **STRIPE},
             "only with AIQ_ENV=dev",
         ),
-        ({"AIQ_JWT_SECRET": STRONG, "AIQ_STRIPE_SECRET_KEY": "sk_test_1"}, "AIQ_STRIPE_WEBHOOK_SECRET"),
+        ({"AIQ_JWT_SECRET": STRONG, "AIQ_STRIPE_SECRET_KEY": "sk_live_1"}, "AIQ_STRIPE_WEBHOOK_SECRET"),
+        ({"AIQ_JWT_SECRET": STRONG, **STRIPE, "AIQ_STRIPE_SECRET_KEY": "sk_test_1"}, "test-mode key"),
+        ({"AIQ_JWT_SECRET": STRONG, **STRIPE, "AIQ_STRIPE_API_BASE": "http://evil"}, "AIQ_STRIPE_API_BASE"),
     ],
 )
 def test_each_unsafe_production_setting_is_named(env: dict[str, str], reason: str) -> None:
@@ -94,3 +96,10 @@ def test_cli_names_every_reason_at_once() -> None:
     assert result.exit_code == 2
     assert "AIQ_JWT_SECRET is not set" in result.output
     assert "no payment provider is configured" in result.output
+
+
+def test_development_serves_only_on_loopback() -> None:
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("AIQ_")}
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0"], env={**unset, "AIQ_ENV": "development"})
+    assert result.exit_code == 2
+    assert "refusing to serve AIQ_ENV=development on 0.0.0.0" in result.output

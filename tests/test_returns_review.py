@@ -1,6 +1,8 @@
-"""Returns are reviewed: a verifiable reason (invalid phone, a duplicate the buyer owns, a fraud score
-now over the threshold) is approved and refunded at once; anything else waits for an admin, who
-approves (refund once, seat freed, contact hidden) or rejects it; requests are limited per buyer."""
+"""Returns are reviewed: a verifiable reason (a phone sold invalid, a duplicate the buyer owns with
+the same contact, a fraud score that crossed the threshold after the purchase) is approved and
+refunded at once; anything else (a lead sold without a phone, a duplicate with another contact, a
+lead bought already suspicious) waits for an admin, who approves (refund once, seat freed, contact
+hidden) or rejects it; requests are limited per buyer."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ ERRORS = "errors { code message field }"
 RETURN_FIELDS = "id status reason note refunded createdAt reviewedAt reviewNote reviewedAutomatically"
 RETURN = f"""mutation Return($id: ID!, $reason: ReturnReason!, $note: String) {{
   returnLead(purchaseId: $id, reason: $reason, note: $note) {{
-    purchase {{ id returned lead {{ id status buyersCount purchased contact {{ phone }} }} }}
+    purchase {{ id returned lead {{ id status buyersCount purchased contact {{ phone email }} }} }}
     refunded return {{ {RETURN_FIELDS} }} {ERRORS}
   }}
 }}"""
@@ -96,15 +98,15 @@ async def _sql(app: Starlette, statement: str, **params: Any) -> None:
         await conn.execute(text(statement), params)
 
 
-async def test_an_invalid_or_missing_phone_is_approved_at_once(
+async def test_an_invalid_phone_is_approved_at_once(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
     user = await buyers(credits=100)
     invalid = await _lead(make_lead, price_credits=20, contact_phone=INVALID_PHONE)
-    missing = await _lead(make_lead, price_credits=15, contact_phone=None)
-    bought = await _buy(gql, user, invalid, missing)
+    also_invalid = await _lead(make_lead, price_credits=15, contact_phone="555-0100")  # too short
+    bought = await _buy(gql, user, invalid, also_invalid)
     assert await _credits(gql, user) == 65
-    for lead, price in ((invalid, 20), (missing, 15)):
+    for lead, price in ((invalid, 20), (also_invalid, 15)):
         result = await _return(gql, user, bought[lead.id], "BAD_PHONE", "disconnected")
         assert result["errors"] == [] and result["refunded"] == price
         assert result["return"]["status"] == "APPROVED" and result["return"]["refunded"] == price
@@ -127,14 +129,35 @@ async def test_an_invalid_or_missing_phone_is_approved_at_once(
             lead_id: (purchase_id, reviewer, reviewed, owner)
             for lead_id, purchase_id, reviewer, reviewed, owner in rows
         }
-    assert set(seen) == {invalid.id, missing.id}
+    assert set(seen) == {invalid.id, also_invalid.id}
     # approved automatically: no reviewer, reviewed at once; the request belongs to the buyer
     assert all(
         reviewer is None and reviewed and owner == user.id for _, reviewer, reviewed, owner in seen.values()
     )
     assert sorted(await _refunds(app, user.id)) == sorted(
-        [(20, f"return:{seen[invalid.id][0]}"), (15, f"return:{seen[missing.id][0]}")]
+        [(20, f"return:{seen[invalid.id][0]}"), (15, f"return:{seen[also_invalid.id][0]}")]
     )
+
+
+async def test_a_lead_sold_without_a_phone_waits_for_review(
+    gql: Any, buyers: Any, make_lead: Any, app: Starlette
+) -> None:
+    # the listing pipeline keeps leads without a phone (the contact is optional): the buyer saw
+    # that before buying and got the e-mail; an instant refund would hand the contact out for free
+    user = await buyers(credits=100)
+    missing = await _lead(make_lead, price_credits=15, contact_phone=None, contact_email="only@example.com")
+    blank = await _lead(make_lead, price_credits=10, contact_phone="  ", contact_email="blank@example.com")
+    bought = await _buy(gql, user, missing, blank)
+    for lead, email in ((missing, "only@example.com"), (blank, "blank@example.com")):
+        result = await _return(gql, user, bought[lead.id], "BAD_PHONE", "no number")
+        assert result["errors"] == [] and result["refunded"] == 0, result
+        assert result["return"]["status"] == "PENDING" and result["return"]["reviewedAt"] is None
+        assert result["return"]["reviewedAutomatically"] is False
+        assert result["purchase"]["returned"] is False and result["purchase"]["lead"]["purchased"] is True
+        assert result["purchase"]["lead"]["contact"]["email"] == email
+        counts = await lead_counts(_resources(app).engine, lead.id)
+        assert counts["buyers_count"] == 1 and counts["status"] == "SOLD_OUT"
+    assert await _credits(gql, user) == 75 and await _refunds(app, user.id) == []
 
 
 async def test_unverifiable_returns_wait_for_review_and_keep_the_contact(
@@ -183,6 +206,7 @@ async def test_a_duplicate_the_buyer_owns_is_approved_at_once(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
     user, other_buyer = await buyers(credits=200), await buyers(credits=200)
+    # every lead here has the default contact, so a returned twin gives the buyer nothing new
     # the same normalized street, unit and ZIP a few hundred metres apart (one source on a centroid)
     key = f"{uuid.uuid4().int % 9000 + 100} N CENTRAL EXPY|#210|75205"
     address_a = await _lead(make_lead, dedup_key=key)
@@ -246,6 +270,106 @@ async def test_a_fraud_score_raised_after_purchase_is_approved_at_once(
     below = await _return(gql, user, bought[borderline.id], "FRAUDULENT")
     assert below["return"]["status"] == "PENDING" and below["refunded"] == 0
     assert [amount for amount, _ in await _refunds(app, user.id)] == [25]
+
+
+async def test_a_duplicate_with_another_contact_waits_for_review(
+    gql: Any, buyers: Any, make_lead: Any, app: Starlette
+) -> None:
+    user = await buyers(credits=200)
+
+    def key() -> str:
+        return f"{uuid.uuid4().int % 9000 + 100} S LAMAR BLVD||78704"
+
+    # one property that dedup left as two leads: the listing agent's and the owner's
+    same_property = key()
+    agent = await _lead(
+        make_lead, dedup_key=same_property, contact_phone="+15125550111", contact_email="agent@realty.example"
+    )
+    owner = await _lead(
+        make_lead, dedup_key=same_property, contact_phone="+15125550122", contact_email="owner@example.com"
+    )
+    # the same contact, written differently: an e-mail differing only in case ...
+    by_email = key()
+    email_a = await _lead(make_lead, dedup_key=by_email, contact_phone=None, contact_email="Sam@Example.com")
+    email_b = await _lead(
+        make_lead,
+        dedup_key=by_email,
+        price_credits=11,
+        contact_phone="+15125550133",
+        contact_email=" sam@example.COM",
+    )
+    # ... or one phone number in two formats (different e-mails)
+    by_phone = key()
+    phone_a = await _lead(make_lead, dedup_key=by_phone, contact_phone="+15125550144", contact_email=None)
+    phone_b = await _lead(
+        make_lead,
+        dedup_key=by_phone,
+        price_credits=12,
+        contact_phone="(512) 555-0144",
+        contact_email="other@example.com",
+    )
+    bought = await _buy(gql, user, agent, owner, email_a)
+    bought |= await _buy(gql, user, email_b, phone_a, phone_b)
+
+    for lead in (owner, agent):  # either way round: the buyer would keep a contact not paid for
+        result = await _return(gql, user, bought[lead.id], "DUPLICATE")
+        assert result["errors"] == [] and result["refunded"] == 0, result
+        assert result["return"]["status"] == "PENDING" and result["purchase"]["returned"] is False
+        assert result["purchase"]["lead"]["contact"]["phone"] is not None
+    assert await _refunds(app, user.id) == []
+    for lead, price in ((email_b, 11), (phone_b, 12)):
+        result = await _return(gql, user, bought[lead.id], "DUPLICATE")
+        assert result["errors"] == [] and result["refunded"] == price, result
+        assert result["return"]["status"] == "APPROVED" and result["return"]["reviewedAutomatically"]
+        assert "same contact" in result["return"]["reviewNote"]
+        assert result["purchase"]["lead"]["contact"] is None
+    assert sorted(amount for amount, _ in await _refunds(app, user.id)) == [11, 12]
+
+
+async def test_a_lead_bought_already_suspicious_waits_for_review(
+    gql: Any, buyers: Any, make_lead: Any, app: Starlette
+) -> None:
+    # the fraud score is public: buying a lead at or above the threshold is the buyer's choice
+    user = await buyers(credits=200)
+    flagged = await _lead(make_lead, price_credits=25, fraud_score=0.9)
+    at_threshold = await _lead(make_lead, price_credits=15, fraud_score=0.7)
+    rising = await _lead(make_lead, price_credits=12, fraud_score=0.75)
+    just_below = await _lead(make_lead, price_credits=11, fraud_score=0.69)
+    legacy = await _lead(make_lead, price_credits=10)
+    bought = await _buy(gql, user, flagged, at_threshold, rising, just_below, legacy)
+    async with _resources(app).engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT lead_id, fraud_score_at_purchase FROM purchases WHERE user_id = :u"), {"u": user.id}
+        )
+        recorded = {lead_id: score for lead_id, score in rows}
+    assert recorded == {
+        flagged.id: 0.9,
+        at_threshold.id: 0.7,
+        rising.id: 0.75,
+        just_below.id: 0.69,
+        legacy.id: 0.05,
+    }
+    # rescored after the purchase: higher still, or across the threshold from just below it
+    await _sql(app, "UPDATE leads SET fraud_score = 0.95 WHERE id = :l", l=rising.id)
+    await _sql(app, "UPDATE leads SET fraud_score = 0.7 WHERE id = :l", l=just_below.id)
+    # a purchase without a recorded score (bought before scores were recorded) cannot be verified
+    await _sql(app, "UPDATE leads SET fraud_score = 0.9 WHERE id = :l", l=legacy.id)
+    await _sql(
+        app,
+        "UPDATE purchases SET fraud_score_at_purchase = NULL WHERE user_id = :u AND lead_id = :l",
+        u=user.id,
+        l=legacy.id,
+    )
+    for lead in (flagged, at_threshold, rising, legacy):
+        result = await _return(gql, user, bought[lead.id], "FRAUDULENT")
+        assert result["errors"] == [] and result["refunded"] == 0, result
+        assert result["return"]["status"] == "PENDING" and result["purchase"]["returned"] is False
+        assert result["purchase"]["lead"]["contact"]["phone"] == "+15125550100"
+    assert await _refunds(app, user.id) == []
+    crossed = await _return(gql, user, bought[just_below.id], "FRAUDULENT")
+    assert crossed["errors"] == [] and crossed["refunded"] == 11
+    assert crossed["return"]["status"] == "APPROVED" and "0.69" in crossed["return"]["reviewNote"]
+    assert [amount for amount, _ in await _refunds(app, user.id)] == [11]
 
 
 async def test_an_admin_approval_refunds_once_frees_the_seat_and_hides_the_contact(

@@ -202,6 +202,27 @@ def test_html_injection_in_descriptions_is_sanitised(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", ["zillow", "craigslist", "fsbo", "facebook"])
+def test_double_and_triple_escaped_injection_is_sanitised_on_every_source(source: str) -> None:
+    payload = (
+        "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; &#x26;lt;img src=x onerror=alert(2)&#x26;gt; "
+        "&amp;amp;lt;ScRiPt&amp;amp;gt;alert(3)&amp;amp;lt;/sCrIpT&amp;amp;gt; "
+        "&lt;a href=&quot;JavaScript:alert(4)&quot;&gt;tour&lt;/a&gt; javascript:alert(5)"
+    )
+    hostile = variant(
+        sample("kinney"), sources=(source,), region="austin",
+        title=f"Cute house {payload}", description=f"Lovely home. {payload} Call 512-555-0147.",
+    )  # fmt: skip
+    results, _ = crawl_offline(source, site_pages([hostile])[source], "austin")
+    [(_, clean)] = results
+    for text in (clean.title, clean.description):
+        assert text is not None
+        assert "<" not in text and ">" not in text and "&lt;" not in text, text
+        assert "javascript" not in text.lower() and "onerror" not in text, text
+    assert clean.description is not None and clean.description.startswith("Lovely home.")
+    assert "tour" in clean.description and "512-555-0147" in clean.description
+
+
+@pytest.mark.parametrize("source", ["zillow", "craigslist", "fsbo", "facebook"])
 def test_huge_pages_parse_with_bounded_fields(source: str) -> None:
     many = [
         variant(sample("kinney"), sources=(source,), region="austin", description="Big. " * 50_000)

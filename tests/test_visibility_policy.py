@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from aiqleads.domain.leads.visibility import (
 class Facts:
     title: str = "Condo, call 214-555-0143"
     fraud_signals: list[str] | None = None
+    photos: list[str] | None = None
     description: str | None = (
         "Text Maria at (214) 555-0143 or maria.lopez@gmail.com, 4521 Oak Hollow Dr. New roof."
     )
@@ -63,16 +65,17 @@ def test_matrix_of_viewer_kinds_and_purchases(kind: ViewerKind, purchased: bool,
         )
         assert view.contact is not None and view.contact.phone == "+12145550143"
         assert (view.lat, view.lng) == (32.781234, -96.804567)
-        assert view.distance(1.2345) == 1.2345
+        assert view.distance(1.2345, 1.5432) == 1.2345
     else:
         assert view.source_url is None and view.street is None and view.contact is None
         assert (view.lat, view.lng) == (32.78, -96.8)
-        assert view.distance(1.2345) == 1.2
+        # the public point's distance, rounded: rounding the exact one would leak it
+        assert view.distance(1.2345, 1.5432) == 1.5
         for field in (view.title, view.description or ""):
             for secret in ("214", "0143", "maria", "gmail", "Oak Hollow", "fsbo"):
                 assert secret.lower() not in field.lower(), (secret, field)
         assert "New roof." in (view.description or "")
-        assert view.distance(None) is None
+        assert view.distance(None, None) is None
 
 
 @pytest.mark.parametrize(
@@ -150,3 +153,62 @@ def test_error_messages_name_a_held_lead_without_its_contact() -> None:
     message = HoldExpiredError(locked).message
     assert "0143" not in message and "Maria" not in message
     assert "condo" in message and REDACTED in message
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "214\u2013555\u20130143",
+        "214\u2014555\u20140143",
+        "214/555/0143",
+        "214,555,0143",
+        "214_555_0143",
+        "214*555*0143",
+        "214\u00b7555\u00b70143",
+        "214 555 O143",
+        "555 0143",
+        "5550143",
+        "\uff12\uff11\uff14-555-0143",
+    ],
+)
+def test_the_leads_phone_is_found_however_it_is_separated(written: str) -> None:
+    shown = redact(f"Call {written} after six", Facts())
+    assert "0143" not in shown and "O143" not in shown, shown
+    assert shown.startswith("Call ") and shown.endswith(" after six")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "x@web.de",
+        "owner@protonmail.ch",
+        "mlopez\uff20gmail\uff0ecom",
+        "bob (at) outlook (dot) fr",
+        "+52 55 1234 5678",
+        "fsbo[.]example[.]com",
+        "see mysite.realestate/listing",
+        "https://example.app/x",
+    ],
+)
+def test_other_contact_spellings_are_redacted(written: str) -> None:
+    shown = redact(f"Contact: {written} thanks")
+    assert REDACTED in shown, shown
+    for piece in ("web.de", "protonmail", "outlook", "1234", "example", "mysite"):
+        assert piece not in shown, shown
+
+
+def test_the_leads_street_is_found_without_its_number_or_suffix() -> None:
+    facts = Facts(street="4521 Oak Hollow Dr")
+    for written in ("off Oak Hollow near the school", "4521 N. Martin Luther King Jr. Blvd"):
+        shown = redact(written, facts if "Oak" in written else None)
+        assert "Oak Hollow" not in shown and "Martin Luther" not in shown, shown
+
+
+@pytest.mark.parametrize("unit", ["a.", "a-", "a_", "a@", "1 ", "a.a@", "www.a", "+1 "])
+def test_hostile_repetitions_are_redacted_in_linear_time(unit: str) -> None:
+    # before possessive, bounded patterns these took minutes (catastrophic backtracking)
+    text = unit * (20_000 // len(unit))
+    started = time.perf_counter()
+    redact(text, Facts())
+    redact(text[:5000], Facts())
+    assert time.perf_counter() - started < 5.0

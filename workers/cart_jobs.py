@@ -215,20 +215,24 @@ async def reconcile_holds(ctx: dict[str, Any]) -> int:
 
 
 async def grant_monthly_allowances(ctx: dict[str, Any], batch_size: int = 200) -> int:
-    """Job: grant this month's tier allowance to every user on a paid period, once per user and month."""
+    """Job: grant each user on a paid period the tier allowance of that period, once per period.
+
+    The period is the user's paid 30-day period (not the calendar month), named in the ledger ref
+    (credits.service.grant_allowances), so running twice an hour, or across a month boundary,
+    never grants one paid period twice.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
     now = datetime.now(UTC)
-    period = credits.allowance_period(now)
     granted = 0
     while True:
         async with sessionmaker() as session, session.begin():
-            user_ids = await credits.users_due_allowance(session, period, batch_size, now)
-            made = await credits.grant_allowances(session, user_ids, period, now) if user_ids else 0
+            user_ids = await credits.users_due_allowance(session, batch_size, now)
+            made = await credits.grant_allowances(session, user_ids, now) if user_ids else 0
         granted += made
         if len(user_ids) < batch_size or made == 0:
             break
     if granted:
-        log.info("granted %d monthly allowance(s) for %s", granted, period)
+        log.info("granted %d monthly allowance(s)", granted)
     return granted
 
 

@@ -26,7 +26,13 @@ from aiqleads.domain.settings import Settings
 from aiqleads.workers.metrics import metrics_of, tracked
 from aiqleads.workers.scrapers.fetcher import FetchConfig, PoliteFetcher
 from aiqleads.workers.scrapers.regions import resolve_region
-from aiqleads.workers.scrapers.runner import DEFAULT_MAX_PAGES, base_url_for, crawl, parser_for
+from aiqleads.workers.scrapers.runner import (
+    DEFAULT_MAX_PAGES,
+    base_url_for,
+    crawl,
+    parser_for,
+    policy_for,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -166,7 +172,7 @@ async def run_scrape(
             )
 
     config = fetch_config or FetchConfig.from_settings(settings)
-    async with PoliteFetcher(config) as fetcher:
+    async with PoliteFetcher(config, policy=policy_for(settings, parser, where)) as fetcher:
         await crawl(
             parser,
             fetcher,

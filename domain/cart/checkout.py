@@ -139,6 +139,9 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "idempotencyKey",
             )
         balance = posting.balance
+    # the scores as sold (the leads are locked, so no rescoring lands before the commit): a
+    # FRAUDULENT return is verified only when the score crossed the threshold after the purchase
+    bought = await repo.refresh_leads(session, lead_ids)
     purchases = await repo.insert_purchases(
         session,
         [
@@ -149,6 +152,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "price": prices[h.id],
                 "checkout_key": key,
                 "purchased_at": now,
+                "fraud_score_at_purchase": bought[h.lead_id].fraud_score,
             }
             for h in holds
         ],

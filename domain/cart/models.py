@@ -61,6 +61,9 @@ class Purchase(Base):
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"))
     price: Mapped[int] = mapped_column(Integer)
     checkout_key: Mapped[str | None] = mapped_column()
+    # what the lead's fraud score was when bought: a FRAUDULENT return is verifiable only if the
+    # score crossed the threshold afterwards (a lead bought as suspicious is the buyer's choice)
+    fraud_score_at_purchase: Mapped[float | None] = mapped_column()
     purchased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

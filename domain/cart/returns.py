@@ -54,32 +54,62 @@ def _require_admin(role: str) -> None:
         raise DomainError("FORBIDDEN", "Only admins review returns.")
 
 
+def _email_key(email: str | None) -> str | None:
+    cleaned = email.strip().casefold() if email else ""
+    return cleaned or None
+
+
+def _same_contact(lead: Lead, other: returns_repo.OwnedDuplicate) -> bool:
+    """Whether two leads name one contact: the same valid phone (normalized) or the same e-mail
+    (case-insensitively). A missing or invalid value matches nothing."""
+    phone = normalize_phone(lead.contact_phone)
+    email = _email_key(lead.contact_email)
+    return (phone is not None and phone == normalize_phone(other.contact_phone)) or (
+        email is not None and email == _email_key(other.contact_email)
+    )
+
+
 async def _verified(
-    session: AsyncSession, settings: Settings, user_id: uuid.UUID, lead: Lead, reason: str
+    session: AsyncSession, settings: Settings, purchase: Purchase, lead: Lead, reason: str
 ) -> str | None:
     """Why the system can confirm the reason by itself (the automatic review note), or None.
 
-    - BAD_PHONE: the lead's contact phone is missing or fails the cleaning pipeline's validation.
+    Only what the buyer could not have known, or exploited, when buying is verified; the rest
+    waits for an admin:
+
+    - BAD_PHONE: the lead was sold with a contact phone and it fails the cleaning pipeline's
+      validation. A lead without any phone is sellable (the contact is optional, an e-mail may be
+      all it has), and the buyer saw that before buying: an admin decides.
     - DUPLICATE: the buyer owns another lead that is the same property (see
-      ``returns_repository.owned_duplicate`` for the rule).
-    - FRAUDULENT: the lead's fraud score is now at or above ``settings.fraud_return_threshold``
-      (scores are recomputed whenever a source of the lead is ingested again).
+      ``returns_repository.owned_duplicates`` for the rule) with the same contact (the same
+      normalized phone, or the same e-mail case-insensitively). Duplicates with different contacts
+      (an agent's and an owner's) would leave the buyer with a contact they did not pay for.
+    - FRAUDULENT: the lead's fraud score was below ``settings.fraud_return_threshold`` when it was
+      bought and is now at or above it (scores are recomputed whenever a source of the lead is
+      ingested again). The score is public: a lead bought as suspicious was bought knowingly, and
+      a purchase without a recorded score cannot be verified.
     - ALREADY_SOLD cannot be verified from our data: an admin decides.
     """
+    threshold = settings.fraud_return_threshold
     if reason == "BAD_PHONE":
-        if normalize_phone(lead.contact_phone) is None:
-            return "Verified automatically: the contact phone is missing or not a valid number."
+        phone = (lead.contact_phone or "").strip()
+        if phone and normalize_phone(phone) is None:
+            return "Verified automatically: the contact phone is not a valid number."
         return None
     if reason == "DUPLICATE":
-        other = await returns_repo.owned_duplicate(session, user_id, lead.id, SAME_STREET_METERS)
-        if other is not None:
-            return "Verified automatically: you already own another lead for the same property."
+        others = await returns_repo.owned_duplicates(session, purchase.user_id, lead.id, SAME_STREET_METERS)
+        if any(_same_contact(lead, other) for other in others):
+            return (
+                "Verified automatically: you already own another lead for the same property "
+                "with the same contact."
+            )
         return None
     if reason == "FRAUDULENT":
-        if lead.fraud_score >= settings.fraud_return_threshold:
+        before = purchase.fraud_score_at_purchase
+        if before is not None and before < threshold <= lead.fraud_score:
             return (
                 f"Verified automatically: the lead's fraud score is {lead.fraud_score:.2f}, "
-                f"at or above {settings.fraud_return_threshold:.2f}."
+                f"at or above {threshold:.2f}; it was {before:.2f} when you bought it."
             )
         return None
     return None
@@ -163,7 +193,7 @@ async def return_lead(
         )
     await repo.lock_leads(session, [purchase.lead_id])
     lead = (await repo.refresh_leads(session, [purchase.lead_id]))[purchase.lead_id]
-    verdict = await _verified(session, settings, user_id, lead, reason)
+    verdict = await _verified(session, settings, purchase, lead, reason)
     lead_return = LeadReturn(
         id=uuid.uuid4(),
         purchase_id=purchase.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -98,10 +99,23 @@ async def pending_page(session: AsyncSession, first: int, after: LeadReturn | No
     return list(rows)
 
 
-async def owned_duplicate(
+MAX_DUPLICATES = 20
+
+
+@dataclass(frozen=True)
+class OwnedDuplicate:
+    """A lead the buyer owns that is the same property as another, with its contact (the caller
+    compares contacts: a duplicate with another contact is no proof)."""
+
+    id: uuid.UUID
+    contact_phone: str | None
+    contact_email: str | None
+
+
+async def owned_duplicates(
     session: AsyncSession, user_id: uuid.UUID, lead_id: uuid.UUID, same_street_meters: float
-) -> uuid.UUID | None:
-    """Another lead the buyer owns (bought, not returned) that is the same property as ``lead_id``.
+) -> list[OwnedDuplicate]:
+    """Other leads the buyer owns (bought, not returned) that are the same property as ``lead_id``.
 
     Ingestion merges every listing of one property into one lead (``lead_sources`` keeps them
     all); two leads for one property exist only when dedup could not join them. They are taken to
@@ -113,7 +127,7 @@ async def owned_duplicate(
       moves between leads when it is re-ingested, and ``raw_listings`` remembers the lead each
       version became), or the same listing URL among their sources.
 
-    Returns the id of one such lead, or None.
+    Returns at most ``MAX_DUPLICATES`` such leads, by id (none when there is none).
     """
     this = aliased(Lead)
     other = aliased(Lead)
@@ -148,8 +162,8 @@ async def owned_duplicate(
         .exists()
     )
     same_url = and_(this.source_url.is_not(None), other.source_url == this.source_url)
-    row = await session.scalar(
-        select(other.id)
+    rows = await session.execute(
+        select(other.id, other.contact_phone, other.contact_email)
         .join(Purchase, Purchase.lead_id == other.id)
         .join(this, this.id == lead_id)
         .where(
@@ -159,6 +173,6 @@ async def owned_duplicate(
             or_(same_address, same_url, same_listing, same_raw_listing),
         )
         .order_by(other.id)
-        .limit(1)
+        .limit(MAX_DUPLICATES)
     )
-    return row
+    return [OwnedDuplicate(*row) for row in rows.tuples()]

@@ -13,42 +13,69 @@ from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 5000
 
-_TAG_HINT = re.compile(r"<[a-zA-Z!/?]|&[#a-zA-Z0-9]+;")
+_TAG_HINT = re.compile(r"<\s*[a-zA-Z!/?]")
+_TAG_SHAPE = re.compile(r"<\s*[a-zA-Z!/?][^<>]*>")
 _DROP_TAGS = ("script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "head")
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "ul", "ol")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200c-\u200f\u2060\ufeff]")
 _URL_SCHEME = re.compile(r"^\s*(javascript|data|vbscript):", re.IGNORECASE)
+# a script scheme anywhere in text, however spaced out ("java script:", "JaVaScRiPt :")
+_SCRIPT_SCHEME = re.compile(r"(?:j\s*a\s*v\s*a|v\s*b)\s*s\s*c\s*r\s*i\s*p\s*t\s*:", re.IGNORECASE)
+MAX_DECODE_ROUNDS = 10  # &amp;amp;…lt; nested deeper than this keeps its last & as text
+MAX_MARKUP_ROUNDS = 4
 
 
-def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS, _depth: int = 0) -> str | None:
+def _decode(text: str) -> str:
+    """Entities decoded and compatibility characters folded (＜ is <) until nothing changes, bounded."""
+    for _ in range(MAX_DECODE_ROUNDS):
+        decoded = unicodedata.normalize("NFKC", html.unescape(text))
+        if decoded == text:
+            break
+        text = decoded
+    return _CONTROL.sub("", text)
+
+
+def _strip_markup(text: str) -> str:
+    """Visible text of markup: dropped elements (scripts, styles, frames) go with their content."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(text, "lxml")
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    return soup.get_text()
+
+
+def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS) -> str | None:
     """Sanitise scraped text to plain text: no markup, no scripts, entities decoded, whitespace tidy.
 
-    HTML injected into a description (``<script>``, ``<img onerror=…>``, ``<a href="javascript:…">``)
-    is reduced to its visible text; what is left is safe to render anywhere. Truncated to max_chars.
+    Decoding comes first and is repeated to a fixed point, so markup hidden behind one or more levels
+    of escaping (``&amp;lt;script&amp;gt;``, ``&#x26;lt;img onerror=…&#x26;gt;``) is seen and
+    stripped like plain markup; injected HTML (``<script>``, ``<img onerror=…>``,
+    ``<a href="javascript:…">``) is reduced to its visible text. The result contains no ``<`` or
+    ``>`` (stray ones become ‹ ›) and no ``javascript:``/``vbscript:``, so it is safe to render
+    anywhere. Truncated to max_chars.
     """
     if value is None:
         return None
-    text = str(value)
-    if _TAG_HINT.search(text):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-            soup = BeautifulSoup(text, "lxml")
-        for tag in soup.find_all(_DROP_TAGS):
-            tag.decompose()
-        for tag in soup.find_all(_BLOCK_TAGS):
-            tag.insert_before("\n")
-            tag.insert_after("\n")
-        text = soup.get_text()
-        # markup that survived as text (double-escaped &lt;script&gt;) is parsed and stripped again
-        if "<" in text and _TAG_HINT.search(text):
-            if _depth < 3:
-                return to_plain_text(text, max_chars, _depth + 1)
-            text = re.sub(r"<[^>]*>", " ", text).replace("<", " ").replace(">", " ")
-    text = html.unescape(text)
-    text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _decode(str(value))
+    for _ in range(MAX_MARKUP_ROUNDS):
+        if not _TAG_HINT.search(text):
+            break
+        text = _decode(_strip_markup(text))  # the visible text may itself decode to markup
+    text = _TAG_SHAPE.sub(" ", text).replace("<", "‹").replace(">", "›")
+    for _ in range(MAX_MARKUP_ROUNDS):
+        cleaned = _SCRIPT_SCHEME.sub("", text)
+        if cleaned == text:
+            break
+        text = cleaned
+    else:
+        text = _SCRIPT_SCHEME.sub("", text.replace(":", " "))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     if not text:

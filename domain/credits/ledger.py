@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -24,7 +24,7 @@ from aiqleads.domain.credits.models import CreditLedgerEntry
 from aiqleads.domain.errors import DomainError, invalid_input, not_found
 from aiqleads.domain.users.models import User
 
-LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND"]
+LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL"]
 MAX_PAGE = 100
 MAX_ENTRY_ID = 2**63 - 1  # credit_ledger.id is a BIGINT: larger ids cannot exist and cannot be bound
 
@@ -115,13 +115,15 @@ async def users_without_entry(
     session: AsyncSession,
     tiers: Sequence[str],
     kind: LedgerKind,
-    ref: str,
+    ref: str | ColumnElement[str],
     limit: int,
     paid_after: datetime | None = None,
 ) -> list[uuid.UUID]:
     """Users on one of these tiers with no ledger entry of this kind and reference yet, by id.
 
-    With ``paid_after``, only users whose tier is paid beyond that moment.
+    ``ref`` is a constant or a SQL expression over the user's row (a per-user reference, such as
+    the allowance of the user's paid period). With ``paid_after``, only users whose tier is paid
+    beyond that moment.
     """
     posted = and_(
         CreditLedgerEntry.user_id == User.id, CreditLedgerEntry.kind == kind, CreditLedgerEntry.ref == ref

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.domain.db import Base
 
-LEDGER_KINDS = ("GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND")
+LEDGER_KINDS = ("GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL")
 
 
 class CreditLedgerEntry(Base):
@@ -23,10 +23,12 @@ class CreditLedgerEntry(Base):
         CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         CheckConstraint(
-            "kind IN ('GRANT','PACK_PURCHASE','MONTHLY_ALLOWANCE','SPEND','REFUND')", name="kind_valid"
+            "kind IN ('GRANT','PACK_PURCHASE','MONTHLY_ALLOWANCE','SPEND','REFUND','REVERSAL')",
+            name="kind_valid",
         ),
         Index("ix_credit_ledger_user_id_id", "user_id", "id"),
-        # exactly-once grants: one allowance per period, one pack per idempotency key, one refund per return
+        # exactly-once grants: one allowance per paid period, one pack per payment, one refund per return,
+        # one REVERSAL (clawback of a refunded or disputed payment) per payment
         Index(
             "uq_credit_ledger_user_kind_ref",
             "user_id",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import BigInteger, ColumnElement, String, cast, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.credits import idempotency, ledger
@@ -110,8 +111,10 @@ async def change_tier(
 
     A downgrade costs nothing and refunds nothing (FREE clears the paid period, a lower paid tier
     keeps it). An upgrade, or a lapsed paid tier taken again, opens a TIER payment for the tier's
-    monthly price; without a key the user's unfinished payment for that tier is reused. Asking for
-    the tier one already has (and has paid for) is ALREADY_ON_TIER.
+    monthly price; without a key the user's unfinished payment for that tier is reused. When it
+    succeeds, an upgrade's 30 days start then and the rest of the lower tier is forfeited
+    (``payments._apply_tier_period``). Asking for the tier one already has (and has paid for) is
+    ALREADY_ON_TIER.
     """
     if tier not in PLANS:
         raise invalid_input(f"Unknown tier {tier!r}.", "tier")
@@ -171,31 +174,41 @@ async def grant_tier(
     return user
 
 
-def allowance_period(now: datetime) -> str:
-    """The allowance period a moment falls in (calendar month, UTC), e.g. '2025-11'."""
-    return now.astimezone(UTC).strftime("%Y-%m")
+PERIOD_MICROSECONDS = payments.TIER_PERIOD // timedelta(microseconds=1)
 
 
-def allowance_ref(period: str) -> str:
-    """The ledger reference that makes an allowance exactly-once per period."""
-    return f"allowance:{period}"
+def allowance_ref_sql(now: datetime) -> ColumnElement[str]:
+    """``payments.allowance_ref(users.tier_paid_until, now)`` computed by PostgreSQL, exactly.
+
+    In integer microseconds: the period in effect ends ``ceil(left / P) - 1`` whole periods before
+    ``tier_paid_until``; the ref is ``'allowance:' || floor(epoch of that end)``.
+    """
+    left_us = cast(func.extract("epoch", User.tier_paid_until - now) * 1_000_000, BigInteger)
+    whole_after = (left_us + (PERIOD_MICROSECONDS - 1)) // PERIOD_MICROSECONDS - 1  # integer division
+    paid_until_us = cast(func.extract("epoch", User.tier_paid_until) * 1_000_000, BigInteger)
+    seconds = (paid_until_us - whole_after * PERIOD_MICROSECONDS) // 1_000_000  # after 1970: floor
+    return literal("allowance:") + cast(seconds, String)
 
 
 async def users_due_allowance(
-    session: AsyncSession, period: str, limit: int, now: datetime | None = None
+    session: AsyncSession, limit: int, now: datetime | None = None
 ) -> list[uuid.UUID]:
-    """Users on a tier with an allowance, paid beyond now, who have not had this period's grant yet."""
+    """Users on a tier with an allowance, paid beyond now, without the allowance of their period."""
+    moment = now or datetime.now(UTC)
     paid = [name for name, plan in PLANS.items() if plan.monthly_credits > 0]
     return await ledger.users_without_entry(
-        session, paid, "MONTHLY_ALLOWANCE", allowance_ref(period), limit, paid_after=now or datetime.now(UTC)
+        session, paid, "MONTHLY_ALLOWANCE", allowance_ref_sql(moment), limit, paid_after=moment
     )
 
 
 async def grant_allowances(
-    session: AsyncSession, user_ids: Sequence[uuid.UUID], period: str, now: datetime | None = None
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], now: datetime | None = None
 ) -> int:
-    """Grant this period's allowance to each user on a paid period (exactly once per user and period).
+    """Grant each user on a paid period the allowance of that period (exactly once per period).
 
+    A paid 30-day period grants once whatever the number of runs: the ledger ref names the period
+    (``payments.allowance_ref``) and the unique (user, kind, ref) index has the last word against
+    concurrent runs. A downgrade keeps the period (nothing new); a new paid period grants once.
     Returns the grants made; a paid tier whose period is not paid beyond now gets nothing.
     """
     moment = now or datetime.now(UTC)
@@ -203,15 +216,16 @@ async def grant_allowances(
     for user_id in sorted(user_ids):
         user = await ledger.lock_user(session, user_id)
         plan = plan_for(effective_tier(user.tier, user.tier_paid_until, moment))
-        if plan.monthly_credits <= 0:
+        if plan.monthly_credits <= 0 or user.tier_paid_until is None:
             continue
+        end = payments.current_period_end(user.tier_paid_until, moment)
         posting = await ledger.post(
             session,
             user_id,
             plan.monthly_credits,
             "MONTHLY_ALLOWANCE",
-            f"{plan.tier} monthly allowance for {period}",
-            ref=allowance_ref(period),
+            f"{plan.tier} monthly allowance for the period ending {end.isoformat()}",
+            ref=payments.allowance_ref(user.tier_paid_until, moment),
         )
         granted += int(posting.created)
     return granted

@@ -15,6 +15,7 @@ from typing import Any
 from aiqleads.domain.geo.points import lat_lng
 from aiqleads.domain.leads.filters import LeadFilterSpec, lead_matches
 from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.leads.visibility import public_point
 
 
 def new_lead_event(lead: Lead) -> dict[str, Any]:
@@ -99,6 +100,7 @@ class NewLeadEvent:
 def event_matches(spec: LeadFilterSpec, payload: dict[str, Any]) -> uuid.UUID | None:
     """The lead id of an event that satisfies the filter, else None."""
     event = NewLeadEvent.parse(payload)
-    if event is None or not lead_matches(spec, event, event.lat, event.lng):
+    # the public point, as for every geo filter: a tiny radius must not locate the house
+    if event is None or not lead_matches(spec, event, *public_point(event.lat, event.lng)):
         return None
     return event.lead_id

@@ -133,11 +133,22 @@ def _enum_value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+def _finite(value: Any) -> float | None:
+    """The value as a finite float; None for non-numbers, NaN, infinities and ints beyond float range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)  # an int such as 10**400 (valid JSON) overflows
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid_input("Must be a number.", field)
-    number = float(value)
-    if not math.isfinite(number):
+    number = _finite(value)
+    if number is None:
         raise invalid_input("Must be a finite number.", field)
     return number
 
@@ -311,7 +322,12 @@ def _datetime(value: Any, field: str) -> datetime | None:
             raise invalid_input("Must be an ISO 8601 date-time.", field) from exc
     if not isinstance(value, datetime):
         raise invalid_input("Must be a date-time.", field)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:  # PostgreSQL and Elasticsearch get it in UTC: 9999-12-31T23:59-14:00 is past year 9999 there
+        aware.astimezone(UTC)
+    except OverflowError as exc:
+        raise invalid_input("Date-time out of range (years 1 to 9999 in UTC).", field) from exc
+    return aware
 
 
 def _get(raw: Mapping[str, Any], snake: str, camel: str) -> Any:
@@ -405,6 +421,7 @@ def parse_query_text(query: Any) -> str:
 # ---------------------------------------------------------------------------------------- cursors
 
 # Cursor kinds: "sql" (leads, keyset over PostgreSQL) and "es" (searchLeads, search_after).
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SQL_KEY_TYPES: dict[str, str] = {
     "NEWEST": "datetime",
     "PRICE_ASC": "int",
@@ -460,7 +477,7 @@ def decode_cursor(cursor: Any, kind: str, sort: str) -> tuple[Any, ...] | None:
     if lead_id is None:
         raise _bad_cursor()
     if kind == "es":
-        if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(float(key)):
+        if _finite(key) is None or (isinstance(key, int) and not _INT64_MIN <= key <= _INT64_MAX):
             raise _bad_cursor()
         return (key, str(lead_id))
     expected = _SQL_KEY_TYPES.get(sort)
@@ -470,13 +487,14 @@ def decode_cursor(cursor: Any, kind: str, sort: str) -> tuple[Any, ...] | None:
             raise _bad_cursor()
         return (parsed, lead_id)
     if expected == "int":
-        if isinstance(key, bool) or not isinstance(key, int):
-            raise _bad_cursor()
+        if isinstance(key, bool) or not isinstance(key, int) or not _INT64_MIN <= key <= _INT64_MAX:
+            raise _bad_cursor()  # asking_price is a BIGINT: a bigger key would fail in PostgreSQL
         return (key, lead_id)
     if expected == "float":
-        if isinstance(key, bool) or not isinstance(key, (int, float)) or not math.isfinite(float(key)):
+        number = _finite(key)
+        if number is None:
             raise _bad_cursor()
-        return (float(key), lead_id)
+        return (number, lead_id)
     raise _bad_cursor()
 
 

@@ -32,6 +32,7 @@ LEAD_SOURCES = ("ZILLOW", "CRAIGSLIST", "FSBO", "FACEBOOK")
 LEAD_STATUSES = ("AVAILABLE", "SOLD_OUT", "WITHDRAWN")
 EMBEDDING_DIM = 384
 
+PUBLIC_LOCATION_SQL = "ST_SnapToGrid(location::geometry, 0.01)::geography"
 _SEARCH_TSV = (
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english', coalesce(city, '') || ' ' || coalesce(state, '')), 'B') || "
@@ -58,6 +59,7 @@ class Lead(Base):
         CheckConstraint("fraud_score BETWEEN 0 AND 1", name="fraud_range"),
         CheckConstraint("price_credits >= 0", name="price_not_negative"),
         Index("ix_leads_location_gist", "location", postgresql_using="gist"),
+        Index("ix_leads_public_location_gist", "public_location", postgresql_using="gist"),
         Index("ix_leads_search_tsv", "search_tsv", postgresql_using="gin"),
         Index("ix_leads_posted_at_id", "posted_at", "id"),
         Index("ix_leads_price_id", "price_credits", "id"),
@@ -86,6 +88,14 @@ class Lead(Base):
     state: Mapped[str] = mapped_column(String(2))
     zip: Mapped[str] = mapped_column(String(10))
     location: Mapped[Any] = mapped_column(Geography("POINT", srid=4326, spatial_index=False))
+    # the point everyone may know (0.01° grid): every geo filter, sort and distance shown to
+    # non-buyers runs on it, so no sequence of queries can home in on the exact point
+    public_location: Mapped[Any] = mapped_column(
+        Geography("POINT", srid=4326, spatial_index=False),
+        Computed(PUBLIC_LOCATION_SQL, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
     asking_price: Mapped[int | None] = mapped_column(BigInteger)
     bedrooms: Mapped[int | None] = mapped_column(Integer)
     bathrooms: Mapped[float | None] = mapped_column(Float)

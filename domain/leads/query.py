@@ -1,7 +1,10 @@
 """Marketplace listing queries on PostgreSQL/PostGIS: filters, sorts, keyset pagination.
 
-Geo filters run on the GiST index of the `location` geography column:
-- near: ST_DWithin(location, centre, metres, use_spheroid => false) — the mean-radius sphere, the
+Geo filters and the DISTANCE sort run on the GiST index of `public_location`, the point snapped
+to the 0.01° grid that every viewer may know (see leads.visibility): on the exact point, a series
+of shrinking boxes, radii or distance orders would home in on a house non-buyers must not find.
+The exact distance is computed only to be shown to the lead's buyers.
+- near: ST_DWithin(public_location, centre, metres, use_spheroid => false) — the mean-radius sphere, the
   same model Elasticsearch's arc distance uses, so both engines agree;
 - within / polygon: an index prefilter (`&&` against the padded, densified envelope as geography)
   plus the exact planar test in lng/lat (BETWEEN for boxes, ST_Intersects with
@@ -45,8 +48,9 @@ class LeadHit:
     """One row of a page: the lead, its distance from the query centre, and its cursor."""
 
     lead: Lead
-    distance_miles: float | None
+    distance_miles: float | None  # from the exact point (shown to the lead's buyers)
     cursor: str
+    public_distance_miles: float | None = None  # from the public point (shown to everyone else)
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,21 @@ def centre_geography(near: GeoRadius) -> ColumnElement[Any]:
 
 
 def distance_meters(near: GeoRadius) -> ColumnElement[float]:
-    """Sphere distance from the centre to each lead, in metres."""
+    """Sphere distance from the centre to each lead's public point, in metres (filters and sorts)."""
+    return func.ST_Distance(Lead.public_location, centre_geography(near), False)
+
+
+def exact_distance_meters(near: GeoRadius) -> ColumnElement[float]:
+    """Sphere distance from the centre to each lead's exact point, in metres (shown to its buyers)."""
     return func.ST_Distance(Lead.location, centre_geography(near), False)
+
+
+def distance_columns(near: GeoRadius) -> list[Any]:
+    """The exact and the public distance in miles, labelled for a select."""
+    return [
+        (exact_distance_meters(near) / METERS_PER_MILE).label("distance_miles"),
+        (distance_meters(near) / METERS_PER_MILE).label("public_distance_miles"),
+    ]
 
 
 def _lng_chunks(west: float, east: float) -> list[tuple[float, float]]:
@@ -88,16 +105,16 @@ def _box_prefilter(box: BoundingBox) -> ColumnElement[bool]:
     for west, east in box.lng_ranges():
         for w, e in _lng_chunks(max(-180.0, west - _PAD_DEGREES), min(180.0, east + _PAD_DEGREES)):
             envelope = func.ST_Segmentize(func.ST_MakeEnvelope(w, south, e, north, 4326), _SEGMENT_DEGREES)
-            parts.append(Lead.location.op("&&")(cast(envelope, Geography)))
+            parts.append(Lead.public_location.op("&&")(cast(envelope, Geography)))
     return or_(*parts)
 
 
 def _lat() -> ColumnElement[float]:
-    return func.ST_Y(cast(Lead.location, Geometry))
+    return func.ST_Y(cast(Lead.public_location, Geometry))
 
 
 def _lng() -> ColumnElement[float]:
-    return func.ST_X(cast(Lead.location, Geometry))
+    return func.ST_X(cast(Lead.public_location, Geometry))
 
 
 def _box_exact(box: BoundingBox) -> ColumnElement[bool]:
@@ -138,7 +155,7 @@ def filter_conditions(spec: LeadFilterSpec) -> list[ColumnElement[bool]]:
         conds.append(Lead.posted_at > spec.posted_after)
     if spec.near is not None:
         conds.append(
-            func.ST_DWithin(Lead.location, centre_geography(spec.near), spec.near.radius_meters, False)
+            func.ST_DWithin(Lead.public_location, centre_geography(spec.near), spec.near.radius_meters, False)
         )
     if spec.within is not None:
         conds.append(_box_prefilter(spec.within))
@@ -146,7 +163,9 @@ def filter_conditions(spec: LeadFilterSpec) -> list[ColumnElement[bool]]:
     if spec.polygon is not None:
         conds.append(_box_prefilter(spec.polygon.bounds()))
         conds.append(
-            func.ST_Intersects(func.ST_GeomFromGeoJSON(spec.polygon.geojson), cast(Lead.location, Geometry))
+            func.ST_Intersects(
+                func.ST_GeomFromGeoJSON(spec.polygon.geojson), cast(Lead.public_location, Geometry)
+            )
         )
     if spec.available_only:
         conds.append(Lead.status == "AVAILABLE")
@@ -199,7 +218,7 @@ async def list_leads(
     order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
     columns: list[Any] = [Lead, key.label("sort_key")]
     if spec.near is not None:
-        columns.append((distance_meters(spec.near) / METERS_PER_MILE).label("distance_miles"))
+        columns.extend(distance_columns(spec.near))
     query = select(*columns).options(*LIST_OPTIONS).where(*page_conds).order_by(*order).limit(first + 1)
     total: int | None = None
     if with_total and count_session is not None:
@@ -214,6 +233,7 @@ async def list_leads(
             lead=row[0],
             distance_miles=float(row.distance_miles) if spec.near is not None else None,
             cursor=encode_cursor(CURSOR_KIND, sort, (row.sort_key, row[0].id)),
+            public_distance_miles=float(row.public_distance_miles) if spec.near is not None else None,
         )
         for row in rows
     ]
@@ -228,17 +248,31 @@ async def list_leads(
     )
 
 
+@dataclass(frozen=True)
+class LeadWithDistance:
+    """A lead and its exact and public distances in miles from the centre (None without one)."""
+
+    lead: Lead
+    distance_miles: float | None
+    public_distance_miles: float | None
+
+
 async def leads_with_distance(
     session: AsyncSession, lead_ids: Sequence[uuid.UUID], near: GeoRadius | None
-) -> dict[uuid.UUID, tuple[Lead, float | None]]:
-    """Load these leads in one statement, with their distance in miles from the centre if any."""
+) -> dict[uuid.UUID, LeadWithDistance]:
+    """Load these leads in one statement, with their distances in miles from the centre if any."""
     if not lead_ids:
         return {}
     columns: list[Any] = [Lead]
     if near is not None:
-        columns.append((distance_meters(near) / METERS_PER_MILE).label("distance_miles"))
+        columns.extend(distance_columns(near))
     query = select(*columns).options(*LIST_OPTIONS).where(Lead.id.in_(list(lead_ids)))
-    out: dict[uuid.UUID, tuple[Lead, float | None]] = {}
+    out: dict[uuid.UUID, LeadWithDistance] = {}
     for row in (await session.execute(query)).all():
-        out[row[0].id] = (row[0], float(row.distance_miles) if near is not None else None)
+        if near is None:
+            out[row[0].id] = LeadWithDistance(row[0], None, None)
+        else:
+            out[row[0].id] = LeadWithDistance(
+                row[0], float(row.distance_miles), float(row.public_distance_miles)
+            )
     return out

@@ -2,11 +2,11 @@
 
 What is sold is the seller's contact. Until the viewer has bought the lead, everything that
 identifies or reaches the seller or the exact property is withheld: the contact, the street, the
-source URL (the original listing shows the contact) and the exact point. Free text is shown with
-phone numbers, e-mail addresses, URLs and street addresses redacted; the point is snapped to a
-0.01° grid (about 1 km) and distances are rounded to 0.1 mile. Filters and sorts keep running on
-the exact point in the database: rounding is monotonic, so a distance-sorted list stays in the
-order of the distances shown.
+source URL and the photos (both lead back to the listing) and the exact point. Free text is shown
+with phone numbers, e-mail addresses, URLs and street addresses redacted; the point is snapped to
+a 0.01° grid (about 1 km) and distances are those of the snapped point, rounded to 0.1 mile.
+Geo filters, distance sorts and cursors run on the snapped point too (``leads.public_location``):
+on the exact one, shrinking boxes, orderings or rounding flips would locate the house.
 
 The same functions build the search-index document's text, so the index never holds what a
 non-buyer may not read.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -66,6 +67,8 @@ class LeadFacts(ContactFacts, Protocol):
     def fraud_signals(self) -> list[str] | None: ...
     @property
     def source_url(self) -> str | None: ...
+    @property
+    def photos(self) -> list[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class VisibleLead:
     title: str
     description: str | None
     fraud_signals: list[str]
+    photos: list[str]  # photo URLs lead back to the listing (and its contact): buyers only
     source_url: str | None
     street: str | None
     contact: Contact | None
@@ -96,39 +100,58 @@ class VisibleLead:
         """Any other text about the lead (an AI hint, a pricing reason) as this viewer may read it."""
         return value if self.full else redact(value, self.facts)
 
-    def distance(self, miles: float | None) -> float | None:
-        """A distance from the query's centre at the precision this viewer gets."""
-        if miles is None or self.full:
-            return miles
-        return public_distance(miles)
+    def distance(self, exact_miles: float | None, public_miles: float | None) -> float | None:
+        """The distance from the query's centre this viewer gets: exact for buyers, else the
+        public point's distance rounded to 0.1 mi (rounding the exact one would leak it)."""
+        if self.full:
+            return exact_miles
+        return public_distance(public_miles) if public_miles is not None else None
 
 
 # --------------------------------------------------------------------------- redaction patterns
+#
+# Every pattern is linear-time: repetitions are bounded and possessive (``*+``, ``{m,n}+``), and
+# matches can only start where a token starts, so a hostile listing ("a.a.a.a…") costs one pass.
 
-_AT = r"(?:@|\(at\)|\[at\]|\{at\}|\s+at\s+)"
-_DOT = r"(?:\.|\(dot\)|\[dot\]|\s+dot\s+)"
+MAX_REDACTED_CHARS = 20_000  # listing text is capped well below this; beyond it nothing is shown
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"})
+_O_FOR_ZERO = re.compile(r"(?<=\d)[Oo]|[Oo](?=\d)")
+_AT = r"(?:@|\(at\)|\[at\]|\{at\}|\[@\]|\s+at\s+)"
+_DOT = r"(?:\.|\(dot\)|\[dot\]|\{dot\}|\[\.\]|\(\.\)|\s+dot\s+)"
+_TLDS = (
+    "com|net|org|edu|gov|io|co|us|biz|info|me|mail|app|site|online|xyz|realestate|realty|house|homes"
+    "|ly|tv|ca|mx|uk|de|fr|es|it|nl|ch|au|in|br"
+)
+_START = r"(?<![\w.+-])"
 _EMAIL = re.compile(
-    rf"[\w+-]+(?:\s*{_DOT}\s*[\w+-]+)*\s*{_AT}\s*[\w-]+(?:\s*{_DOT}\s*[\w-]+)*"
-    rf"\s*{_DOT}\s*(?:com|net|org|edu|gov|io|co|us|biz|info|me|mail)\b",
+    # a literal @ with any domain; the spelled-out forms ("at", "dot") only before a known TLD
+    rf"{_START}[\w.+-]{{1,64}}+@[\w-]{{1,63}}+(?:\.[\w-]{{1,63}}+){{1,8}}+"
+    rf"|{_START}[\w+-]{{1,64}}+(?:\s*{_DOT}\s*[\w+-]{{1,64}}+){{0,4}}+\s*{_AT}\s*[\w-]{{1,63}}+"
+    rf"(?:\s*{_DOT}\s*[\w-]{{1,63}}+){{0,4}}\s*{_DOT}\s*(?:{_TLDS})\b",
     re.IGNORECASE,
 )
 _URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"']+"
-    r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|us|biz|info|ly|me)\b(?:/[^\s<>\"']*)?",
+    r"(?:https?://|www\.)[^\s<>\"']{1,2048}+"
+    rf"|{_START}[a-z0-9][a-z0-9-]{{0,62}}+(?:{_DOT}[a-z0-9][a-z0-9-]{{0,62}}+){{0,6}}{_DOT}(?:{_TLDS})\b"
+    r"(?:/[^\s<>\"']{0,2048}+)?",
     re.IGNORECASE,
 )
-# 10 digits in the usual groupings (optional +1), or a 7-digit local number written with a separator
+_SEP = r"(?:[^\w\n]|_){0,3}+"  # up to three non-alphanumeric characters between digit groups
 _PHONE = re.compile(
-    r"(?<![\w])(?:\+?1[\s.\-]*)?\(?\d{3}\)?[\s.\-]*\d{3}[\s.\-]*\d{4}(?![\w])"
-    r"|(?<![\w$.,])\d{3}[.\-]\d{4}(?![\w])"
+    # 10 digits in any grouping and with any light separators (optional +1), a 7-digit local
+    # number written with a separator, or an international number
+    rf"(?<![\w$])(?:\+?1{_SEP})?\(?\d{{3}}\)?{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\w)"
+    r"|(?<![\w$.,])\d{3}[\s.\-/]\d{4}(?!\w)"
+    rf"|(?<![\w$])\+\d{{1,3}}(?:{_SEP}\d{{1,4}}){{2,5}}+(?!\w)"
 )
 _STREET_SUFFIXES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|way|place|pl|terrace|ter"
     "|circle|cir|parkway|pkwy|highway|hwy|trail|trl|loop|row|square|sq|crossing|xing|run|pass|path|pike"
+    "|cove|cv|bend|ridge|creek|crk|holw|hts|plz|aly|grv|mdw|expy|fwy|tpke"
 )
 _STREET = re.compile(
-    r"\b\d{1,6}[a-z]?\s+(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s+)?"
-    r"(?:[a-z0-9][\w'\-]*\s+){0,3}"
+    r"\b\d{1,6}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
+    r"(?:(?:[a-z]{1,3}\.|[a-z0-9][\w'\-]{0,30}+)\s++){0,4}"
     rf"(?:{_STREET_SUFFIXES})\b\.?",
     re.IGNORECASE,
 )
@@ -137,17 +160,42 @@ _SPACES = re.compile(r"[ \t]{2,}")
 _MIN_NAME_PART = 3
 
 
+def _normalised(text: str) -> str:
+    """The text as patterns see it: compatibility forms folded (fullwidth ＠, digits), dashes as
+    "-", and an O or o written next to digits read as a zero ("214 555 O143")."""
+    folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    return _O_FOR_ZERO.sub("0", folded)
+
+
+def _street_parts(street: str) -> list[str]:
+    """The lead's street as separate tell-tale pieces: the whole, the name without number or suffix."""
+    words = street.split()
+    pieces = [street]
+    if words and words[0].isdigit():
+        words = words[1:]
+    if len(words) > 1 and re.fullmatch(_STREET_SUFFIXES, words[-1].rstrip(".").lower()):
+        words = words[:-1]
+    if words and sum(len(w) for w in words) >= 4:
+        pieces.append(" ".join(words))
+    return pieces
+
+
 def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
     """Patterns for this lead's own contact values, however the listing spelled them."""
     patterns: list[re.Pattern[str]] = []
-    for value in (lead.street, lead.contact_email):
-        if value and value.strip():
-            patterns.append(re.compile(r"\s+".join(map(re.escape, value.split())), re.IGNORECASE))
+    values = [*(_street_parts(lead.street) if lead.street and lead.street.strip() else [])]
+    if lead.contact_email and lead.contact_email.strip():
+        values.append(lead.contact_email)
+    for value in values:
+        patterns.append(re.compile(r"\s+".join(map(re.escape, value.split())), re.IGNORECASE))
     phone_digits = "".join(_DIGITS.findall(lead.contact_phone or ""))
-    if len(phone_digits) >= 10:
-        local = phone_digits[-10:]
-        # the ten digits with any separators between them (e.g. "214 555 0143", "214.555.0143")
-        patterns.append(re.compile(r"(?:\+?1[\s.\-]*)?\(?" + r"[\s().\-]*".join(local)))
+    if len(phone_digits) >= 7:
+        # the last seven digits (the local number) with any light separators between them, with
+        # the area code and country code optionally in front
+        local = phone_digits[-7:]
+        area = phone_digits[-10:-7]
+        prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
+        patterns.append(re.compile(prefix + _SEP.join(local) + r"(?!\d)"))
     for part in (lead.contact_name or "").split():
         word = part.strip(".,;:'\"()")
         if len(word) >= _MIN_NAME_PART:
@@ -157,6 +205,9 @@ def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
 
 def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
     """Text with phones, e-mails, URLs, street addresses (and the lead's own contact) replaced."""
+    if len(text) > MAX_REDACTED_CHARS:
+        return marker
+    text = _normalised(text)
     known = _known_values(lead) if lead is not None else []
     # e-mails and URLs first: a name inside an address must not break the address's pattern
     patterns: Iterable[re.Pattern[str]] = [_EMAIL, _URL, *known, _PHONE, _STREET]
@@ -188,6 +239,7 @@ def visible_lead(lead: LeadFacts, lat: float, lng: float, *, full: bool) -> Visi
             title=lead.title,
             description=lead.description,
             fraud_signals=list(lead.fraud_signals or []),
+            photos=list(lead.photos or []),
             source_url=lead.source_url,
             street=lead.street,
             contact=Contact(lead.contact_name, lead.contact_phone, lead.contact_email),
@@ -202,6 +254,7 @@ def visible_lead(lead: LeadFacts, lat: float, lng: float, *, full: bool) -> Visi
         description=redact(lead.description, lead) if lead.description is not None else None,
         # AI review hints can quote the listing, contact included
         fraud_signals=[redact(signal, lead) for signal in lead.fraud_signals or []],
+        photos=[],
         source_url=None,
         street=None,
         contact=None,

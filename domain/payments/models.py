@@ -21,6 +21,12 @@ class Payment(Base):
     CREATING: the row exists but the provider has not answered yet (the call happens outside the
     transaction); PENDING: the provider holds a payment waiting for the customer; SUCCEEDED and
     FAILED are final (fulfilment happens on the move to SUCCEEDED, under this row's lock).
+
+    ``refunded_at`` / ``disputed_at``: when the provider reported a full refund / a dispute of the
+    charge (each recorded once). The first of them reverses what the payment granted (a paid
+    period ended, a pack's credits clawed back, what could not be in ``failure_reason``); the status
+    stays SUCCEEDED (it did succeed), or becomes FAILED when the reversal overtook the success.
+    A payment with either set is never fulfilled.
     """
 
     __tablename__ = "payments"
@@ -56,3 +62,10 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disputed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def reversed(self) -> bool:
+        """Whether the provider reported a full refund or a dispute of this payment."""
+        return self.refunded_at is not None or self.disputed_at is not None

@@ -112,9 +112,10 @@ class PaymentEvent:
     """A verified notification from a provider about one of its payments (a webhook event)."""
 
     event_id: str
-    type: Literal["succeeded", "failed", "other"]
+    # succeeded / failed: the payment's outcome; refunded: fully refunded; disputed: a dispute opened
+    type: Literal["succeeded", "failed", "refunded", "disputed", "other"]
     provider_payment_id: str | None
     amount_cents: int | None = None
     currency: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
-    failure_reason: str | None = None
+    failure_reason: str | None = None  # the decline message, or the dispute's reason

@@ -18,6 +18,8 @@ log = logging.getLogger("aiqleads.payments.stripe")
 
 SUCCEEDED_EVENT = "payment_intent.succeeded"
 FAILED_EVENT = "payment_intent.payment_failed"
+REFUNDED_EVENT = "charge.refunded"  # data.object is the Charge; only a full refund is reversed
+DISPUTE_CREATED_EVENT = "charge.dispute.created"  # data.object is the Dispute
 
 
 class InvalidWebhook(Exception):
@@ -121,25 +123,73 @@ def parse_webhook(payload: bytes, signature_header: str | None, secret: str, tol
     return _payment_event(str(data.get("id") or ""), str(data.get("type") or ""), data)
 
 
+def _intent_id(value: Any) -> str | None:
+    """A PaymentIntent reference as Stripe sends it: an id, or the expanded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _payment_event(event_id: str, event_type: str, data: dict[str, Any]) -> PaymentEvent:
     obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
-    if (
-        not isinstance(obj, dict)
-        or obj.get("object") != "payment_intent"
-        or not isinstance(obj.get("id"), str)
-    ):
+    if not isinstance(obj, dict):
+        return PaymentEvent(event_id, "other", None)
+    currency = obj.get("currency") if isinstance(obj.get("currency"), str) else None
+    if event_type in (REFUNDED_EVENT, DISPUTE_CREATED_EVENT):
+        return _reversal_event(event_id, event_type, obj, currency)
+    if obj.get("object") != "payment_intent" or not isinstance(obj.get("id"), str):
         return PaymentEvent(event_id, "other", None)
     kind = {SUCCEEDED_EVENT: "succeeded", FAILED_EVENT: "failed"}.get(event_type, "other")
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     error = obj.get("last_payment_error")
-    amount = obj.get("amount")
-    currency = obj.get("currency")
     return PaymentEvent(
         event_id=event_id,
         type=cast(Any, kind),
         provider_payment_id=obj["id"],
-        amount_cents=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-        currency=currency if isinstance(currency, str) else None,
+        amount_cents=_int(obj.get("amount")),
+        currency=currency,
         metadata={str(k): str(v) for k, v in (metadata or {}).items()},
         failure_reason=str(error["message"]) if isinstance(error, dict) and error.get("message") else None,
+    )
+
+
+def _reversal_event(
+    event_id: str, event_type: str, obj: dict[str, Any], currency: str | None
+) -> PaymentEvent:
+    """charge.refunded (a Charge) and charge.dispute.created (a Dispute), by their PaymentIntent.
+
+    Only a full refund (``refunded: true``) counts; a partial one is logged and ignored.
+    """
+    intent_id = _intent_id(obj.get("payment_intent"))
+    if event_type == REFUNDED_EVENT:
+        if obj.get("object") != "charge" or intent_id is None:
+            return PaymentEvent(event_id, "other", None)
+        if obj.get("refunded") is not True:
+            log.warning(
+                "Stripe event %s: a partial refund (%s of %s) of PaymentIntent %s is not reversed",
+                event_id,
+                obj.get("amount_refunded"),
+                obj.get("amount"),
+                intent_id,
+            )
+            return PaymentEvent(event_id, "other", None)
+        return PaymentEvent(
+            event_id, "refunded", intent_id, amount_cents=_int(obj.get("amount")), currency=currency
+        )
+    if obj.get("object") != "dispute" or intent_id is None:
+        if obj.get("object") == "dispute":
+            log.error("Stripe event %s: a dispute without a payment_intent cannot be matched", event_id)
+        return PaymentEvent(event_id, "other", None)
+    reason = obj.get("reason")
+    return PaymentEvent(
+        event_id,
+        "disputed",
+        intent_id,
+        amount_cents=_int(obj.get("amount")),
+        currency=currency,
+        failure_reason=str(reason) if isinstance(reason, str) and reason else None,
     )

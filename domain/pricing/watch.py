@@ -11,6 +11,7 @@ from typing import Any
 
 from aiqleads.domain.errors import invalid_input
 from aiqleads.domain.events import PRICE_CHANNEL, EventHub
+from aiqleads.domain.leads.visibility import public_point
 from aiqleads.domain.users.plans import discounted
 
 EARTH_RADIUS_MILES = 3958.7613
@@ -101,7 +102,8 @@ class PriceWatch:
             return True
         if self.center is None or self.radius_miles is None:
             return False
-        return haversine_miles(self.center[0], self.center[1], event.lat, event.lng) <= self.radius_miles
+        lat, lng = public_point(event.lat, event.lng)  # as every geo filter: never the exact point
+        return haversine_miles(self.center[0], self.center[1], lat, lng) <= self.radius_miles
 
 
 async def watch_price_changes(hub: EventHub, watch: PriceWatch, tier: str) -> AsyncIterator[PriceChangeEvent]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiqleads.domain.geo.points import lat_lng
-from aiqleads.domain.leads.visibility import index_text
+from aiqleads.domain.leads.visibility import index_text, public_point
 from aiqleads.domain.search import text
 from aiqleads.domain.settings import Settings
 
@@ -131,7 +131,8 @@ class _Safe:
 def lead_document(row: Any) -> dict[str, Any]:
     """The search document of a lead (a Lead row, or any row with the same attributes)."""
     lead: Any = _Safe(row)
-    lat, lng = _location(row)
+    # only the public point is indexed: geo filters, distance sorts and cursors run on it
+    lat, lng = public_point(*_location(row))
     # only what a non-buyer may read is searchable: a seller's phone or e-mail finds nothing
     title_tokens = text.tokens(index_text(lead.title, lead))
     description_tokens = text.tokens(index_text(lead.description, lead))

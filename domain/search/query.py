@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiqleads.domain.leads.filters import LeadFilterSpec
@@ -21,6 +22,10 @@ PRICE_BANDS: tuple[tuple[int | None, int | None], ...] = (
     (750_000, 1_000_000),
     (1_000_000, None),
 )
+
+
+DATE_NANOS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+DATE_NANOS_MAX = datetime(2262, 4, 11, tzinfo=UTC)
 
 
 def es_filters(spec: LeadFilterSpec) -> list[dict[str, Any]]:
@@ -43,7 +48,12 @@ def es_filters(spec: LeadFilterSpec) -> list[dict[str, Any]]:
     rng("quality_score", gte=spec.min_quality)
     rng("fraud_score", lte=spec.max_fraud)
     if spec.posted_after is not None:
-        rng("posted_at", gt=spec.posted_after.isoformat())
+        # posted_at is a date_nanos field: it holds 1970..2262 only, and a bound outside that range
+        # is an Elasticsearch error; before it every lead matches, after it none does
+        if spec.posted_after >= DATE_NANOS_MAX:
+            out.append({"match_none": {}})
+        elif spec.posted_after >= DATE_NANOS_MIN:
+            rng("posted_at", gt=spec.posted_after.isoformat())
     if spec.city is not None:
         out.append({"term": {"city_key": spec.city.lower()}})
     if spec.state is not None:

@@ -73,8 +73,14 @@ async def search_leads(
         found = rows.get(uuid.UUID(raw["_id"]))
         if found is None:  # deleted in PostgreSQL, not yet removed from the index
             continue
-        lead, distance = found
-        hits.append(LeadHit(lead=lead, distance_miles=distance, cursor=cursor))
+        hits.append(
+            LeadHit(
+                lead=found.lead,
+                distance_miles=found.distance_miles,
+                cursor=cursor,
+                public_distance_miles=found.public_distance_miles,
+            )
+        )
     return SearchPage(
         hits=hits,
         has_next_page=has_next,

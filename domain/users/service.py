@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from aiqleads.domain.errors import DomainError, invalid_input
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.text_input import has_control_characters, reject_control_characters
 from aiqleads.domain.users import repository
+from aiqleads.domain.users.login_throttle import LoginThrottle
 from aiqleads.domain.users.models import ApiKey, User
-from aiqleads.domain.users.passwords import hash_password, verify_password
+from aiqleads.domain.users.passwords import hash_password_async, verify_password_async
 from aiqleads.domain.users.plans import PLANS
 from aiqleads.domain.users.tokens import hash_api_key, issue_token, new_api_key, verify_token
 
@@ -26,10 +26,14 @@ MAX_EMAIL_LENGTH = 320  # RFC 5321 limit, and the users.email column size
 MAX_NAME_LENGTH = 200  # users.name and api_keys.name column size
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the email is unknown (built on first login, not at import)."""
-    return hash_password("timing-equaliser-password")
+_dummy: list[str] = []  # filled on first use, not at import
+
+
+async def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown (built once, in a worker thread)."""
+    if not _dummy:
+        _dummy.append(await hash_password_async("timing-equaliser-password"))
+    return _dummy[0]
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,28 @@ def _check_name(name: str) -> str:
 
 
 async def register(
-    session: AsyncSession, settings: Settings, *, email: str, password: str, name: str
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    throttle: LoginThrottle | None = None,
 ) -> AuthResult:
-    """Create a FREE user and sign them in; EMAIL_TAKEN if the email exists."""
+    """Create a FREE user and sign them in; EMAIL_TAKEN if the email exists.
+
+    With a ``throttle`` (every request does), registrations per client address are limited
+    (RATE_LIMITED). Hashing runs in a worker thread.
+    """
     normalised = _normalise_email(email)
     _check_password(password)
     clean_name = _check_name(name)
+    if throttle is not None:
+        await throttle.check_registration()
     if await repository.get_user_by_email(session, normalised) is not None:
         raise DomainError("EMAIL_TAKEN", "An account with this email already exists.", "email")
-    user = User(id=uuid.uuid4(), email=normalised, name=clean_name, password_hash=hash_password(password))
+    password_hash = await hash_password_async(password)
+    user = User(id=uuid.uuid4(), email=normalised, name=clean_name, password_hash=password_hash)
     user.tier = "FREE"
     user.role = "user"
     user.credit_balance = 0
@@ -85,19 +102,41 @@ async def register(
     return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
 
 
-async def login(session: AsyncSession, settings: Settings, *, email: str, password: str) -> AuthResult:
-    """Verify credentials and issue a token; INVALID_CREDENTIALS without saying which part was wrong."""
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    throttle: LoginThrottle | None = None,
+) -> AuthResult:
+    """Verify credentials and issue a token; INVALID_CREDENTIALS without saying which part was wrong.
+
+    With a ``throttle`` (every request does), an account with too many recent failures from this
+    address (or overall) is refused with RATE_LIMITED before any password check, even a right one;
+    failures are counted and a success clears this address's count. Verification runs in a
+    worker thread, never on the event loop.
+    """
     email = email.strip()
     if (
         len(email) > MAX_EMAIL_LENGTH or has_control_characters(email) or len(password) > MAX_PASSWORD_LENGTH
     ):  # no account can match; answer like any wrong login, without a lookup or a costly hash
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+    if throttle is not None:
+        await throttle.check_login(email)
     user = await repository.get_user_by_email(session, email)
     if user is None:
-        verify_password(_dummy_hash(), password)  # same work as a real check, so timing reveals nothing
+        # the same work as a real check, so timing tells nothing about which e-mails exist
+        await verify_password_async(await _dummy_hash(), password)
+        ok = False
+    else:
+        ok = await verify_password_async(user.password_hash, password)
+    if not ok or user is None:
+        if throttle is not None:
+            await throttle.record_failure(email)
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
-    if not verify_password(user.password_hash, password):
-        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+    if throttle is not None:
+        await throttle.record_success(email)
     return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
 
 

@@ -10,8 +10,11 @@ import asyncpg
 from alembic import command
 
 from aiqleads.cli import alembic_config
+from aiqleads.db_roles import APP_PASSWORD, APP_ROLE, grant_app_role, role_of, with_role
 from aiqleads.domain.settings import Settings
 
+# Databases are created and migrated as the owner; tests then connect as the least-privilege
+# application role, as the API and worker do in production (SECURITY.md).
 BASE = Settings.from_env()
 
 
@@ -25,8 +28,14 @@ def _with_database(url: str, name: str) -> str:
     return f"{head}/{name}"
 
 
+def owner_url(base: Settings, database: str | None = None) -> str:
+    """The schema owner's URL (migrations), of base's database or of another on the same server."""
+    url = base.migration_database_url or base.database_url
+    return _with_database(url, database) if database else url
+
+
 async def _execute(base: Settings, sql: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(base.database_url))
+    conn = await asyncpg.connect(asyncpg_dsn(owner_url(base)))
     try:
         await conn.execute(sql)
     finally:
@@ -34,11 +43,19 @@ async def _execute(base: Settings, sql: str) -> None:
 
 
 async def create_database(base: Settings, name: str) -> str:
-    """Create database `name` on base's server, migrate it to head; returns its SQLAlchemy URL."""
+    """Create database `name` on base's server as the owner, migrate it to head and grant the
+    application role; returns the owner's SQLAlchemy URL of it (see app_url)."""
     await _execute(base, f'CREATE DATABASE "{name}"')
-    url = _with_database(base.database_url, name)
+    url = _with_database(owner_url(base), name)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    if role_of(url) != APP_ROLE:
+        await grant_app_role(url, APP_ROLE)
     return url
+
+
+def app_url(url: str) -> str:
+    """The URL of the same database for the least-privilege application role."""
+    return with_role(url, APP_ROLE, APP_PASSWORD)
 
 
 async def drop_database(base: Settings, name: str) -> None:
@@ -47,9 +64,9 @@ async def drop_database(base: Settings, name: str) -> None:
 
 
 def create_test_database() -> tuple[str, str]:
-    """Create an empty database, migrate it to head, return (name, SQLAlchemy URL)."""
+    """Create an empty database, migrate it to head, return (name, the application role's URL)."""
     name = f"aiq_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    return name, asyncio.run(create_database(BASE, name))
+    return name, app_url(asyncio.run(create_database(BASE, name)))
 
 
 def drop_test_database(name: str) -> None:

@@ -64,6 +64,16 @@ class Item:
     lat: float
     lng: float
 
+    @property
+    def public_lat(self) -> float:
+        """The latitude every viewer may know (and every geo filter runs on): 2 decimals."""
+        return round(self.lat, 2)
+
+    @property
+    def public_lng(self) -> float:
+        """The longitude every viewer may know: 2 decimals."""
+        return round(self.lng, 2)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.row, name)
 

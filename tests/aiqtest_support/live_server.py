@@ -44,6 +44,8 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         AIQ_ITEM_HOLD_SECONDS=str(settings.item_hold_seconds),
         AIQ_CART_HOLD_SECONDS=str(settings.cart_hold_seconds),
         AIQ_HOLD_EXTENSION_SECONDS=str(settings.hold_extension_seconds),
+        AIQ_RATE_LIMIT_PER_MINUTE=str(settings.rate_limit_per_minute),
+        AIQ_REGISTRATIONS_PER_IP_PER_HOUR=str(settings.registrations_per_ip_per_hour),
     )
     env.update(extra)
     return env

@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urljoin
 
 from aiqleads.domain.ingest.records import RawRecord
 from aiqleads.workers.scrapers.regions import Region
+from aiqleads.workers.scrapers.url_policy import resolve_link
 
 MAX_FRAGMENT_CHARS = 200_000
 
@@ -52,6 +52,7 @@ class SourceParser(Protocol):
     source: str  # LeadSource value, e.g. "ZILLOW"
     name: str  # settings/CLI name, e.g. "zillow"
     default_base_url: str
+    hosts: tuple[str, ...]  # the real site's hosts ("*.example.org" matches subdomains)
 
     def search_url(self, base_url: str, region: Region, page: int) -> str:
         """URL of the page-th (1-based) search results page for a region."""
@@ -73,10 +74,9 @@ def fragment_of(value: Any) -> str:
 
 
 def absolute(base: str, href: Any) -> str | None:
-    """An absolute URL for a link found on a page (None for empty or non-string hrefs)."""
-    if not isinstance(href, str) or not href.strip():
-        return None
-    return urljoin(base, href.strip())
+    """An absolute URL for a link found on a page (None for empty or non-string hrefs); whether it
+    may be fetched is the URL policy's call (url_policy.py), made by the fetcher."""
+    return resolve_link(base, href)
 
 
 def walk(value: Any) -> Iterator[dict[str, Any]]:

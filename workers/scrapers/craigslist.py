@@ -40,6 +40,7 @@ class CraigslistParser:
     source = "CRAIGSLIST"
     name = "craigslist"
     default_base_url = "https://{region}.craigslist.org"
+    hosts: tuple[str, ...] = ("craigslist.org", "*.craigslist.org")
 
     def search_url(self, base_url: str, region: Region, page: int) -> str:
         """/search/rea?purveyor=owner, then &s=120, &s=240 … (real estate by owner)."""

@@ -53,6 +53,7 @@ class FacebookParser:
     source = "FACEBOOK"
     name = "facebook"
     default_base_url = "https://www.facebook.com"
+    hosts: tuple[str, ...] = ("facebook.com", "www.facebook.com", "m.facebook.com")
 
     def search_url(self, base_url: str, region: Region, page: int) -> str:
         """/marketplace/dallas/propertyforsale/ (later pages follow the Relay cursor)."""

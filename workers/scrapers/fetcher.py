@@ -1,6 +1,7 @@
 """A polite HTTP fetcher: robots.txt, a per-host rate limit, retries with exponential backoff on
 429/5xx/timeouts (honouring Retry-After), timeouts, a maximum page size, an optional proxy and an
-honest user agent."""
+honest user agent. Redirects are followed by hand, a bounded number of hops, each hop checked
+against the source's URL policy (url_policy.py) like the first request."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ import random
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from aiqleads.domain.settings import Settings
+from aiqleads.workers.scrapers.url_policy import UrlPolicy, UrlRefused
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class PageTooLarge(FetchError):
     """The page is bigger than the configured maximum."""
 
 
+class FetchRefused(FetchError):
+    """The URL (or a redirect's target) is not one the source's URL policy lets us request."""
+
+
 class _HostGate:
     """Spaces requests to one host at least `interval` seconds apart (across concurrent tasks)."""
 
@@ -101,8 +109,16 @@ class _HostGate:
 class PoliteFetcher:
     """Fetches pages one polite request at a time per host; use as an async context manager."""
 
-    def __init__(self, config: FetchConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: FetchConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: UrlPolicy | None = None,
+    ) -> None:
+        """policy: which URLs may be requested (every scrape passes its source's); None allows any."""
         self.config = config
+        self.policy = policy
         self._client = httpx.AsyncClient(
             headers={
                 "User-Agent": config.user_agent,
@@ -111,7 +127,7 @@ class PoliteFetcher:
             },
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
             proxy=config.proxy,
-            follow_redirects=True,
+            follow_redirects=False,  # followed by hand, each hop checked against the policy
             transport=transport,
         )
         self._gates: dict[str, _HostGate] = {}
@@ -180,18 +196,47 @@ class PoliteFetcher:
         return await self._request(url, check_robots=True, raise_for_status=True)
 
     async def _request(self, url: str, *, check_robots: bool, raise_for_status: bool) -> FetchResult:
-        if check_robots and not await self.allowed(url):
-            raise RobotsDisallowed(url, "disallowed by robots.txt")
+        started = time.monotonic()
+        attempts = 0
+        current = url
+        for hop in range(MAX_REDIRECTS + 1):
+            await self._check_policy(url, current, redirected=hop > 0)
+            if check_robots and not await self.allowed(current):
+                raise RobotsDisallowed(current, "disallowed by robots.txt")
+            status, text, headers, tries = await self._attempts(current)
+            attempts += tries
+            location = headers.get("location")
+            if status in REDIRECT_STATUSES and location:
+                target = urljoin(current, location.strip())
+                log.debug("redirect %s -> %s (HTTP %s)", current, target, status)
+                current = target
+                continue
+            if raise_for_status and not 200 <= status < 300:
+                raise FetchError(url, f"HTTP {status}", status, text[:2000])
+            return FetchResult(url, current, status, text, time.monotonic() - started, attempts, headers)
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects (last to {current[:300]})")
+
+    async def _check_policy(self, url: str, current: str, *, redirected: bool) -> None:
+        if self.policy is None:
+            return
+        try:
+            await self.policy.check(current)
+        except UrlRefused as exc:
+            what = f"redirect from {url[:300]} refused" if redirected else "request refused"
+            log.warning("%s: %s", what, exc.reason)
+            raise FetchRefused(url, f"{what}: {exc.reason}") from None
+
+    async def _attempts(self, url: str) -> tuple[int, str, dict[str, str], int]:
+        """One URL with retries (no redirects): status, text, headers and the attempts made."""
         netloc = urlsplit(url).netloc
         attempt = 0
-        started = time.monotonic()
         while True:
             attempt += 1
             await self._gate(netloc).wait()
             self.requests_made += 1
             retry_after: float | None = None
             try:
-                status, text, headers, final_url = await self._get(url)
+                status, text, headers = await self._get(url)
             except PageTooLarge:
                 raise
             except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -206,9 +251,7 @@ class PoliteFetcher:
                     raise FetchError(url, f"HTTP {status} after {attempt} attempts", status, text[:2000])
                 await asyncio.sleep(self._backoff(attempt, retry_after))
                 continue
-            if raise_for_status and not 200 <= status < 300:
-                raise FetchError(url, f"HTTP {status}", status, text[:2000])
-            return FetchResult(url, final_url, status, text, time.monotonic() - started, attempt, headers)
+            return status, text, headers, attempt
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         delay = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
@@ -217,7 +260,7 @@ class PoliteFetcher:
             delay = max(delay, min(retry_after, self.config.backoff_max))
         return delay
 
-    async def _get(self, url: str) -> tuple[int, str, dict[str, str], str]:
+    async def _get(self, url: str) -> tuple[int, str, dict[str, str]]:
         async with self._client.stream("GET", url) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             declared = headers.get("content-length")
@@ -238,7 +281,7 @@ class PoliteFetcher:
                 text = body.decode(encoding, errors="replace")
             except LookupError:
                 text = body.decode("utf-8", errors="replace")
-            return response.status_code, text, headers, str(response.url)
+            return response.status_code, text, headers
 
 
 def crawl_delay(lines: list[str], user_agent: str) -> float | None:

@@ -59,6 +59,7 @@ class FsboParser:
     source = "FSBO"
     name = "fsbo"
     default_base_url = "https://fsbo.com"
+    hosts: tuple[str, ...] = ("fsbo.com", "www.fsbo.com")
 
     def search_url(self, base_url: str, region: Region, page: int) -> str:
         """/listings/search/results/TX/Dallas/?page=N."""

@@ -16,6 +16,7 @@ from aiqleads.workers.scrapers.facebook import FacebookParser
 from aiqleads.workers.scrapers.fetcher import FetchError, PoliteFetcher
 from aiqleads.workers.scrapers.fsbo import FsboParser
 from aiqleads.workers.scrapers.regions import Region
+from aiqleads.workers.scrapers.url_policy import UrlPolicy
 from aiqleads.workers.scrapers.zillow import ZillowParser
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,14 @@ def parser_for(source: str) -> SourceParser:
 def base_url_for(settings: Settings, parser: SourceParser) -> str:
     """The configured base URL of a source (AIQ_<SOURCE>_BASE_URL) or the real site's."""
     return settings.source_base_urls.get(parser.name) or parser.default_base_url
+
+
+def policy_for(settings: Settings, parser: SourceParser, region: Region) -> UrlPolicy:
+    """The URLs a scrape of this source may request: the real site's hosts, plus the origin of a
+    configured AIQ_<SOURCE>_BASE_URL (operator configuration, trusted as is)."""
+    override = settings.source_base_urls.get(parser.name)
+    trusted = [parser.search_url(override, region, 1)] if override else []
+    return UrlPolicy(parser.hosts, trusted)
 
 
 @dataclass

@@ -34,6 +34,7 @@ class ZillowParser:
     source = "ZILLOW"
     name = "zillow"
     default_base_url = "https://www.zillow.com"
+    hosts: tuple[str, ...] = ("zillow.com", "www.zillow.com")
 
     def search_url(self, base_url: str, region: Region, page: int) -> str:
         """/dallas-tx/fsbo/ then /dallas-tx/fsbo/2_p/ … (for-sale-by-owner listings of a metro)."""
