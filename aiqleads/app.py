@@ -25,7 +25,7 @@ from aiqleads.domain.db import make_engine, make_sessionmaker, ping_database
 from aiqleads.domain.events import EventHub
 from aiqleads.domain.payments.provider import build_payment_provider
 from aiqleads.domain.settings import Settings
-from aiqleads.request_body import BadBody, BodyTooLarge, parse_request, read_limited
+from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
 from aiqleads.resolvers.context import Context, Resources
 from aiqleads.resolvers.errors import is_dependency_failure
@@ -111,6 +111,10 @@ class GraphQLApp(GraphQL[Context, None]):
             log.warning("a backing service failed before the operation ran: %r", exc)
             await _unavailable()(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON of GET parameters and websocket frames, bounded like request bodies."""
+        return decode_bounded_json(data, self._settings.max_json_depth)
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """The request's context: HTTP callers are authenticated here (websockets on connect)."""
         ctx = Context(resources=self._holder["resources"], request=request, response=response)
@@ -136,16 +140,20 @@ class GraphQLApp(GraphQL[Context, None]):
                 {"message": "A backing service is unavailable; retry shortly.", "code": "SERVICE_UNAVAILABLE"}
             ) from exc
         websocket = context.request
+        if websocket.scope.get(WS_SESSION) is not None:  # the legacy protocol accepts a second init
+            raise ConnectionRejectionError(
+                {"message": "This connection is already initialised.", "code": "INVALID_INPUT"}
+            )
         session = WebsocketSession(
-            context.resources.redis,
-            websocket,
-            context.viewer.id if context.viewer is not None else None,
-            context.token_expires_at,
+            context.resources.redis, websocket, context.principal, context.token_expires_at
         )
         if not await session.acquire(self._settings.max_connections_per_user):
             cap = self._settings.max_connections_per_user
             raise ConnectionRejectionError(
-                {"message": f"At most {cap} open connections per user.", "code": "RATE_LIMITED"}
+                {
+                    "message": f"At most {cap} open connections per user, API key or address.",
+                    "code": "RATE_LIMITED",
+                }
             )
         websocket.scope[WS_SESSION] = session
         session.start()

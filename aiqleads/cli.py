@@ -144,7 +144,9 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         ws_ping_interval=20,
         ws_ping_timeout=20,  # half-open sockets are dropped after a missed pong
         ws_max_size=settings.max_body_bytes,  # one websocket message is bounded like an HTTP body
-        h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+        # h11 bounds the request line and headers (httptools, uvicorn's other parser, does not)
+        http="h11",
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 

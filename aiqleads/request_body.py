@@ -72,6 +72,23 @@ def _depth_and_surrogates(value: Any, max_depth: int) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
+def decode_bounded_json(data: str | bytes, max_depth: int) -> Any:
+    """JSON from a GET parameter or a websocket frame: too deep (or lone surrogates) is a decode error.
+
+    Strawberry turns a decode error into a 400 (HTTP) or a 4400 close (websocket); a RecursionError
+    would have been a 500 or a crashed connection.
+    """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(text)
+        _depth_and_surrogates(value, max_depth)
+    except RecursionError as exc:
+        raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, 0) from exc
+    except BadBody as exc:
+        raise json.JSONDecodeError(exc.message, text, 0) from exc
+    return value
+
+
 def parse_request(body: bytes, max_depth: int) -> Any:
     """The decoded JSON request (an object or a batch list), or BadBody saying what is wrong."""
     if not body:

@@ -34,30 +34,30 @@ return 1
 """
 
 
-def _key(user_id: uuid.UUID) -> str:
-    return f"aiq:ws:user:{user_id}"
+def _key(principal: str) -> str:
+    return f"aiq:ws:conn:{principal}"
 
 
 @dataclass
 class WebsocketSession:
-    """One authenticated websocket: its lease (for signed-in users) and its watchdog."""
+    """One websocket: its connection lease (per user, API key or address) and its watchdog."""
 
     redis: Redis
     websocket: WebSocket
-    user_id: uuid.UUID | None
+    principal: str
     expires_at: datetime | None
     connection_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _task: asyncio.Task[None] | None = None
 
     async def acquire(self, max_connections: int) -> bool:
-        """Take a connection lease for the user; False when they already hold ``max_connections``."""
-        if self.user_id is None or max_connections <= 0:
+        """Take a connection lease for the principal; False when it already holds ``max_connections``."""
+        if max_connections <= 0:
             return True
         now = time.time()
         taken = await self.redis.eval(  # type: ignore[misc]
             _ACQUIRE,
             1,
-            _key(self.user_id),
+            _key(self.principal),
             str(now),
             str(now + LEASE_SECONDS),
             str(max_connections),
@@ -81,11 +81,8 @@ class WebsocketSession:
             if self.expires_at is not None:
                 wait = min(wait, max(0.05, (self.expires_at - now).total_seconds()))
             await asyncio.sleep(wait)
-            if self.user_id is not None:
-                with contextlib.suppress(Exception):  # a missed renewal only shortens the lease
-                    await self.redis.zadd(
-                        _key(self.user_id), {self.connection_id: time.time() + LEASE_SECONDS}
-                    )
+            with contextlib.suppress(Exception):  # a missed renewal only shortens the lease
+                await self.redis.zadd(_key(self.principal), {self.connection_id: time.time() + LEASE_SECONDS})
 
     async def end(self) -> None:
         """Stop the watchdog and give the lease back (the connection is over)."""
@@ -93,8 +90,7 @@ class WebsocketSession:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-        if self.user_id is not None:
-            try:
-                await self.redis.zrem(_key(self.user_id), self.connection_id)
-            except Exception:  # the lease runs out by itself
-                log.warning("could not release websocket lease of user %s", self.user_id)
+        try:
+            await self.redis.zrem(_key(self.principal), self.connection_id)
+        except Exception:  # the lease runs out by itself
+            log.warning("could not release a websocket lease of %s", self.principal)

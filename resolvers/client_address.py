@@ -61,7 +61,13 @@ def peer_address(request: Any, trusted_proxies: tuple[str, ...]) -> str:
     if not networks or not _is_trusted(peer, networks):
         return peer
     headers = getattr(request, "headers", None)
-    forwarded = headers.get("x-forwarded-for", "") if headers is not None else ""
+    if headers is None:
+        lines: list[str] = []
+    elif hasattr(headers, "getlist"):
+        lines = list(headers.getlist("x-forwarded-for"))  # a proxy may append its own header line
+    else:
+        lines = [headers.get("x-forwarded-for", "")]
+    forwarded = ",".join(lines)
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, networks):

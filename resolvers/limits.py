@@ -6,6 +6,7 @@ HTTP or a websocket, so no transport is a cheaper path than another.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -72,6 +73,31 @@ def over_websocket(ctx: Context) -> bool:
     return isinstance(ctx.request, WebSocket)
 
 
+async def _charge(ctx: Context, units: int, root_fields: list[str]) -> rate_limit.Decision | GraphQLError:
+    """Spend units of the caller's budget; a Redis failure is SERVICE_UNAVAILABLE (503)."""
+    try:
+        return await rate_limit.charge(
+            ctx.resources.redis, budget_principal(ctx, root_fields), ctx.settings.rate_limit_per_minute, units
+        )
+    except (RedisError, OSError):
+        set_http_status(ctx, 503, DEPENDENCY_RETRY_AFTER)
+        return service_unavailable(DEPENDENCY_RETRY_AFTER)
+
+
+def budget_principal(ctx: Context, root_fields: Iterable[str] = ()) -> str:
+    """Whose budget pays: the caller's principal, but always the address for sign-ins and sign-ups
+    (a token in hand must not move password guessing off the address's budget)."""
+    if any(name in AUTH_FIELDS for name in root_fields):
+        return f"ip:{ctx.client_address}"
+    return ctx.principal
+
+
+async def charge_refused(ctx: Context) -> None:
+    """Charge one unit for an operation refused by validation (best effort: never raises)."""
+    with contextlib.suppress(RedisError, OSError):
+        await rate_limit.charge(ctx.resources.redis, ctx.principal, ctx.settings.rate_limit_per_minute, 1)
+
+
 async def admit(
     ctx: Context,
     query: str | None,
@@ -80,8 +106,11 @@ async def admit(
     root_fields: Iterable[str],
     *,
     subscription: bool = False,
+    depth: int = 0,
+    aliases: int = 0,
 ) -> GraphQLError | None:
     """The reason to refuse this operation before it runs, or None to run it (budget charged)."""
+    root_fields = list(root_fields)
     if subscription and not over_websocket(ctx):
         return PublicError(
             "INVALID_INPUT",
@@ -92,18 +121,24 @@ async def admit(
         return PublicError("INVALID_INPUT", "Strings must be valid Unicode (a lone surrogate was sent).")
     if sum(1 for name in root_fields if name in AUTH_FIELDS) > 1:
         return PublicError("INVALID_INPUT", "At most one login or register field may be sent per operation.")
-    limit = ctx.settings.max_query_cost
-    if limit > 0 and cost > limit:
-        return cost_refusal(cost, limit)
-    units = max(1, math.ceil(cost / ctx.settings.rate_limit_cost_unit))
-    try:
-        decision = await rate_limit.charge(
-            ctx.resources.redis, ctx.principal, ctx.settings.rate_limit_per_minute, units
+    max_aliases = ctx.settings.max_query_aliases
+    if max_aliases > 0 and aliases > max_aliases:
+        return PublicError(
+            "INVALID_INPUT", f"{aliases} aliases exceed the limit of {max_aliases} per operation."
         )
-    except (RedisError, OSError):
-        set_http_status(ctx, 503, DEPENDENCY_RETRY_AFTER)
-        return service_unavailable(DEPENDENCY_RETRY_AFTER)
+    max_depth = ctx.settings.max_query_depth
+    if max_depth > 0 and depth > max_depth:
+        return PublicError("INVALID_INPUT", f"Query depth {depth} exceeds the limit of {max_depth}.")
+    limit = ctx.settings.max_query_cost
+    over = limit > 0 and cost > limit
+    # refusals are not free: an over-cost operation is charged a tenth of the largest one allowed
+    units = max(1, math.ceil((limit / 10 if over else cost) / ctx.settings.rate_limit_cost_unit))
+    decision = await _charge(ctx, units, root_fields)
+    if isinstance(decision, GraphQLError):
+        return decision
     if not decision.allowed:
         set_http_status(ctx, 429, decision.retry_after)
         return rate_limited(decision, units)
+    if over:
+        return cost_refusal(cost, limit)
     return None

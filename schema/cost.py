@@ -7,7 +7,8 @@ costs what it will fetch. The same function serves HTTP and websocket operations
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -25,7 +26,23 @@ from graphql import (
 # Page-size arguments and what a variable that is not an integer is assumed to ask for.
 PAGE_ARGUMENTS = ("first",)
 ASSUMED_PAGE = 100
+DEFAULT_PAGE = 20
+INTROSPECTION_COST = 500  # the whole schema: charged like a large page
+# list fields and what they return when `first` is omitted (the schema's defaults), or at most
+LIST_FIELD_SIZES = {
+    "leads": DEFAULT_PAGE,
+    "searchLeads": DEFAULT_PAGE,
+    "purchases": DEFAULT_PAGE,
+    "returnsToReview": DEFAULT_PAGE,
+    "priceHistory": DEFAULT_PAGE,
+    "creditTransactions": DEFAULT_PAGE,
+    "items": 50,  # cart items: at most the largest tier's cart
+}
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def _field_weight(field: FieldNode) -> int:
+    return INTROSPECTION_COST if field.name.value == "__schema" else 1
 
 
 def _page_size(field: FieldNode, variables: Mapping[str, Any]) -> int:
@@ -41,31 +58,85 @@ def _page_size(field: FieldNode, variables: Mapping[str, Any]) -> int:
             if isinstance(sent, int) and not isinstance(sent, bool) and INT_MIN <= sent <= INT_MAX:
                 return max(1, sent)
             return ASSUMED_PAGE
-    return 1
+    # an omitted `first` is the field's default page, not one item
+    return LIST_FIELD_SIZES.get(field.name.value, 1)
+
+
+@dataclass
+class _Walk:
+    """One walk over an operation: each fragment is measured once, however often it is spread
+    (a chain of fragments that each spread the next twice would otherwise cost 2^n steps)."""
+
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    costs: dict[str, int] = field(default_factory=dict)
+    depths: dict[str, int] = field(default_factory=dict)
+    alias_counts: dict[str, int] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)
+
+    def cost(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                children = self.cost(selection.selection_set)
+                total += _field_weight(selection) + _page_size(selection, self.variables) * children
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.cost(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value, self.costs, self.cost)
+        return total
+
+    def depth(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        deepest = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                inner = self.depth(selection.selection_set)
+                deepest = max(deepest, 1 + inner if selection.selection_set is not None else 0)
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                deepest = max(deepest, self._fragment(selection.name.value, self.depths, self.depth))
+        return deepest
+
+    def aliases(self, selection_set: SelectionSetNode | None) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += (1 if selection.alias is not None else 0) + self.aliases(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.aliases(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value, self.alias_counts, self.aliases)
+        return total
+
+    def _fragment(self, name: str, memo: dict[str, int], measure: Any) -> int:
+        if name in memo:
+            return memo[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.active:  # unknown or cyclic: validation reports it
+            return 0
+        self.active.add(name)
+        try:
+            value = int(measure(fragment.selection_set))
+        finally:
+            self.active.discard(name)
+        memo[name] = value
+        return value
 
 
 def selection_cost(
     selection_set: SelectionSetNode | None,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
-    seen: frozenset[str] = frozenset(),
 ) -> int:
-    """Cost of a selection set: each field 1 plus its children times its page size."""
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            children = selection_cost(selection.selection_set, fragments, variables, seen)
-            total += 1 + _page_size(selection, variables) * children
-        elif isinstance(selection, InlineFragmentNode):
-            total += selection_cost(selection.selection_set, fragments, variables, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:  # cycles are reported by validation
-                total += selection_cost(fragment.selection_set, fragments, variables, seen | {name})
-    return total
+    """Cost of a selection set: each field its weight plus its children times its page size."""
+    return _Walk(fragments, variables).cost(selection_set)
 
 
 def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
@@ -88,34 +159,59 @@ def _defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class OperationShape:
+    """What admission needs to know of the operation that will run: cost, depth and aliases."""
+
+    cost: int
+    depth: int
+    aliases: int = 0
+
+
+def operation_shape(
+    document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> OperationShape:
+    """Cost (with the variables sent, declared defaults otherwise), depth and aliases as if every
+    fragment were expanded, computed in linear time (each fragment measured once)."""
+    operation = selected_operation(document, operation_name)
+    if operation is None:
+        return OperationShape(1, 0)
+    values = {**_defaults(operation), **dict(variables or {})}
+    walk = _Walk(_fragments(document), values)
+    selections = operation.selection_set
+    return OperationShape(walk.cost(selections), walk.depth(selections), walk.aliases(selections))
+
+
 def operation_cost(
     document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
 ) -> int:
     """The cost of the operation that will run, with the variables sent (declared defaults otherwise)."""
-    operation = selected_operation(document, operation_name)
-    if operation is None:
-        return 1
-    values = {**_defaults(operation), **dict(variables or {})}
-    return selection_cost(operation.selection_set, _fragments(document), values)
+    return operation_shape(document, operation_name, variables).cost
 
 
 def root_field_names(document: DocumentNode, operation_name: str | None) -> list[str]:
-    """The root fields the operation selects (through fragments), in order."""
+    """The root fields the operation selects (through fragments, each visited once), in order."""
     operation = selected_operation(document, operation_name)
     if operation is None:
         return []
-    return list(_root_fields(operation.selection_set, _fragments(document), frozenset()))
+    names: list[str] = []
+    _root_fields(operation.selection_set, _fragments(document), set(), names)
+    return names
 
 
 def _root_fields(
-    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], seen: frozenset[str]
-) -> Iterator[str]:
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visited: set[str],
+    names: list[str],
+) -> None:
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            yield selection.name.value
+            names.append(selection.name.value)
         elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments, seen)
+            _root_fields(selection.selection_set, fragments, visited, names)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is not None and fragment.name.value not in seen:
-                yield from _root_fields(fragment.selection_set, fragments, seen | {fragment.name.value})
+            if fragment is not None and fragment.name.value not in visited:
+                visited.add(fragment.name.value)
+                _root_fields(fragment.selection_set, fragments, visited, names)

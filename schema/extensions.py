@@ -15,7 +15,7 @@ from strawberry.types.graphql import OperationType
 from aiqleads.resolvers import limits
 from aiqleads.resolvers.errors import PublicError, is_dependency_failure, service_unavailable
 from aiqleads.schema.common import ErrorCode
-from aiqleads.schema.cost import operation_cost, root_field_names
+from aiqleads.schema.cost import operation_shape, root_field_names
 
 log = logging.getLogger("aiqleads.graphql")
 META_FIELDS = frozenset({"__typename", "__schema", "__type"})
@@ -101,14 +101,20 @@ class OperationBudget(SchemaExtension):
         """Refuse the operation by setting it a pre-execution error (or charge its budget)."""
         ec = self.execution_context
         document = ec.graphql_document
-        if document is not None and not ec.pre_execution_errors:
+        if document is not None and ec.pre_execution_errors:
+            # an invalid operation is cheap to refuse, but not free: it spends one unit
+            await limits.charge_refused(ec.context)
+        elif document is not None:
+            shape = operation_shape(document, ec.operation_name, ec.variables)
             refusal = await limits.admit(
                 ec.context,
                 ec.query,
                 ec.variables,
-                operation_cost(document, ec.operation_name, ec.variables),
+                shape.cost,
                 root_field_names(document, ec.operation_name),
                 subscription=_is_subscription(ec),
+                depth=shape.depth,
+                aliases=shape.aliases,
             )
             if refusal is not None:
                 ec.pre_execution_errors = [refusal]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.tools import merge_types
@@ -35,8 +33,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
+            # depth and aliases are checked by OperationBudget in linear time: strawberry's
+            # QueryDepthLimiter and MaxAliasesLimiter expand every fragment spread, so a chain of
+            # doubling fragments took seconds (then minutes) per request
             lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),

@@ -329,3 +329,73 @@ async def test_redis_down_while_charging_the_budget_is_a_typed_503(app: Any) -> 
         await broken.aclose()
     assert refusal is not None and (refusal.extensions or {})["code"] == "SERVICE_UNAVAILABLE"
     assert response.status_code == 503 and int(response.headers["retry-after"]) > 0
+
+
+async def test_a_fragment_bomb_is_refused_in_linear_time_and_charged(settings: Settings) -> None:
+    # each fragment spreads the next twice: 2^60 fields once expanded, under a kilobyte of text
+    n = 60
+    bomb = (
+        "query { ...F0 }"
+        + "".join(f" fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(n))
+        + f" fragment F{n} on Query {{ __typename }}"
+    )
+    # a refusal spends a tenth of the largest allowed operation: 100,000 / 10 / 100 = 100 units
+    async for client in _app_client(settings, rate_limit_per_minute=500, rate_limit_cost_unit=100):
+        await _wait_for_a_fresh_minute()
+        codes = [(await client.post(bomb)).json()["errors"][0] for _ in range(6)]
+    assert [e["extensions"]["code"] for e in codes] == ["COST_LIMIT_EXCEEDED"] * 5 + ["RATE_LIMITED"]
+    assert codes[0]["extensions"]["cost"] == 2**60
+
+
+async def test_an_omitted_first_costs_the_default_page(settings: Settings) -> None:
+    nested = "{ leads { edges { node { id priceHistory { price } } } } }"
+    async for client in _app_client(settings, max_query_cost=400):
+        body = (await client.post(nested)).json()
+    # 1 + 20 × (edges 1 + node 1 + id 1 + priceHistory (1 + 20 × 1)) = 481, as with first: 20 written out
+    assert body["errors"][0]["extensions"] == {"code": "COST_LIMIT_EXCEEDED", "cost": 481, "limit": 400}
+
+
+async def test_depth_is_limited_through_fragments(settings: Settings) -> None:
+    deep = (
+        "query { ...A } fragment A on Query { leads { edges { node { ...B } } } } "
+        "fragment B on Lead { address { city } priceHistory(first: 1) { price } }"
+    )  # leads › edges › node › address › city: depth 4 below the root field
+    async for client in _app_client(settings, max_query_depth=3):
+        refused = (await client.post(deep)).json()
+    async for client in _app_client(settings, max_query_depth=4):
+        allowed = (await client.post(deep)).json()
+    assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "depth 4 exceeds the limit of 3" in refused["errors"][0]["message"]
+    assert "errors" not in allowed
+
+
+async def test_parallel_wrong_passwords_cannot_outrun_the_throttle(throttled: Client, make_user: Any) -> None:
+    user = await make_user()
+    wrong = {"e": user.email, "p": "wrong password!"}
+    results = await asyncio.gather(*(throttled.post(LOGIN, wrong) for _ in range(30)))
+    codes = [r.json()["data"]["login"]["errors"][0]["code"] for r in results]
+    # every attempt is counted before its password is checked: at most 10 were ever verified
+    assert codes.count("INVALID_CREDENTIALS") == 10 and codes.count("RATE_LIMITED") == 20
+
+
+async def test_guessing_from_elsewhere_cannot_lock_the_owner_out(throttled: Client, make_user: Any) -> None:
+    user = await make_user()
+    right = {"e": user.email, "p": "correct horse battery"}
+    assert (await throttled.post(LOGIN, right)).json()["data"]["login"]["token"]  # the owner's address
+    for _ in range(4):  # attackers from four other addresses pass the account-wide ceiling of 15
+        attacker = Client(throttled.http, _ip())
+        for _ in range(5):
+            await attacker.post(LOGIN, {"e": user.email, "p": "guess guess"})
+    stranger = Client(throttled.http, _ip())
+    refused = (await stranger.post(LOGIN, right)).json()["data"]["login"]
+    assert refused["errors"][0]["code"] == "RATE_LIMITED"
+    assert (await throttled.post(LOGIN, right)).json()["data"]["login"]["token"]  # the owner still can
+
+
+async def test_deep_json_in_get_parameters_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql",
+        params={"query": "{ __typename }", "variables": "[" * 20_000},
+        headers={"accept": "application/json"},
+    )
+    assert response.status_code == 400

@@ -188,3 +188,20 @@ async def test_a_socket_that_never_initialises_is_closed(server: str) -> None:
         await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
     assert time.monotonic() - started < 5
+
+
+async def test_connection_leases_cap_every_kind_of_principal(app: Any) -> None:
+    from aiqleads.ws_sessions import WebsocketSession
+
+    class Socket:
+        application_state = None
+
+    redis = app.state.resources.redis
+    for principal in (f"ip:198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}", f"key:{uuid.uuid4()}"):
+        sessions = [WebsocketSession(redis, Socket(), principal, None) for _ in range(3)]  # type: ignore[arg-type]
+        taken = [await s.acquire(2) for s in sessions]
+        assert taken == [True, True, False], principal
+        await sessions[0].end()  # a closed connection gives its place back at once
+        assert await sessions[2].acquire(2)
+        for s in sessions[1:]:
+            await s.end()

@@ -1,9 +1,11 @@
 """Throttles on the paths that guess passwords or mint accounts: login failures and registrations.
 
-Failed logins are counted per (account, client address) and per account across addresses, in a
-window that starts with the first failure. Past ``max_failures`` for the pair (or the higher
-``max_failures_per_account`` for the account), attempts are refused — even with the right
-password — until the window passes; a successful login clears the pair. Registrations are
+Every attempt is counted as a failure before the password is checked, atomically, per (account,
+client address) and per account across addresses, in a window that starts with the first
+failure; a successful login takes its count back and clears the pair. Past ``max_failures`` for
+the pair, attempts are refused — even with the right password — until the window passes. Past
+the higher ``max_failures_per_account`` the same holds, except from addresses the account signed
+in from before, so guessing from elsewhere cannot lock the owner out. Registrations are
 counted per client address per hour. Accounts are keyed by a hash of the normalised e-mail, so
 Redis never holds the addresses themselves.
 """
@@ -19,6 +21,17 @@ from redis.asyncio import Redis
 from aiqleads.domain.errors import DomainError
 
 REGISTRATION_WINDOW_SECONDS = 3600
+KNOWN_ADDRESS_SECONDS = 90 * 24 * 3600
+
+# Count the attempt for the pair and the account first (window from the first failure), then
+# report both counts with their remaining windows and whether the address is known to the account.
+_BEGIN = """
+local pair = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+local account = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1], 'NX')
+return {pair, redis.call('TTL', KEYS[1]), account, redis.call('TTL', KEYS[2]), redis.call('EXISTS', KEYS[3])}
+"""
 
 
 class Throttled(DomainError):
@@ -57,34 +70,41 @@ class LoginThrottle:
     def _account_key(self, email: str) -> str:
         return f"aiq:login:fail:{_account(email)}"
 
-    async def check_login(self, email: str) -> None:
-        """Refuse (Throttled) while this account has too many recent failures from here or overall."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(self._pair_key(email))
-            pipe.ttl(self._pair_key(email))
-            pipe.get(self._account_key(email))
-            pipe.ttl(self._account_key(email))
-            pair, pair_ttl, account, account_ttl = await pipe.execute()
-        if self.limits.max_failures > 0 and int(pair or 0) >= self.limits.max_failures:
+    def _known_key(self, email: str) -> str:
+        return f"aiq:login:known:{_account(email)}:{self.client}"
+
+    async def begin_attempt(self, email: str) -> None:
+        """Count this attempt as a failure *before* the password is checked (atomically), and refuse
+        (Throttled) when it is over a limit — so parallel guesses cannot all slip through.
+
+        An address this account signed in from before is exempt from the account-wide ceiling,
+        so guessing from elsewhere can never lock the owner out of their usual address.
+        """
+        window = self.limits.window_seconds
+        pair, pair_ttl, account, account_ttl, known = await self.redis.eval(  # type: ignore[misc]
+            _BEGIN,
+            3,
+            self._pair_key(email),
+            self._account_key(email),
+            self._known_key(email),
+            str(window),
+        )
+        if self.limits.max_failures > 0 and int(pair) > self.limits.max_failures:
             raise Throttled(
                 "Too many failed sign-ins for this account from your address.", max(1, int(pair_ttl))
             )
         ceiling = self.limits.max_failures_per_account
-        if ceiling > 0 and int(account or 0) >= ceiling:
+        if ceiling > 0 and int(account) > ceiling and not int(known):
             raise Throttled("Too many failed sign-ins for this account.", max(1, int(account_ttl)))
 
-    async def record_failure(self, email: str) -> None:
-        """Count one failed sign-in for the pair and the account."""
-        window = self.limits.window_seconds
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in (self._pair_key(email), self._account_key(email)):
-                pipe.incr(key)
-                pipe.expire(key, window, nx=True)
-            await pipe.execute()
-
     async def record_success(self, email: str) -> None:
-        """A successful sign-in clears the failures of this pair (not the account's total)."""
-        await self.redis.delete(self._pair_key(email))
+        """The attempt was right: forget this address's failures, un-count it from the account's,
+        and remember the address as one the owner uses."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._pair_key(email))
+            pipe.decr(self._account_key(email))
+            pipe.set(self._known_key(email), b"1", ex=KNOWN_ADDRESS_SECONDS)
+            await pipe.execute()
 
     async def check_registration(self, now: float | None = None) -> None:
         """Count one registration from this address; Throttled past the hourly limit."""

@@ -123,7 +123,7 @@ async def login(
     ):  # no account can match; answer like any wrong login, without a lookup or a costly hash
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
     if throttle is not None:
-        await throttle.check_login(email)
+        await throttle.begin_attempt(email)
     user = await repository.get_user_by_email(session, email)
     if user is None:
         # the same work as a real check, so timing tells nothing about which e-mails exist
@@ -131,9 +131,7 @@ async def login(
         ok = False
     else:
         ok = await verify_password_async(user.password_hash, password)
-    if not ok or user is None:
-        if throttle is not None:
-            await throttle.record_failure(email)
+    if not ok or user is None:  # the attempt was already counted as a failure
         raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
     if throttle is not None:
         await throttle.record_success(email)
