@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
-def _int(name: str, default: int) -> int:
+def _parsed(name: str, default: N, parse: Callable[[str], N], kind: str) -> N:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
+        raise ValueError(f"environment variable {name} must be {kind}, got {raw!r}") from exc
+
+
+def _int(name: str, default: int) -> int:
+    return _parsed(name, default, int, "an integer")
+
+
+def _float(name: str, default: float) -> float:
+    return _parsed(name, default, float, "a number")
 
 
 ENVIRONMENTS = ("development", "production")
@@ -24,16 +36,6 @@ PAYMENT_PROVIDERS = ("stripe", "development")
 
 class UnsafeSettings(ValueError):
     """Production settings that must not be served (the process refuses to start)."""
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)

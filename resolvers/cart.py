@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from aiqleads.domain.cart import checkout as checkout_service
@@ -110,6 +111,19 @@ async def purchases(ctx: Context, first: int, after: str | None) -> list[Purchas
         raise from_domain(error) from error
 
 
+async def _return_change(
+    ctx: Context, change: Callable[[AsyncSession], Awaitable[ReturnResult]], event: str
+) -> ReturnResult | DomainError:
+    """Run one change of a return in its own transaction, then its after-commit effects."""
+    try:
+        async with ctx.unit_of_work() as session:
+            result = await change(session)
+    except DomainError as error:
+        return error
+    await _after_commit(ctx, result.effects, event)
+    return result
+
+
 async def return_lead(
     ctx: Context, purchase_id: str, reason: str, note: str | None
 ) -> ReturnResult | DomainError:
@@ -117,14 +131,15 @@ async def return_lead(
     user = require_viewer(ctx)
     try:
         purchase_uuid = uuid_of(purchase_id, "Purchase", "purchaseId")
-        async with ctx.unit_of_work() as session:
-            result = await returns.return_lead(
-                session, ctx.settings, user.id, purchase_uuid, reason, note, _now()
-            )
     except DomainError as error:
         return error
-    await _after_commit(ctx, result.effects, "return")
-    return result
+    return await _return_change(
+        ctx,
+        lambda session: returns.return_lead(
+            session, ctx.settings, user.id, purchase_uuid, reason, note, _now()
+        ),
+        "return",
+    )
 
 
 async def review_return(
@@ -134,14 +149,15 @@ async def review_return(
     user = require_viewer(ctx)
     try:
         return_uuid = uuid_of(return_id, "LeadReturn", "returnId")
-        async with ctx.unit_of_work() as session:
-            result = await returns.review_return(
-                session, user.id, user.role, return_uuid, approve, note, _now()
-            )
     except DomainError as error:
         return error
-    await _after_commit(ctx, result.effects, "return_review")
-    return result
+    return await _return_change(
+        ctx,
+        lambda session: returns.review_return(
+            session, user.id, user.role, return_uuid, approve, note, _now()
+        ),
+        "return_review",
+    )
 
 
 async def returns_to_review(ctx: Context, first: int, after: str | None) -> list[LeadReturn]:
