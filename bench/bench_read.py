@@ -167,7 +167,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
                 compiled = stmt.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
                 plan = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
                 uses = (
-                    "GiST index" if any("ix_leads_location_gist" in line for line in plan) else "NO geo index"
+                    # geo filters run on the public point (see leads.visibility)
+                    "GiST index"
+                    if any("ix_leads_public_location_gist" in line for line in plan)
+                    else "NO geo index"
                 )
                 print(f"plan of the {label} filter: {uses}", flush=True)
 

@@ -15,10 +15,11 @@ non-buyer may not read.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 REDACTED = "[contact hidden]"
@@ -80,25 +81,47 @@ class Contact:
     email: str | None
 
 
-@dataclass(frozen=True)
 class VisibleLead:
-    """A lead's viewer-dependent fields, as this viewer may see them."""
+    """A lead's viewer-dependent fields, as this viewer may see them.
 
-    full: bool
-    title: str
-    description: str | None
-    fraud_signals: list[str]
-    photos: list[str]  # photo URLs lead back to the listing (and its contact): buyers only
-    source_url: str | None
-    street: str | None
-    contact: Contact | None
-    lat: float
-    lng: float
-    facts: LeadFacts = field(repr=False, compare=False)
+    Redacted text is computed on first access and kept: a page that selects only locations or
+    prices never pays for redaction, and the lead's own contact patterns are built once.
+    """
+
+    def __init__(self, lead: LeadFacts, lat: float, lng: float, *, full: bool) -> None:
+        self.full = full
+        self.facts = lead
+        self.lat, self.lng = (lat, lng) if full else public_point(lat, lng)
+        self.source_url = lead.source_url if full else None
+        self.street = lead.street if full else None
+        self.contact = Contact(lead.contact_name, lead.contact_phone, lead.contact_email) if full else None
+        # photo URLs lead back to the listing (and its contact): buyers only
+        self.photos: list[str] = list(lead.photos or []) if full else []
+
+    @functools.cached_property
+    def _known(self) -> list[re.Pattern[str]]:
+        return _known_values(self.facts)
 
     def text(self, value: str) -> str:
-        """Any other text about the lead (an AI hint, a pricing reason) as this viewer may read it."""
-        return value if self.full else redact(value, self.facts)
+        """Any text about the lead (title, description, an AI hint, a pricing reason) as this viewer
+        may read it."""
+        return value if self.full else _redact(value, self._known)
+
+    @functools.cached_property
+    def title(self) -> str:
+        """The listing title."""
+        return self.text(self.facts.title)
+
+    @functools.cached_property
+    def description(self) -> str | None:
+        """The listing description."""
+        value = self.facts.description
+        return self.text(value) if value is not None else None
+
+    @functools.cached_property
+    def fraud_signals(self) -> list[str]:
+        """The fraud signals (AI review hints can quote the listing, contact included)."""
+        return [self.text(signal) for signal in self.facts.fraud_signals or []]
 
     def distance(self, exact_miles: float | None, public_miles: float | None) -> float | None:
         """The distance from the query's centre this viewer gets: exact for buyers, else the
@@ -205,18 +228,25 @@ def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
 
 def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
     """Text with phones, e-mails, URLs, street addresses (and the lead's own contact) replaced."""
+    return _redact(text, _known_values(lead) if lead is not None else [], marker)
+
+
+def _redact(text: str, known: list[re.Pattern[str]], marker: str = REDACTED) -> str:
     if len(text) > MAX_REDACTED_CHARS:
         return marker
     text = _normalised(text)
-    known = _known_values(lead) if lead is not None else []
     # e-mails and URLs first: a name inside an address must not break the address's pattern
     patterns: Iterable[re.Pattern[str]] = [_EMAIL, _URL, *known, _PHONE, _STREET]
     for pattern in patterns:
         text = pattern.sub(marker, text)
     if marker:  # "[contact hidden] [contact hidden]" reads as one hidden thing
-        doubled = re.escape(marker) + r"(?:[\s,;/&+-]*" + re.escape(marker) + r")+"
-        text = re.sub(doubled, marker, text)
+        text = _doubled(marker).sub(marker, text)
     return _SPACES.sub(" ", text)
+
+
+@functools.cache
+def _doubled(marker: str) -> re.Pattern[str]:
+    return re.compile(re.escape(marker) + r"(?:[\s,;/&+-]*" + re.escape(marker) + r")+")
 
 
 def public_point(lat: float, lng: float) -> tuple[float, float]:
@@ -233,35 +263,7 @@ def public_distance(miles: float) -> float:
 
 def visible_lead(lead: LeadFacts, lat: float, lng: float, *, full: bool) -> VisibleLead:
     """The viewer-dependent fields of a lead: the originals when ``full``, else the public versions."""
-    if full:
-        return VisibleLead(
-            full=True,
-            title=lead.title,
-            description=lead.description,
-            fraud_signals=list(lead.fraud_signals or []),
-            photos=list(lead.photos or []),
-            source_url=lead.source_url,
-            street=lead.street,
-            contact=Contact(lead.contact_name, lead.contact_phone, lead.contact_email),
-            lat=lat,
-            lng=lng,
-            facts=lead,
-        )
-    plat, plng = public_point(lat, lng)
-    return VisibleLead(
-        full=False,
-        title=redact(lead.title, lead),
-        description=redact(lead.description, lead) if lead.description is not None else None,
-        # AI review hints can quote the listing, contact included
-        fraud_signals=[redact(signal, lead) for signal in lead.fraud_signals or []],
-        photos=[],
-        source_url=None,
-        street=None,
-        contact=None,
-        lat=plat,
-        lng=plng,
-        facts=lead,
-    )
+    return VisibleLead(lead, lat, lng, full=full)
 
 
 def index_text(value: str | None, lead: Any) -> str:
