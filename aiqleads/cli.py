@@ -14,7 +14,6 @@ import click
 from aiqleads.domain.settings import Settings
 
 T = TypeVar("T")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _settings_safe_to_serve() -> Settings:
@@ -72,8 +71,11 @@ def alembic_config(database_url: str | None = None) -> Any:
     """The Alembic configuration of this project (optionally for another database)."""
     from alembic.config import Config
 
-    config = Config(str(REPO_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    from aiqleads import migrations
+
+    folder = Path(migrations.__file__).resolve().parent  # shipped in the package: a wheel can migrate
+    config = Config(str(folder / "alembic.ini"))
+    config.set_main_option("script_location", str(folder))
     if database_url:
         config.attributes["database_url"] = database_url
     return config
@@ -297,9 +299,10 @@ def reindex(batch_size: int) -> None:
 @click.option("--check", is_flag=True, help="Fail if the committed SDL differs.")
 def export_schema(check: bool) -> None:
     """Write the GraphQL SDL to schema/schema.graphql (or check it is current)."""
+    from aiqleads import schema
     from aiqleads.schema.root import build_schema
 
-    target = REPO_ROOT / "schema" / "schema.graphql"
+    target = Path(schema.__file__).resolve().parent / "schema.graphql"
     sdl = build_schema().as_str() + "\n"
     if check:
         if not target.exists() or target.read_text() != sdl:

@@ -135,7 +135,7 @@ if [ ! -x "$venv/bin/python" ]; then
     created="created .venv, "
 fi
 if ! "$venv/bin/python" -c 'import importlib.metadata as m; m.version("aiqleads")' >/dev/null 2>&1 \
-        || [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+        || [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
     (cd "$ROOT" && "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' \
         >"$venv/pip-install.log" 2>&1) || { tail -n 30 "$venv/pip-install.log" >&2; exit 1; }
     touch "$stamp"

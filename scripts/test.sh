@@ -14,13 +14,13 @@ bash scripts/bootstrap.sh
 
 echo "[test] migrate the development database and check models against migrations"
 .venv/bin/aiqleads migrate >/dev/null
-.venv/bin/alembic check
+.venv/bin/alembic -c migrations/alembic.ini check
 
 echo "[test] schema SDL, lint and types"
 .venv/bin/aiqleads export-schema --check
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy aiqleads
+.venv/bin/python scripts/static_checks.py
 
 echo "[test] pytest"
 exec .venv/bin/pytest -p no:cacheprovider "$@"
