@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -21,19 +20,18 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from aiqleads.domain.db import make_engine, make_sessionmaker, ping_database
-from aiqleads.domain.events import EventHub
-from aiqleads.domain.payments.provider import build_payment_provider
+from aiqleads.domain.bootstrap import Deps, bootstrap
+from aiqleads.domain.cart.timer_loop import HoldTimerLoop, start_hold_timers
+from aiqleads.domain.db import ping_database
 from aiqleads.domain.settings import Settings
 from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
-from aiqleads.resolvers.context import Context, Resources
+from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import is_dependency_failure
 from aiqleads.resolvers.limits import DEPENDENCY_RETRY_AFTER
 from aiqleads.resolvers.metrics import ApiMetrics
 from aiqleads.resolvers.webhooks import stripe_webhook
 from aiqleads.schema.root import build_schema
-from aiqleads.workers.cart_jobs import start_hold_timers
 from aiqleads.ws_sessions import WebsocketSession
 
 log = logging.getLogger("aiqleads.app")
@@ -56,6 +54,33 @@ def _unavailable(retry_after: int = DEPENDENCY_RETRY_AFTER) -> JSONResponse:
 WS_SESSION = "aiq.ws_session"  # where on_ws_connect leaves the connection's session for __call__
 
 
+@dataclass
+class ApiRuntime:
+    """What one API process runs on: its Deps, its metrics and its hold timer loop."""
+
+    deps: Deps
+    metrics: ApiMetrics
+    hold_timers: HoldTimerLoop | None = None
+
+    async def aclose(self) -> None:
+        """Stop the timer loop, then close every client."""
+        if self.hold_timers is not None:
+            await self.hold_timers.stop()
+            self.hold_timers = None
+        await self.deps.aclose()
+
+
+async def start_runtime(settings: Settings) -> ApiRuntime:
+    """Bootstrap the API process (called from the lifespan, never at import) and start its timers."""
+    runtime = ApiRuntime(await bootstrap(settings, purpose="api"), ApiMetrics.create())
+    try:
+        runtime.hold_timers = await start_hold_timers(runtime.deps)
+    except BaseException:
+        await runtime.aclose()
+        raise
+    return runtime
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our typed context, auth, bounded bodies and typed edge errors.
 
@@ -63,7 +88,7 @@ class GraphQLApp(GraphQL[Context, None]):
     (OperationBudget), so HTTP and websocket operations pass through the same gate.
     """
 
-    def __init__(self, holder: dict[str, Resources], settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, holder: dict[str, ApiRuntime], settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
@@ -117,7 +142,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         """The request's context: HTTP callers are authenticated here (websockets on connect)."""
-        ctx = Context(resources=self._holder["resources"], request=request, response=response)
+        runtime = self._holder["runtime"]
+        ctx = Context(deps=runtime.deps, metrics=runtime.metrics, request=request, response=response)
         if isinstance(request, WebSocket):
             return ctx  # websocket auth happens in on_ws_connect, from connectionParams
         await authenticate(ctx, request.headers.get("authorization"), request.headers.get("x-api-key"))
@@ -144,9 +170,7 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": "This connection is already initialised.", "code": "INVALID_INPUT"}
             )
-        session = WebsocketSession(
-            context.resources.redis, websocket, context.principal, context.token_expires_at
-        )
+        session = WebsocketSession(context.deps.redis, websocket, context.principal, context.token_expires_at)
         if not await session.acquire(self._settings.max_connections_per_user):
             cap = self._settings.max_connections_per_user
             raise ConnectionRejectionError(
@@ -160,56 +184,30 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
-async def build_resources(settings: Settings) -> Resources:
-    """Create engines and clients (called from the lifespan, never at import)."""
-    engine = make_engine(settings.database_url)
-    redis = Redis.from_url(settings.redis_url, decode_responses=False)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30)
-    hub = EventHub(redis)
-    resources = Resources(settings, engine, make_sessionmaker(engine), redis, es, hub)
-    resources.extras["metrics"] = ApiMetrics.create()
-    resources.extras["payments"] = build_payment_provider(settings)  # None: no provider configured
-    await hub.start()
-    resources.extras["hold_timers"] = await start_hold_timers(settings, resources.sessionmaker, redis)
-    return resources
-
-
-async def close_resources(resources: Resources) -> None:
-    """Dispose of everything build_resources created."""
-    if "hold_timers" in resources.extras:
-        await resources.extras.pop("hold_timers").stop()
-    await resources.hub.stop()
-    provider = resources.extras.pop("payments", None)
-    if provider is not None:
-        await provider.aclose()
-    await resources.es.close()
-    await resources.redis.aclose()
-    await resources.engine.dispose()
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the ASGI app; resources are created when the lifespan starts."""
+    """Build the ASGI app; its Deps are bootstrapped when the lifespan starts."""
     settings = settings or Settings.from_env()
     settings.check_safe_to_serve()  # also when started as `uvicorn aiqleads.app:create_app --factory`
-    holder: dict[str, Resources] = {}
+    holder: dict[str, ApiRuntime] = {}
     graphql = GraphQLApp(
         holder, settings, schema=build_schema(settings), keep_alive=True, keep_alive_interval=15
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        holder["resources"] = await build_resources(settings)
-        app.state.resources = holder["resources"]
+        runtime = holder["runtime"] = await start_runtime(settings)
+        app.state.runtime = runtime  # tests and operators reach the process's Deps here
+        app.state.deps = runtime.deps
         try:
             yield
         finally:
-            await close_resources(holder["resources"])
+            await runtime.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        resources = holder["resources"]
+        deps = holder["runtime"].deps
         checks: dict[str, str] = {}
 
         async def check(name: str, probe: Any) -> None:
@@ -220,24 +218,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 checks[name] = f"error: {type(exc).__name__}"
 
         async def pg() -> None:
-            await ping_database(resources.engine)
+            await ping_database(deps.engine)
 
         async def es() -> None:
-            await resources.es.cluster.health()
+            await deps.es.cluster.health()
 
         await asyncio.gather(
-            check("postgres", pg), check("redis", resources.redis.ping), check("elasticsearch", es)
+            check("postgres", pg), check("redis", deps.redis.ping), check("elasticsearch", es)
         )
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
     async def stripe_webhooks(request: Request) -> Response:
         signature = request.headers.get("stripe-signature")
-        answer = await stripe_webhook(holder["resources"], request.scope, request.receive, signature)
+        runtime = holder["runtime"]
+        answer = await stripe_webhook(
+            runtime.deps, runtime.metrics, request.scope, request.receive, signature
+        )
         return JSONResponse(answer.body, answer.status)
 
     async def metrics(request: Request) -> Response:
-        registry = holder["resources"].extras["metrics"].registry
+        registry = holder["runtime"].metrics.registry
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(

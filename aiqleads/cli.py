@@ -7,11 +7,14 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from aiqleads.domain.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
@@ -51,20 +54,55 @@ def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
     return asyncio.run(coro_factory(settings))  # type: ignore[arg-type]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+PLUGIN_GROUP = "aiqleads.commands"  # entry points that add commands (the dev tools: services, seed)
+
+
+class _CommandGroup(click.Group):
+    """The root group: its own commands plus those registered under the ``aiqleads.commands`` entry-point
+    group, each loaded only when listed or run (the development tools live in ``aiqleads_dev``, which
+    the runtime must not import)."""
+
+    def _plugins(self) -> dict[str, Any]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in self.commands}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in and registered command names, sorted."""
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A built-in command, else the registered one of that name (imported now)."""
+        command = super().get_command(ctx, cmd_name)
+        entry = None if command is not None else self._plugins().get(cmd_name)
+        if entry is not None:
+            loaded = entry.load()
+            if not isinstance(loaded, click.Command):
+                raise click.ClickException(f"entry point {entry.value} is not a click command")
+            command = loaded
+        return command
+
+
+def _in_unit_of_work(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one use case in a unit of work on this command's Deps; an expected domain failure is a
+    one-line CLI error."""
+    from aiqleads.domain.bootstrap import opened
+    from aiqleads.domain.errors import DomainError
+    from aiqleads.domain.unit_of_work import UnitOfWork
+
+    async def go(settings: Settings) -> T:
+        async with opened(settings) as deps, UnitOfWork(deps) as uow:
+            return await work(uow.session)
+
+    try:
+        return _run(go)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group(cls=_CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """AIQLeads: GraphQL API for a real-estate lead marketplace."""
-
-
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("action", type=click.Choice(["up", "down", "status"]))
-def services(action: str) -> None:
-    """Start, stop or inspect PostgreSQL, Redis and Elasticsearch on loopback."""
-    from aiqleads import services as svc
-
-    code = svc.main([action])
-    if code:
-        sys.exit(code)
 
 
 def alembic_config(database_url: str | None = None) -> Any:
@@ -102,24 +140,6 @@ def migrate(revision: str) -> None:
     except Exception as exc:
         raise click.ClickException(f"migration failed: {exc}") from exc
     click.echo(f"database at revision {revision}")
-
-
-@main.command()
-@click.option("--synthetic", type=click.IntRange(min=1, max=5_000_000), help="Write N synthetic leads.")
-@click.option("--demo", is_flag=True, help="Load demo data (demo users and leads).")
-@click.option("--seed", "rng_seed", type=int, default=42, show_default=True, help="Random seed.")
-def seed(synthetic: int | None, demo: bool, rng_seed: int) -> None:
-    """Write synthetic leads or the demo data set."""
-    if not synthetic and not demo:
-        raise click.UsageError("give --synthetic N or --demo")
-    from aiqleads.workers.seeding import seed_demo, seed_synthetic
-
-    if synthetic:
-        written = _run(lambda s: seed_synthetic(s, synthetic, rng_seed, progress=click.echo))
-        click.echo(f"wrote {written} synthetic leads")
-    if demo:
-        summary = _run(lambda s: seed_demo(s, progress=click.echo))
-        click.echo(summary)
 
 
 @main.command()
@@ -224,45 +244,19 @@ def apikey() -> None:
 @click.argument("name")
 def apikey_create(name: str) -> None:
     """Create a partner API key; the secret is printed once."""
-    from aiqleads.domain.db import make_engine, make_sessionmaker
-    from aiqleads.domain.errors import DomainError
     from aiqleads.domain.users.service import create_api_key
 
-    async def go(settings: Settings) -> str:
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                key, secret = await create_api_key(session, name)
-                return f"created API key {key.prefix}… ({key.name})\n{secret}"
-        finally:
-            await engine.dispose()
-
-    try:
-        click.echo(_run(go))
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+    key, secret = _in_unit_of_work(lambda session: create_api_key(session, name))
+    click.echo(f"created API key {key.prefix}… ({key.name})\n{secret}")
 
 
 @main.command("make-admin")
 @click.argument("email")
 def make_admin(email: str) -> None:
     """Give a user the admin role (operator mutations)."""
-    from aiqleads.domain.db import make_engine, make_sessionmaker
-    from aiqleads.domain.errors import DomainError
     from aiqleads.domain.users.service import set_role
 
-    async def go(settings: Settings) -> None:
-        engine = make_engine(settings.database_url, pool_size=1)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                await set_role(session, email, "admin")
-        finally:
-            await engine.dispose()
-
-    try:
-        _run(go)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
+    _in_unit_of_work(lambda session: set_role(session, email, "admin"))
     click.echo(f"{email} is now an admin")
 
 
@@ -272,21 +266,14 @@ def make_admin(email: str) -> None:
 )
 def reindex(batch_size: int) -> None:
     """Rebuild the search index from PostgreSQL and swap the alias (zero downtime)."""
-    from elasticsearch import AsyncElasticsearch
-
-    from aiqleads.domain.db import make_engine, make_sessionmaker
+    from aiqleads.domain.bootstrap import opened
     from aiqleads.domain.search.indexer import reindex_all
 
     async def go(settings: Settings) -> str:
-        engine = make_engine(settings.database_url, pool_size=2)
-        es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=120)
-        try:
+        async with opened(settings) as deps:
             result = await reindex_all(
-                make_sessionmaker(engine), es, settings, click.echo, batch_size=batch_size
+                deps.sessionmaker, deps.es, settings, click.echo, batch_size=batch_size
             )
-        finally:
-            await es.close()
-            await engine.dispose()
         return f"reindexed {result.indexed} leads into {result.index} in {result.seconds:.1f}s"
 
     try:

@@ -18,9 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from aiqtest_support.database import asyncpg_dsn, create_database, drop_database
 from aiqtest_support.live_server import ApiProcess, api_process, api_processes
-from elasticsearch import AsyncElasticsearch
-from redis.asyncio import Redis
 
+from aiqleads.domain.bootstrap import opened
 from aiqleads.domain.settings import Settings
 
 __all__ = [
@@ -42,20 +41,14 @@ def database_name(settings: Settings) -> str:
 
 async def drop_indices(settings: Settings) -> None:
     """Delete every Elasticsearch index of the settings' prefix."""
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
-    try:
-        await es.indices.delete(index=f"{settings.es_index_prefix}*", ignore_unavailable=True)
-    finally:
-        await es.close()
+    async with opened(settings, purpose="bench") as deps:
+        await deps.es.indices.delete(index=f"{settings.es_index_prefix}*", ignore_unavailable=True)
 
 
 async def drop_queue(settings: Settings) -> None:
     """Delete the settings' arq queue (jobs a run left queued)."""
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        await redis.delete(settings.arq_queue_name)
-    finally:
-        await redis.aclose()
+    async with opened(settings, purpose="bench") as deps:
+        await deps.redis.delete(settings.arq_queue_name)
 
 
 @asynccontextmanager

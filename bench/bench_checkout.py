@@ -34,8 +34,8 @@ import asyncpg
 import httpx
 import websockets
 from _support import api_processes, asyncpg_dsn, database_name, private_environment
-from redis.asyncio import Redis
 
+from aiqleads.domain.bootstrap import opened
 from aiqleads.domain.cart.timers import timer_key
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.tokens import issue_token
@@ -52,13 +52,15 @@ def _pct(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
 
 
+def _latencies(values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return f"p50 {statistics.median(ms):.1f} ms, p95 {_pct(ms, 95):.1f} ms, max {max(ms):.1f} ms"
+
+
 async def forget_timers(settings: Settings) -> None:
     """Remove the run's Redis hold-timer set."""
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        await redis.delete(timer_key(settings))
-    finally:
-        await redis.aclose()
+    async with opened(settings, purpose="bench") as deps:
+        await deps.redis.delete(timer_key(settings))
 
 
 async def seed(
@@ -109,13 +111,8 @@ async def verify(settings: Settings) -> dict[str, int]:
         seats = await conn.fetchval("SELECT sum(max_buyers) FROM leads")
     finally:
         await conn.close()
-    return {
-        "oversold_leads": oversold,
-        "unbalanced_users": unbalanced,
-        "negative_entries": negative,
-        "purchases": purchases,
-        "seats": seats,
-    }
+    names = ("oversold_leads", "unbalanced_users", "negative_entries", "purchases", "seats")
+    return dict(zip(names, (oversold, unbalanced, negative, purchases, seats), strict=True))
 
 
 async def graphql(
@@ -362,21 +359,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         f"  successful checkouts: {race['checkouts']} in {race['wall']:.2f} s "
         f"=> {race['checkouts'] / race['wall']:.1f} checkouts/s (whole add+checkout race)"
     )
-    lat = race["latency"]
-    print(
-        f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
-        f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
-    )
+    print(f"  checkout latency: {_latencies(race['latency'])}")
     print(f"burst: {args.burst} buyers holding 2 seats each on shared 5-seat leads, checking out at once")
     print(
         f"  successful checkouts: {burst['checkouts']} in {burst['wall']:.2f} s "
         f"=> {burst['checkouts'] / burst['wall']:.1f} checkouts/s"
     )
-    lat = burst["latency"]
-    print(
-        f"  checkout latency: p50 {statistics.median(lat) * 1000:.1f} ms,"
-        f" p95 {_pct(lat, 95) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms"
-    )
+    print(f"  checkout latency: {_latencies(burst['latency'])}")
     print(f"  integrity: {checks}")
     assert (
         checks["oversold_leads"] == 0 and checks["unbalanced_users"] == 0 and checks["negative_entries"] == 0

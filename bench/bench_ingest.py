@@ -26,22 +26,20 @@ from datetime import timedelta
 from typing import Any
 
 from _support import private_environment
-from elasticsearch import AsyncElasticsearch
-from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from aiqleads.domain.bootstrap import bootstrap
 from aiqleads.domain.cleaning.pipeline import clean_record
-from aiqleads.domain.db import make_engine, make_sessionmaker
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord
 from aiqleads.domain.settings import Settings
+from aiqleads.workers.context import for_deps
 from aiqleads.workers.ingest_jobs import run_scrape
-from aiqleads.workers.metrics import WorkerMetrics
 from aiqleads.workers.scrapers.fetcher import FetchConfig
 from aiqleads.workers.scrapers.regions import resolve_region
 from aiqleads.workers.scrapers.runner import PARSERS
-from aiqleads.workers.scrapers.samples import build
-from aiqleads.workers.scrapers.samples.build import SAMPLES, Sample, site_pages
-from aiqleads.workers.scrapers.site_server import SiteServer
+from aiqleads_dev import samples as build
+from aiqleads_dev.samples import SAMPLES, Sample, site_pages
+from aiqleads_dev.site_server import SiteServer
 
 SOURCES = ("zillow", "craigslist", "fsbo", "facebook")
 
@@ -139,17 +137,9 @@ async def _end_to_end(base: Settings, count: int) -> None:
     urls = {k: v + ("/{region}" if k == "craigslist" else "") for k, v in bases.items()}
     settings = base.replace(source_base_urls=urls)
     prefix = settings.es_index_prefix
-    engine = make_engine(settings.database_url, pool_size=4)
-    redis = Redis.from_url(settings.redis_url)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
-    ctx: dict[str, Any] = {
-        "settings": settings,
-        "sessionmaker": make_sessionmaker(engine),
-        "redis_client": redis,
-        "es": es,
-        "metrics": WorkerMetrics.create(),
-        "refiner": None,
-    }
+    deps = await bootstrap(settings, purpose="bench")  # no LLM: the rules-only pipeline is measured
+    es = deps.es
+    ctx = for_deps(deps)
     config = FetchConfig.from_settings(settings, rate_per_host=5000.0)
     regions = sorted({s.region for s in samples})
     listings_total = sum(len(s.sources) for s in samples)
@@ -175,7 +165,7 @@ async def _end_to_end(base: Settings, count: int) -> None:
                 f"  listings ingested per second (fetch→parse→clean→dedup→score→store→index→announce): "
                 f"{listings / elapsed:,.1f}"
             )
-        async with make_sessionmaker(engine)() as session:
+        async with deps.sessionmaker() as session:
             leads = await session.scalar(select(func.count()).select_from(Lead))
             sources = await session.scalar(select(func.count()).select_from(LeadSourceRecord))
         await es.indices.refresh(index=f"{prefix}*")
@@ -186,9 +176,7 @@ async def _end_to_end(base: Settings, count: int) -> None:
         )
     finally:
         await server.stop()
-        await es.close()
-        await redis.aclose()
-        await engine.dispose()
+        await deps.aclose()
 
 
 def main() -> None:

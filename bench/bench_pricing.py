@@ -1,7 +1,7 @@
 """Benchmark of dynamic pricing at scale, against the real services.
 
 1. Creates a private database, migrates it and seeds N synthetic leads (default 100,000) with
-   ``aiqleads.workers.seeding.seed_synthetic``, which prices them with the pricing engine and
+   ``aiqleads_dev.seeding.seed_synthetic``, which prices them with the pricing engine and
    schedules their next freshness tick (``reprice_due_at``) 6 hours ahead, like ingestion does.
 2. Repricing throughput of the cron job (``reprice_dirty_job``) in leads/second:
    a) every lead's freshness tick due (the ``reprice_due_at`` path), with the listings aged by one
@@ -38,6 +38,7 @@ from aiqleads.domain.pricing.engine import DEFAULT_POLICY
 from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.workers import pricing_jobs
+from aiqleads.workers.context import deps, find_deps
 from aiqleads.workers.runtime import shutdown, startup
 from aiqleads.workers.settings import worker_settings
 
@@ -78,7 +79,7 @@ async def _latency(
     settings: Settings, ctx: dict[str, Any], samples: int, poll_delay: float | None
 ) -> list[float]:
     """Signal burst → delivered websocket event, for `samples` leads around one city centre."""
-    async with ctx["engine"].connect() as conn:
+    async with deps(ctx).engine.connect() as conn:
         center = (
             await conn.execute(
                 text(
@@ -103,7 +104,7 @@ async def _latency(
             )
         ).all()
     lead_ids = [row[0] for row in rows]
-    redis = ctx["redis_client"]
+    redis = deps(ctx).redis
     config = worker_settings(settings) | {"handle_signals": False}  # the `aiqleads worker` configuration
     if poll_delay is not None:
         config["poll_delay"] = poll_delay
@@ -163,14 +164,14 @@ async def main(n: int, samples: int) -> None:
 async def _run(settings: Settings, n: int, samples: int) -> None:
     ctx: dict[str, Any] = {"settings": settings}
     try:
-        from aiqleads.workers.seeding import seed_synthetic
+        from aiqleads_dev.seeding import seed_synthetic
 
         t = time.perf_counter()
         await seed_synthetic(settings, n, 42, progress=lambda msg: None)
         print(f"seeded {n:,} leads in {time.perf_counter() - t:.1f}s")
 
         await startup(ctx)
-        engine, redis = ctx["engine"], ctx["redis_client"]
+        engine, redis = deps(ctx).engine, deps(ctx).redis
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE leads"))
 
@@ -230,9 +231,10 @@ async def _run(settings: Settings, n: int, samples: int) -> None:
                     f"p50 {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, max {ms[-1]:.0f} ms"
                 )
     finally:
-        if "redis_client" in ctx:
-            redis = ctx["redis_client"]
-            async with ctx["engine"].connect() as conn:
+        started = find_deps(ctx)
+        if started is not None:
+            redis = started.redis
+            async with started.engine.connect() as conn:
                 all_ids = [row[0] for row in await conn.execute(text("SELECT id FROM leads"))]
             async with redis.pipeline(transaction=False) as pipe:
                 for lead_id in all_ids:

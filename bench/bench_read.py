@@ -1,7 +1,7 @@
 """Read-path benchmark: radius, bounding-box and faceted full-text queries on 100,000 leads.
 
 Creates a private database (migrated to head) and a private Elasticsearch alias, seeds synthetic
-leads with aiqleads.workers.seeding.seed_synthetic, builds the index with reindex_all, then prints
+leads with aiqleads_dev.seeding.seed_synthetic, builds the index with reindex_all, then prints
 p50/p95 latency of each query
   - through the full GraphQL stack (Starlette app with its lifespan, in-process httpx ASGI client,
     anonymous caller, 20 leads per page with totalCount, nested seats/address/location), and
@@ -27,19 +27,18 @@ from typing import Any
 import httpx
 from _support import database_name, private_environment
 from asgi_lifespan import LifespanManager
-from elasticsearch import AsyncElasticsearch
 from sqlalchemy import func, select, text
 
 from aiqleads.app import create_app
-from aiqleads.domain.db import make_engine, make_sessionmaker
-from aiqleads.domain.leads.filters import parse_filter
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.bootstrap import bootstrap
+from aiqleads.domain.core.filters.parse import parse_filter
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.query import filter_conditions, list_leads
 from aiqleads.domain.search.indexer import reindex_all
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.search.query import search_body
 from aiqleads.domain.settings import Settings
-from aiqleads.workers.seeding import METROS, seed_synthetic
+from aiqleads_dev.seeding import METROS, seed_synthetic
 
 LIST_FIELDS = """
   totalCount
@@ -138,9 +137,8 @@ async def main(argv: list[str]) -> None:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:
     print(f"database {database_name(settings)}, index alias {alias_name(settings)}", flush=True)
-    engine = make_engine(settings.database_url, pool_size=5)
-    sessionmaker = make_sessionmaker(engine)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=120)
+    deps = await bootstrap(settings, purpose="bench")
+    engine, sessionmaker, es = deps.engine, deps.sessionmaker, deps.es
     try:
         last = [0.0]
 
@@ -167,7 +165,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
                 compiled = stmt.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
                 plan = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
                 uses = (
-                    # geo filters run on the public point (see leads.visibility)
+                    # geo filters run on the public point (see core.visibility)
                     "GiST index"
                     if any("ix_leads_public_location_gist" in line for line in plan)
                     else "NO geo index"
@@ -233,8 +231,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
             for label, bare_label, full, bare in pairs:
                 await _measure_pair(label, bare_label, args.iterations, full, bare)
     finally:
-        await es.close()
-        await engine.dispose()
+        await deps.aclose()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Cross-process event fan-out through Redis pub/sub.
 
-Publishers (API processes and workers) PUBLISH JSON to a channel after their transaction commits.
+Publishers (API processes and workers) PUBLISH JSON to a channel after their transaction commits:
+use cases record ``uow.publish(channel, payload)`` on their unit of work (domain/unit_of_work.py).
 Each API process keeps ONE Redis subscription (pattern ``aiq:*``) and hands messages to local
 asyncio queues, so N websocket subscribers cost one Redis connection, not N.
 """
@@ -33,7 +34,7 @@ NEW_LEADS_CHANNEL = f"{CHANNEL_PREFIX}newleads"
 
 
 async def publish(redis: Redis, channel: str, payload: dict[str, Any]) -> None:
-    """Publish one event; call only after the transaction that caused it has committed."""
+    """Publish one event now (use cases record events on their unit of work instead)."""
     await redis.publish(channel, json.dumps(payload, default=str))
 
 

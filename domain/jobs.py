@@ -1,32 +1,53 @@
-"""Enqueue background jobs on the arq queue (only after the causing transaction commits)."""
+"""Job names (the one place they are spelled) and enqueueing on the arq queue.
+
+Enqueue only after the causing transaction commits: use cases record jobs on their unit of work
+(domain/unit_of_work.py), which calls ``enqueue`` once the commit succeeded.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Iterable
+from enum import StrEnum
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
-INDEX_LEADS_JOB = "index_leads_job"  # workers/index_jobs.py
+
+class JobName(StrEnum):
+    """Every arq function name; workers/settings.py registers each job under its name here."""
+
+    PING = "ping"
+    PRUNE_IDEMPOTENCY_RECORDS = "prune_idempotency_records"
+    INDEX_LEAD = "index_lead_job"
+    INDEX_LEADS = "index_leads_job"
+    REPRICE_LEAD = "reprice_lead_job"
+    REPRICE_DIRTY = "reprice_dirty_job"
+    EXPIRE_CART_HOLDS = "expire_cart_holds"
+    RECONCILE_HOLDS = "reconcile_holds"
+    GRANT_MONTHLY_ALLOWANCES = "grant_monthly_allowances"
+    SCRAPE = "scrape_job"
+    CLEAN = "clean_job"
 
 
-async def enqueue(redis: Redis, queue_name: str, job_name: str, *args: object) -> bool:
+def queue_client(redis: Redis, queue_name: str) -> ArqRedis:
+    """An arq client on an existing Redis connection pool (no connection of its own); bootstrap
+    builds the process's one, and code handed only a Redis (demand signals) wraps it here."""
+    return ArqRedis(pool_or_conn=redis.connection_pool, default_queue_name=queue_name)
+
+
+async def enqueue(arq: ArqRedis, queue_name: str, job: JobName, *args: object) -> bool:
     """Put one job on the queue; False (logged) if Redis refused, since the change already committed."""
     try:
-        arq = ArqRedis(pool_or_conn=redis.connection_pool, default_queue_name=queue_name)
-        return await arq.enqueue_job(job_name, *args, _queue_name=queue_name) is not None
+        return await arq.enqueue_job(str(job), *args, _queue_name=queue_name) is not None
     except Exception:
-        log.exception("could not enqueue %s", job_name)
+        log.exception("could not enqueue %s", job)
         return False
 
 
-async def enqueue_reindex(redis: Redis, queue_name: str, lead_ids: Iterable[uuid.UUID]) -> bool:
-    """Have the worker refresh these leads in the search index (availability, price, status)."""
-    ids = sorted({str(lead_id) for lead_id in lead_ids})
-    if not ids:
-        return True
-    return await enqueue(redis, queue_name, INDEX_LEADS_JOB, ids)
+def reindex_args(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:
+    """The argument of one INDEX_LEADS job: the distinct lead ids, sorted (stable for tests)."""
+    return sorted({str(lead_id) for lead_id in lead_ids})

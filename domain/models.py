@@ -1,11 +1,13 @@
 """Imports every mapped class so the metadata is complete (Alembic and tests use it)."""
 
-from aiqleads.domain.cart.models import Cart, Hold, LeadReturn, Purchase
+from aiqleads.domain.cart.models import Cart, LeadReturn
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord, PriceHistory, RawListing
+from aiqleads.domain.core.seats import Hold, Purchase
+from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry, DeadLetter, IdempotencyRecord
 from aiqleads.domain.db import Base
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord, PriceHistory, RawListing
 from aiqleads.domain.payments.models import Payment
-from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.domain.users.models import ApiKey
 
 __all__ = [
     "ApiKey",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiqleads.domain.core.user import User
 from aiqleads.domain.users import service as users
-from aiqleads.domain.users.models import User
 from aiqleads.domain.users.tokens import verify_token
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import PublicError, unauthenticated

@@ -1,4 +1,4 @@
-"""The typed per-request GraphQL context and the process-wide resources it points at."""
+"""The typed per-request GraphQL context: the process's Deps, its API metrics, the viewer."""
 
 from __future__ import annotations
 
@@ -8,34 +8,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.events import EventHub
+from aiqleads.domain.bootstrap import Deps
+from aiqleads.domain.core.user import User
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.domain.unit_of_work import read_only
+from aiqleads.domain.users.models import ApiKey
 from aiqleads.resolvers.client_address import client_address
-
-
-@dataclass
-class Resources:
-    """Clients built once in the app lifespan and shared by every request."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    redis: Redis
-    es: AsyncElasticsearch
-    hub: EventHub
-    extras: dict[str, Any] = field(default_factory=dict)
+from aiqleads.resolvers.metrics import ApiMetrics
 
 
 @dataclass
 class Context:
-    """What every resolver receives as info.context: resources, the viewer and per-request loaders."""
+    """What every resolver receives as info.context: Deps, the viewer and per-request loaders."""
 
-    resources: Resources
+    deps: Deps
+    metrics: ApiMetrics | None = None
     request: Any = None
     response: Any = None
     viewer: User | None = None
@@ -47,7 +36,7 @@ class Context:
     @property
     def settings(self) -> Settings:
         """Shortcut to the settings."""
-        return self.resources.settings
+        return self.deps.settings
 
     @property
     def client_address(self) -> str:
@@ -63,16 +52,16 @@ class Context:
             return f"key:{self.api_key.id}"
         return f"ip:{self.client_address}"
 
-    @contextlib.asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction for one mutation: commits on success, rolls back on any exception."""
-        async with self.resources.sessionmaker() as session, session.begin():
-            yield session
+    def count_events(self, *kinds: str) -> None:
+        """Count business events (holds, checkouts, credits) in the API metrics, if any."""
+        if self.metrics is not None:
+            for kind in kinds:
+                self.metrics.domain_events.labels(kind).inc()
 
     @contextlib.asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A short read-only session for queries and DataLoader batches."""
-        async with self.resources.sessionmaker() as session:
+        async with read_only(self.deps) as session:
             yield session
 
     def loader(self, name: str, factory: Any) -> Any:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
 from graphql import GraphQLError
 
 from aiqleads.domain.errors import DomainError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class PublicError(GraphQLError):
@@ -25,6 +32,42 @@ def unauthenticated() -> PublicError:
 def from_domain(error: DomainError) -> PublicError:
     """Turn a domain failure into a public GraphQL error (for queries, which have no payload)."""
     return PublicError(error.code, error.message, error.field)
+
+
+def mutation_errors(
+    public: Callable[[DomainError], DomainError] | None = None,
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T | DomainError]]]:
+    """Decorate a mutation resolver: a DomainError it raises is RETURNED (after ``public``, which
+    may rename ids for clients), and the schema puts it in the payload's ``errors`` list.
+
+    This is the one place mutations turn expected failures into payload errors, so resolvers
+    carry no try/except of their own; any other exception propagates (masked and logged).
+    """
+
+    def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | DomainError]]:
+        @functools.wraps(fn)
+        async def resolver(*args: P.args, **kwargs: P.kwargs) -> T | DomainError:
+            try:
+                return await fn(*args, **kwargs)
+            except DomainError as error:
+                return public(error) if public is not None else error
+
+        return resolver
+
+    return decorate
+
+
+def query_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Decorate a query resolver (no payload): a DomainError it raises becomes a PublicError."""
+
+    @functools.wraps(fn)
+    async def resolver(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except DomainError as error:
+            raise from_domain(error) from error
+
+    return resolver
 
 
 def service_unavailable(retry_after: int) -> PublicError:

@@ -12,28 +12,18 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from aiqleads.domain.core import seats
+from aiqleads.domain.core import visibility as policy
+from aiqleads.domain.core.filters.parse import parse_filter, parse_first, parse_query_text, parse_sort
+from aiqleads.domain.core.filters.spec import LeadFilterSpec
+from aiqleads.domain.core.geo import lat_lng as _lat_lng
+from aiqleads.domain.core.lead import Lead, PriceHistory
+from aiqleads.domain.core.visibility import ViewerKind, VisibleLead
 from aiqleads.domain.errors import DomainError
-from aiqleads.domain.geo.points import lat_lng as _lat_lng
 from aiqleads.domain.leads import query as leads_query
 from aiqleads.domain.leads import service as leads_service
 from aiqleads.domain.leads import viewer_queries
-from aiqleads.domain.leads.filters import (
-    LeadFilterSpec,
-    parse_filter,
-    parse_first,
-    parse_query_text,
-    parse_sort,
-)
-from aiqleads.domain.leads.models import Lead, PriceHistory
-from aiqleads.domain.leads.visibility import (
-    ViewerKind,
-    VisibleLead,
-    public_point,
-    sees_originals,
-    visible_lead,
-)
 from aiqleads.domain.search import service as search_service
-from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import uuid_of
@@ -46,14 +36,14 @@ def viewer_tier(ctx: Context) -> str:
 
 
 def price_for_viewer(ctx: Context, row: Lead) -> int:
-    """The lead's credit price with the viewer's tier discount."""
-    return discounted(row.price_credits, viewer_tier(ctx))
+    """The lead's credit price as the policy shows it to this viewer (tier discount applied)."""
+    return policy.viewer_price(row.price_credits, viewer_tier(ctx))
 
 
 async def _load_purchased(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[bool]:
     assert ctx.viewer is not None
     async with ctx.read_session() as session:
-        bought = await viewer_queries.purchased_lead_ids(session, ctx.viewer.id, lead_ids)
+        bought = await seats.purchased_lead_ids(session, ctx.viewer.id, lead_ids)
     return [lead_id in bought for lead_id in lead_ids]
 
 
@@ -67,16 +57,15 @@ async def viewer_purchased(ctx: Context, lead_id: uuid.UUID) -> bool:
 
 def viewer_kind(ctx: Context) -> ViewerKind:
     """Who is asking, in the terms of the visibility policy."""
-    if ctx.viewer is not None:
-        return ViewerKind.ADMIN if ctx.viewer.role == "admin" else ViewerKind.BUYER
-    return ViewerKind.PARTNER if ctx.api_key is not None else ViewerKind.ANONYMOUS
+    role = ctx.viewer.role if ctx.viewer is not None else None
+    return policy.viewer_kind(role, signed_in=ctx.viewer is not None, api_key=ctx.api_key is not None)
 
 
 async def sees_lead_originals(ctx: Context, lead_id: uuid.UUID) -> bool:
     """Whether the viewer may see this lead's paid fields (bought it, or is an operator)."""
     kind = viewer_kind(ctx)
     purchased = kind is ViewerKind.BUYER and await viewer_purchased(ctx, lead_id)
-    return sees_originals(kind, purchased)
+    return policy.sees_originals(kind, purchased)
 
 
 async def visible_for_viewer(ctx: Context, row: Lead) -> VisibleLead:
@@ -86,31 +75,29 @@ async def visible_for_viewer(ctx: Context, row: Lead) -> VisibleLead:
     if cached is not None and cached[0] is row:
         return cached[1]
     lat, lng = _lat_lng(row.location)
-    view = visible_lead(row, lat, lng, full=await sees_lead_originals(ctx, row.id))
+    view = policy.visible_lead(row, lat, lng, full=await sees_lead_originals(ctx, row.id))
     cache[row.id] = (row, view)
     return view
 
 
 async def visible_point(ctx: Context, lead_id: uuid.UUID, lat: float, lng: float) -> tuple[float, float]:
     """A lead's point at the precision the viewer gets (price-change events carry only the point)."""
-    if await sees_lead_originals(ctx, lead_id):
-        return lat, lng
-    return public_point(lat, lng)
+    return policy.visible_point(lat, lng, full=await sees_lead_originals(ctx, lead_id))
 
 
 async def _load_others_holds(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[int]:
     viewer_id = ctx.viewer.id if ctx.viewer is not None else None
     async with ctx.read_session() as session:
-        counts = await viewer_queries.active_holds_of_others(session, viewer_id, lead_ids, datetime.now(UTC))
+        counts = await seats.active_holds_of_others(session, viewer_id, lead_ids, datetime.now(UTC))
     return [counts.get(lead_id, 0) for lead_id in lead_ids]
 
 
 async def available_seats_for_viewer(ctx: Context, row: Lead) -> int:
     """Seats still free for the viewer (others' active holds looked up in one batch per request)."""
     if not row.holds_count:  # no holds at all on this lead: nothing to look up
-        return viewer_queries.seats_for_viewer(row)
+        return seats.seats_for_viewer(row)
     loader = ctx.loader("others_holds", lambda: DataLoader(load_fn=partial(_load_others_holds, ctx)))
-    return viewer_queries.seats_for_viewer(row, await loader.load(row.id))
+    return seats.seats_for_viewer(row, await loader.load(row.id))
 
 
 async def _load_history(ctx: Context, first: int, lead_ids: Sequence[uuid.UUID]) -> list[list[PriceHistory]]:
@@ -139,7 +126,7 @@ async def lead_by_id(ctx: Context, global_id: str) -> Lead | None:
     async with ctx.read_session() as session:
         return await leads_service.view_lead(
             session,
-            ctx.resources.redis,
+            ctx.deps.redis,
             lead_id,
             queue_name=ctx.settings.arq_queue_name,
             viewer=ctx.principal,
@@ -198,7 +185,7 @@ async def search_page(
         async with ctx.read_session() as session:
             return await search_service.search_leads(
                 session,
-                ctx.resources.es,
+                ctx.deps.es,
                 ctx.settings,
                 spec,
                 text,

@@ -77,7 +77,7 @@ async def _charge(ctx: Context, units: int, root_fields: list[str]) -> rate_limi
     """Spend units of the caller's budget; a Redis failure is SERVICE_UNAVAILABLE (503)."""
     try:
         return await rate_limit.charge(
-            ctx.resources.redis, budget_principal(ctx, root_fields), ctx.settings.rate_limit_per_minute, units
+            ctx.deps.redis, budget_principal(ctx, root_fields), ctx.settings.rate_limit_per_minute, units
         )
     except (RedisError, OSError):
         set_http_status(ctx, 503, DEPENDENCY_RETRY_AFTER)
@@ -95,7 +95,7 @@ def budget_principal(ctx: Context, root_fields: Iterable[str] = ()) -> str:
 async def charge_refused(ctx: Context) -> None:
     """Charge one unit for an operation refused by validation (best effort: never raises)."""
     with contextlib.suppress(RedisError, OSError):
-        await rate_limit.charge(ctx.resources.redis, ctx.principal, ctx.settings.rate_limit_per_minute, 1)
+        await rate_limit.charge(ctx.deps.redis, ctx.principal, ctx.settings.rate_limit_per_minute, 1)
 
 
 async def admit(

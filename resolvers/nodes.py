@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiqleads.domain.cart import returns
+from aiqleads.domain.core.visibility import may_look_up_node
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads import repository as leads_repo
@@ -14,6 +15,7 @@ from aiqleads.domain.users import service as users
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
 from aiqleads.resolvers.ids import from_global_id, uuid_of
+from aiqleads.resolvers.leads import viewer_kind
 
 
 @dataclass(frozen=True)
@@ -29,19 +31,15 @@ async def node_by_id(ctx: Context, global_id: str) -> FoundNode | None:
     any User and any LeadReturn)."""
     try:
         type_name, raw = from_global_id(global_id)
+        if not may_look_up_node(viewer_kind(ctx), type_name):  # the visibility policy decides
+            return None
         if type_name == "Lead":
             lead_id = uuid_of(global_id, "Lead")
             async with ctx.read_session() as session:
                 lead = await leads_repo.get_lead(session, lead_id)
             return FoundNode("Lead", lead) if lead is not None else None
         viewer = ctx.viewer
-        if viewer is None or type_name not in (
-            "User",
-            "Purchase",
-            "LeadReturn",
-            "CreditTransaction",
-            "Payment",
-        ):
+        if viewer is None:  # the policy lets only signed-in viewers look up the other types
             return None
         async with ctx.read_session() as session:
             if type_name == "User":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.errors import DomainError, not_found
 from aiqleads.domain.leads import repository as leads_repo
-from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_price_changes
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import from_domain
@@ -35,7 +35,7 @@ async def price_changes(
     """Price changes of the listed leads or of leads within the circle, at the viewer's prices."""
     watch = _watch(lead_ids, center, radius_miles)
     tier = viewer_tier(ctx)
-    async for event in fresh_per_event(ctx, watch_price_changes(ctx.resources.hub, watch, tier)):
+    async for event in fresh_per_event(ctx, watch_price_changes(ctx.deps.event_hub, watch, tier)):
         yield event
 
 

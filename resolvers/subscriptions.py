@@ -16,7 +16,7 @@ T = TypeVar("T")
 @contextmanager
 def counted(ctx: Context) -> Iterator[None]:
     """Count an open subscription in the active-subscriptions gauge for as long as it lives."""
-    metrics = ctx.resources.extras.get("metrics")
+    metrics = ctx.metrics
     if metrics is not None:
         metrics.active_subscriptions.inc()
     try:
@@ -40,5 +40,5 @@ async def fresh_per_event(ctx: Context, events: AsyncIterator[T]) -> AsyncIterat
 async def cart_events(ctx: Context) -> AsyncIterator[dict[str, Any]]:
     """The viewer's own cart events, as they are published by any process."""
     user = require_viewer(ctx)
-    async for event in fresh_per_event(ctx, ctx.resources.hub.subscribe(cart_channel(user.id))):
+    async for event in fresh_per_event(ctx, ctx.deps.event_hub.subscribe(cart_channel(user.id))):
         yield event

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aiqleads.domain.errors import DomainError
+from aiqleads.domain.core.plans import PLANS, Plan, effective_tier
+from aiqleads.domain.core.user import User
+from aiqleads.domain.unit_of_work import UnitOfWork
 from aiqleads.domain.users import service as users
 from aiqleads.domain.users.login_throttle import LoginLimits, LoginThrottle
-from aiqleads.domain.users.models import User
-from aiqleads.domain.users.plans import PLANS, Plan, effective_tier
 from aiqleads.domain.users.service import AuthResult
 from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.errors import mutation_errors
 
 
 def login_throttle(ctx: Context) -> LoginThrottle:
@@ -22,29 +23,25 @@ def login_throttle(ctx: Context) -> LoginThrottle:
         window_seconds=s.login_failure_window_seconds,
         registrations_per_ip_per_hour=s.registrations_per_ip_per_hour,
     )
-    return LoginThrottle(ctx.resources.redis, limits, ctx.client_address)
+    return LoginThrottle(ctx.deps.redis, limits, ctx.client_address)
 
 
-async def register(ctx: Context, *, email: str, password: str, name: str) -> AuthResult | DomainError:
-    """Create an account; returns the signed-in result or the expected failure."""
-    try:
-        async with ctx.unit_of_work() as session:
-            return await users.register(
-                session, ctx.settings, email=email, password=password, name=name, throttle=login_throttle(ctx)
-            )
-    except DomainError as error:
-        return error
+@mutation_errors()
+async def register(ctx: Context, *, email: str, password: str, name: str) -> AuthResult:
+    """Create an account; returns the signed-in result (the expected failure goes to the payload)."""
+    async with UnitOfWork(ctx.deps) as uow:
+        return await users.register(
+            uow.session, ctx.settings, email=email, password=password, name=name, throttle=login_throttle(ctx)
+        )
 
 
-async def login(ctx: Context, *, email: str, password: str) -> AuthResult | DomainError:
-    """Sign in; returns the token and user, INVALID_CREDENTIALS or RATE_LIMITED."""
-    try:
-        async with ctx.read_session() as session:
-            return await users.login(
-                session, ctx.settings, email=email, password=password, throttle=login_throttle(ctx)
-            )
-    except DomainError as error:
-        return error
+@mutation_errors()
+async def login(ctx: Context, *, email: str, password: str) -> AuthResult:
+    """Sign in; returns the token and user (INVALID_CREDENTIALS or RATE_LIMITED go to the payload)."""
+    async with ctx.read_session() as session:
+        return await users.login(
+            session, ctx.settings, email=email, password=password, throttle=login_throttle(ctx)
+        )
 
 
 def me(ctx: Context) -> User | None:

@@ -13,10 +13,12 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.payments import service as payments
 from aiqleads.domain.payments.stripe_provider import InvalidWebhook, parse_webhook
+from aiqleads.domain.unit_of_work import UnitOfWork
 from aiqleads.request_body import BodyTooLarge, read_limited
-from aiqleads.resolvers.context import Resources
+from aiqleads.resolvers.metrics import ApiMetrics
 
 log = logging.getLogger("aiqleads.webhooks")
 
@@ -33,7 +35,7 @@ class WebhookResponse:
 
 
 async def stripe_webhook(
-    resources: Resources, scope: Scope, receive: Receive, signature: str | None
+    deps: Deps, metrics: ApiMetrics | None, scope: Scope, receive: Receive, signature: str | None
 ) -> WebhookResponse:
     """Read the delivery's body, at most MAX_BODY_BYTES, and handle it (``handle_stripe_delivery``).
 
@@ -45,11 +47,11 @@ async def stripe_webhook(
     except BodyTooLarge:
         log.warning("refused a Stripe webhook delivery larger than %d bytes", MAX_BODY_BYTES)
         return WebhookResponse(413, {"error": "The webhook body is too large."})
-    return await handle_stripe_delivery(resources, payload, signature)
+    return await handle_stripe_delivery(deps, metrics, payload, signature)
 
 
 async def handle_stripe_delivery(
-    resources: Resources, payload: bytes, signature: str | None
+    deps: Deps, metrics: ApiMetrics | None, payload: bytes, signature: str | None
 ) -> WebhookResponse:
     """Handle one Stripe delivery: 400 unless signed with our secret within the tolerance, else 200.
 
@@ -58,7 +60,7 @@ async def handle_stripe_delivery(
     create, and other event types, are acknowledged and ignored (Stripe stops retrying them). A
     database failure propagates as a 500: Stripe retries.
     """
-    settings = resources.settings
+    settings = deps.settings
     secret = settings.stripe_webhook_secret
     if not secret:
         return WebhookResponse(
@@ -71,9 +73,8 @@ async def handle_stripe_delivery(
     except InvalidWebhook as exc:
         log.warning("rejected a Stripe webhook delivery: %s", exc)
         return WebhookResponse(400, {"error": f"Invalid webhook delivery: {exc}."})
-    async with resources.sessionmaker() as session, session.begin():
-        outcome = await payments.apply_event(session, STRIPE, event)
-    metrics = resources.extras.get("metrics")
+    async with UnitOfWork(deps) as uow:
+        outcome = await payments.apply_event(uow.session, STRIPE, event)
     if metrics is not None and outcome.payment is not None:
         if outcome.result == "fulfilled":
             kind = "credits_bought" if outcome.payment.purpose == "CREDIT_PACK" else "tier_paid"

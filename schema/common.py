@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 from strawberry.scalars import JSON
+
+from aiqleads.domain.errors import ErrorCode
 
 __all__ = [
     "JSON",
@@ -20,34 +20,8 @@ __all__ = [
 ]
 
 
-@strawberry.enum(description="Machine-readable reason of an expected failure.")
-class ErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    FORBIDDEN = "FORBIDDEN"
-    RATE_LIMITED = "RATE_LIMITED"
-    LEAD_UNAVAILABLE = "LEAD_UNAVAILABLE"
-    ALREADY_IN_CART = "ALREADY_IN_CART"
-    ALREADY_PURCHASED = "ALREADY_PURCHASED"
-    CART_FULL = "CART_FULL"
-    CART_EMPTY = "CART_EMPTY"
-    HOLD_EXPIRED = "HOLD_EXPIRED"
-    HOLD_EXTENSION_NOT_ALLOWED = "HOLD_EXTENSION_NOT_ALLOWED"
-    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    RETURN_WINDOW_CLOSED = "RETURN_WINDOW_CLOSED"
-    EMAIL_TAKEN = "EMAIL_TAKEN"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    ALREADY_RETURNED = "ALREADY_RETURNED"
-    PAYMENT_DECLINED = "PAYMENT_DECLINED"
-    PAYMENT_UNAVAILABLE = "PAYMENT_UNAVAILABLE"
-    RETURN_LIMIT = "RETURN_LIMIT"
-    ALREADY_REVIEWED = "ALREADY_REVIEWED"
-    ALREADY_ON_TIER = "ALREADY_ON_TIER"
-    COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
-    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-    INTERNAL = "INTERNAL"
+# The one list of codes lives in the domain; registering that class publishes it (same members, same order).
+strawberry.enum(ErrorCode, description="Machine-readable reason of an expected failure.")
 
 
 @strawberry.type(description="An expected failure of a mutation or query, with the input field at fault.")

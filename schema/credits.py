@@ -13,7 +13,8 @@ from aiqleads.domain.errors import DomainError
 from aiqleads.resolvers import credits as resolve
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
-from aiqleads.schema.common import Node, PageInfo, UserError
+from aiqleads.schema.common import Node, UserError
+from aiqleads.schema.connections import Connection, Edge, describe_fields, page_info
 from aiqleads.schema.users import Tier, User
 
 
@@ -115,17 +116,16 @@ class CreditTransaction(Node):
         )
 
 
+@describe_fields(node="The ledger entry.")
 @strawberry.type(description="A ledger entry in a connection, with its cursor.")
-class CreditTransactionEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for pagination.")
-    node: CreditTransaction = strawberry.field(description="The ledger entry.")
+class CreditTransactionEdge(Edge[CreditTransaction]):
+    pass
 
 
+@describe_fields(edges="The entries of this page.", total_count="Number of entries in the viewer's ledger.")
 @strawberry.type(description="A page of the viewer's ledger, newest first.")
-class CreditTransactionConnection:
-    edges: list[CreditTransactionEdge] = strawberry.field(description="The entries of this page.")
-    page_info: PageInfo = strawberry.field(description="Pagination state.")
-    total_count: int = strawberry.field(description="Number of entries in the viewer's ledger.")
+class CreditTransactionConnection(Connection[CreditTransactionEdge]):
+    pass
 
 
 @strawberry.type(description="Result of buyCredits.")
@@ -183,11 +183,8 @@ class CreditsQuery:
         ]
         return CreditTransactionConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=page_info(
+                edges, has_next_page=page.has_next_page, has_previous_page=page.has_previous_page
             ),
             total_count=page.total_count,
         )

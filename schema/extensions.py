@@ -19,7 +19,7 @@ from aiqleads.schema.cost import operation_shape, root_field_names
 
 log = logging.getLogger("aiqleads.graphql")
 META_FIELDS = frozenset({"__typename", "__schema", "__type"})
-ERROR_CODES = frozenset(code.value for code in ErrorCode) | {"INTERNAL"}
+ERROR_CODES = frozenset(code.value for code in ErrorCode)
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -144,7 +144,7 @@ class OperationMetrics(SchemaExtension):
         start = time.perf_counter()
         yield
         ctx = self.execution_context
-        metrics = getattr(getattr(ctx.context, "resources", None), "extras", {}).get("metrics")
+        metrics = getattr(ctx.context, "metrics", None)
         if metrics is None:
             return
         try:

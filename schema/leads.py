@@ -14,6 +14,7 @@ from aiqleads.resolvers import leads as resolve
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node, PageInfo
+from aiqleads.schema.connections import Connection, Edge, describe_fields
 
 
 @strawberry.enum(description="Where a lead was found.")
@@ -261,17 +262,16 @@ class Lead(Node):
         return [PricePoint(price=p.price, at=p.at, reason=view.text(p.reason)) for p in points]
 
 
+@describe_fields(node="The lead.")
 @strawberry.type(description="A lead in a connection, with its cursor.")
-class LeadEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for pagination.")
-    node: Lead = strawberry.field(description="The lead.")
+class LeadEdge(Edge[Lead]):
+    pass
 
 
+@describe_fields(edges="The leads of this page.", total_count="Number of leads matching the filter.")
 @strawberry.type(description="A page of leads.")
-class LeadConnection:
-    edges: list[LeadEdge] = strawberry.field(description="The leads of this page.")
-    page_info: PageInfo = strawberry.field(description="Pagination state.")
-    total_count: int = strawberry.field(description="Number of leads matching the filter.")
+class LeadConnection(Connection[LeadEdge]):
+    pass
 
 
 @strawberry.type(description="How many results have a given value.")
@@ -296,11 +296,9 @@ class SearchFacets:
     price_ranges: list[RangeFacet] = strawberry.field(description="Counts per asking-price range.")
 
 
+@describe_fields(edges="The leads of this page.", total_count="Number of matching leads.")
 @strawberry.type(description="A page of full-text search results with facets.")
-class LeadSearchResult:
-    edges: list[LeadEdge] = strawberry.field(description="The leads of this page.")
-    page_info: PageInfo = strawberry.field(description="Pagination state.")
-    total_count: int = strawberry.field(description="Number of matching leads.")
+class LeadSearchResult(Connection[LeadEdge]):
     facets: SearchFacets = strawberry.field(description="Facet counts on the filtered set.")
 
 

@@ -12,7 +12,7 @@
 #   python         .venv with `pip install -e '.[dev]'`
 #
 # Everything project-local lives in the git-ignored .services/ (override with AIQ_SERVICES_DIR).
-# Starting the services is `python -m aiqleads.services up` (or `aiqleads services up`).
+# Starting the services is `aiqleads services up` (or `python -m aiqleads_dev.services up`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -19,12 +19,14 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import event, text
 from starlette.applications import Starlette
 
-from aiqleads.app import build_resources, close_resources, create_app
-from aiqleads.domain.geo.points import point
-from aiqleads.domain.leads.models import Lead
+from aiqleads.app import create_app
+from aiqleads.domain.bootstrap import Deps, bootstrap
+from aiqleads.domain.core.geo import point
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users import service as user_service
-from aiqleads.resolvers.context import Resources
+
+pytest_plugins = ["aiqtest_support.tiers"]  # marks every test unit, integration or e2e
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,13 +55,13 @@ def settings() -> Iterator[Settings]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Real engine, Redis, Elasticsearch and event hub for direct domain tests."""
-    res = await build_resources(settings)
-    yield res
+async def deps(settings: Settings) -> AsyncIterator[Deps]:
+    """The API process's Deps (real engine, Redis, Elasticsearch, event hub) for direct domain tests."""
+    built = await bootstrap(settings, purpose="api")
+    yield built
     with contextlib.suppress(Exception):
-        await res.es.indices.delete(index=f"{settings.es_index_prefix}*", ignore_unavailable=True)
-    await close_resources(res)
+        await built.es.indices.delete(index=f"{settings.es_index_prefix}*", ignore_unavailable=True)
+    await built.aclose()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -129,11 +131,11 @@ class TestUser:
 @pytest_asyncio.fixture(loop_scope="session")
 async def make_user(app: Starlette, settings: Settings) -> Any:
     """Factory: register a user (optionally with tier and starting credits) and return a TestUser."""
-    resources: Resources = app.state.resources
+    deps: Deps = app.state.deps
 
     async def factory(tier: str = "FREE", credits: int = 0, role: str = "user") -> TestUser:
         email = f"user{next(_counter)}-{uuid.uuid4().hex[:6]}@example.com"
-        async with resources.sessionmaker() as session, session.begin():
+        async with deps.sessionmaker() as session, session.begin():
             result = await user_service.register(
                 session, settings, email=email, password="correct horse battery", name="Test User"
             )
@@ -204,11 +206,11 @@ def lead_row(**overrides: Any) -> Lead:
 @pytest_asyncio.fixture(loop_scope="session")
 async def make_lead(app: Starlette) -> Any:
     """Factory: insert a lead (see lead_row for defaults) and return it."""
-    resources: Resources = app.state.resources
+    deps: Deps = app.state.deps
 
     async def factory(**overrides: Any) -> Lead:
         row = lead_row(**overrides)
-        async with resources.sessionmaker() as session, session.begin():
+        async with deps.sessionmaker() as session, session.begin():
             session.add(row)
         return row
 
@@ -230,7 +232,7 @@ class StatementCounter:
 @pytest.fixture
 def count_statements(app: Starlette) -> Any:
     """Context manager factory counting SQL statements the app's engine executes."""
-    engine = app.state.resources.engine.sync_engine
+    engine = app.state.deps.engine.sync_engine
 
     @contextlib.contextmanager
     def counting() -> Iterator[StatementCounter]:

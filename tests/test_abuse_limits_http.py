@@ -321,9 +321,9 @@ async def test_redis_down_while_charging_the_budget_is_a_typed_503(app: Any) -> 
 
     broken = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     try:
-        resources = replace(app.state.resources, redis=broken)
+        deps = replace(app.state.deps, redis=broken)
         response = Response()
-        ctx = Context(resources=resources, request=None, response=response)
+        ctx = Context(deps=deps, request=None, response=response)
         refusal = await admit(ctx, "{ __typename }", {}, 1, ["__typename"])
     finally:
         await broken.aclose()

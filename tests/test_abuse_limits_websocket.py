@@ -196,7 +196,7 @@ async def test_connection_leases_cap_every_kind_of_principal(app: Any) -> None:
     class Socket:
         application_state = None
 
-    redis = app.state.resources.redis
+    redis = app.state.deps.redis
     for principal in (f"ip:198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex}", f"key:{uuid.uuid4()}"):
         sessions = [WebsocketSession(redis, Socket(), principal, None) for _ in range(3)]  # type: ignore[arg-type]
         taken = [await s.acquire(2) for s in sessions]

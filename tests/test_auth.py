@@ -15,10 +15,10 @@ import websockets
 from aiqtest_support.live_server import api_process
 from aiqtest_support.ws import GraphQLWebSocket
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.events import cart_channel, publish
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.tokens import issue_token
-from aiqleads.resolvers.context import Resources
 
 REGISTER = """
 mutation($input: RegisterInput!) {
@@ -142,9 +142,7 @@ def live_api(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
 CART_EVENTS = "subscription { cartEvents { kind leadId heldUntil cartExpiresAt at } }"
 
 
-async def test_same_token_authorizes_a_websocket_subscription(
-    gql: Any, live_api: str, resources: Resources
-) -> None:
+async def test_same_token_authorizes_a_websocket_subscription(gql: Any, live_api: str, deps: Deps) -> None:
     email = _email()
     token = (await gql(REGISTER, {"input": {"email": email, "password": "s3cret-pass", "name": "Ws"}}))[
         "data"
@@ -158,7 +156,7 @@ async def test_same_token_authorizes_a_websocket_subscription(
         at = "2026-01-01T00:00:00+00:00"
         for _ in range(50):
             await publish(
-                resources.redis, cart_channel(user_id), {"kind": "CART_EXPIRED", "lead_id": None, "at": at}
+                deps.redis, cart_channel(user_id), {"kind": "CART_EXPIRED", "lead_id": None, "at": at}
             )
             try:
                 message = await asyncio.wait_for(ws.receive(), timeout=0.2)

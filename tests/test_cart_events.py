@@ -61,7 +61,7 @@ async def _subscriber(url: str, token: str | None) -> AsyncIterator[GraphQLWebSo
 async def test_viewer_gets_own_events_only_and_subscriptions_clean_up(
     live_url: str, app: Starlette, gql: Any, buyers: Any, make_lead: Any
 ) -> None:
-    hub = app.state.resources.hub
+    hub = app.state.deps.hub
     baseline = hub.subscriber_count
     alice, bob = await buyers(tier="PRO", credits=100), await buyers(credits=500)
     lead, other = await make_lead(**CITY), await make_lead(**CITY)
@@ -102,7 +102,7 @@ async def test_viewer_gets_own_events_only_and_subscriptions_clean_up(
 async def test_abrupt_disconnect_and_unauthenticated_subscription(
     live_url: str, app: Starlette, buyers: Any
 ) -> None:
-    hub = app.state.resources.hub
+    hub = app.state.deps.hub
     baseline = hub.subscriber_count
     user = await buyers(credits=500)
     sockets = []

@@ -21,9 +21,9 @@ from aiqtest_support.cartkit import (
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.cart import expiry, holds
 from aiqleads.domain.errors import DomainError
-from aiqleads.resolvers.context import Resources
 from aiqleads.resolvers.ids import to_global_id
 
 CITY = dict(city="Holdsworth", zip="73301")
@@ -33,8 +33,8 @@ def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 async def test_add_and_remove_round_trip(gql: Any, buyers: Any, make_lead: Any, app: Starlette) -> None:
@@ -70,7 +70,7 @@ async def test_add_and_remove_round_trip(gql: Any, buyers: Any, make_lead: Any, 
 
     removed = (await gql(REMOVE, {"id": lead_gid(lead.id)}, token=alice.token))["data"]["removeFromCart"]
     assert removed["errors"] == [] and removed["cart"]["items"] == [] and removed["cart"]["expiresAt"] is None
-    assert (await lead_counts(_resources(app).engine, lead.id))["holds_count"] == 0
+    assert (await lead_counts(_deps(app).engine, lead.id))["holds_count"] == 0
 
     taken = (await gql(ADD, {"id": lead_gid(lead.id)}, token=bob.token))["data"]["addToCart"]
     assert taken["errors"] == [] and cart_lead_ids(taken["cart"]) == [lead_gid(lead.id)]
@@ -85,7 +85,7 @@ async def test_price_is_frozen_with_tier_discount(
     lead = await make_lead(price_credits=20, **CITY)
     cart = (await gql(ADD, {"id": lead_gid(lead.id)}, token=pro.token))["data"]["addToCart"]["cart"]
     assert cart["items"][0]["price"] == 18  # 10 % off for PRO
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(text("UPDATE leads SET price_credits = 40 WHERE id = :id"), {"id": lead.id})
     cart = (await gql(CART, token=pro.token))["data"]["cart"]
     assert cart["items"][0]["price"] == 18 and cart["total"] == 18
@@ -119,7 +119,7 @@ async def test_typed_refusals(gql: Any, buyers: Any, make_lead: Any, app: Starle
     for row in extra[:5]:
         assert await add(lead_gid(row.id)) == []
     assert await add(lead_gid(extra[5].id)) == [("CART_FULL", "leadId")]  # FREE carts hold 5
-    assert (await lead_counts(_resources(app).engine, extra[5].id))["holds_count"] == 0
+    assert (await lead_counts(_deps(app).engine, extra[5].id))["holds_count"] == 0
 
     anonymous = await gql(CART, expect_errors=True)
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -169,7 +169,7 @@ async def test_extensions_follow_the_tier(gql: Any, buyers: Any, make_lead: Any)
 async def test_extension_cap_limits_the_cart(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     capped = settings.replace(cart_extension_cap_seconds=1000)
     ent = await buyers(tier="ENTERPRISE", credits=500)
     lead = await make_lead(**CITY)
@@ -203,7 +203,7 @@ async def test_extension_cap_limits_the_cart(
 async def test_item_hold_never_outlives_cart_and_cart_expires(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     short_cart = settings.replace(item_hold_seconds=300, cart_hold_seconds=400)
     user = await buyers(credits=500)
     first, second = await make_lead(**CITY), await make_lead(**CITY)
@@ -245,7 +245,7 @@ async def test_item_hold_never_outlives_cart_and_cart_expires(
 async def test_expired_seat_is_free_for_others_immediately(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     alice, bob = await buyers(credits=500), await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
     t0 = datetime.now(UTC) + timedelta(hours=3)
@@ -275,14 +275,14 @@ async def test_fifty_buyers_race_for_one_exclusive_lead(
     winners = [p for p in payloads if not p["errors"]]
     assert len(winners) == 1
     assert {e["code"] for p in payloads if p["errors"] for e in p["errors"]} == {"LEAD_UNAVAILABLE"}
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts["holds_count"] == 1 and counts["hold_rows"] == 1
 
 
 async def test_shared_lead_gives_out_exactly_its_seats(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     users = [await buyers(credits=500) for _ in range(12)]
     lead = await make_lead(max_buyers=3, **CITY)
     now = datetime.now(UTC)
@@ -305,7 +305,7 @@ async def test_shared_lead_gives_out_exactly_its_seats(
 async def test_late_expiry_still_reports_each_deadline(
     app: Starlette, buyers: Buyers, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     short_cart = settings.replace(item_hold_seconds=300, cart_hold_seconds=400)
     user = await buyers(credits=500)
     first, second = await make_lead(**CITY), await make_lead(**CITY)

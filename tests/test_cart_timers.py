@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from aiqtest_support.ws import GraphQLWebSocket
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.cart import holds
 from aiqleads.domain.cart.timers import TimerStore, timer_key
 from aiqleads.domain.events import cart_channel
 from aiqleads.domain.settings import Settings
-from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import HoldTimerLoop
+from aiqleads.workers.context import hold_timers as ctx_hold_timers
 from aiqleads.workers.runtime import shutdown as worker_shutdown
 from aiqleads.workers.runtime import startup as worker_startup
 from aiqleads.workers.settings import worker_settings
@@ -39,8 +41,8 @@ from aiqleads.workers.settings import worker_settings
 CITY = dict(city="Timerton", zip="73377")
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +144,7 @@ async def test_expiry_reaches_a_subscriber_on_the_other_process_on_time(
         assert -0.05 <= _lateness(cart_expired, "cartExpiresAt") < 1.0, log.items
         assert cart_expired[0]["cartExpiresAt"] == cart["expiresAt"] and cart_expired[0]["leadId"] is None
         for lead in leads:
-            counts = await lead_counts(_resources(app).engine, lead.id)
+            counts = await lead_counts(_deps(app).engine, lead.id)
             assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
     finally:
         await log.close()
@@ -175,7 +177,7 @@ async def test_wiped_timer_store_is_repaired_by_reconciliation(
     api_a, api_b = two_apis
     user = await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
-    store = TimerStore(_resources(app).redis, timer_key(short_settings))
+    store = TimerStore(_deps(app).redis, timer_key(short_settings))
     log = await _subscribe(api_b, user.token)
     try:
         cart = await _add(api_a, user.token, lead.id)
@@ -186,7 +188,7 @@ async def test_wiped_timer_store_is_repaired_by_reconciliation(
         assert found is not None
         # periodic reconciliation (every 5 s in each process) re-arms or releases it
         assert found[1] - deadline < 5.0 + 1.0
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
     finally:
         await log.close()
@@ -195,7 +197,7 @@ async def test_wiped_timer_store_is_repaired_by_reconciliation(
 async def test_abandoned_claim_fires_again_after_its_lease(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     user = await buyers(credits=500)
     lead = await make_lead(max_buyers=1, **CITY)
     short = settings.replace(item_hold_seconds=1, cart_hold_seconds=4)
@@ -213,7 +215,7 @@ async def test_abandoned_claim_fires_again_after_its_lease(
 
 
 async def _overdue_hold_without_timer(app: Starlette, user_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO carts (user_id, started_at, expires_at) VALUES (:u, now(), now())"
@@ -240,12 +242,13 @@ async def test_worker_startup_reconciles_and_runs_the_timers(
     ctx: dict[str, Any] = {"settings": settings}
     await worker_startup(ctx)  # what `aiqleads worker` runs first
     try:
-        counts = await lead_counts(_resources(app).engine, stale.id)
+        counts = await lead_counts(_deps(app).engine, stale.id)
         assert counts["holds_count"] == 0 and counts["hold_rows"] == 0
-        assert ctx["hold_timers"].running
+        loop = ctx_hold_timers(ctx)
+        assert loop is not None and loop.running
     finally:
         await worker_shutdown(ctx)
-    assert "hold_timers" not in ctx
+    assert ctx_hold_timers(ctx) is None
     config = worker_settings(settings)
     names = {getattr(f, "__name__", "") for f in config["functions"]}
     assert {"expire_cart_holds", "reconcile_holds", "grant_monthly_allowances"} <= names
@@ -255,10 +258,10 @@ async def test_worker_startup_reconciles_and_runs_the_timers(
 async def test_periodic_reconciliation_releases_a_lost_hold(
     app: Starlette, buyers: Any, make_lead: Any, settings: Settings
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     user = await buyers(credits=500)
     stale = await make_lead(max_buyers=1, **CITY)
-    loop = HoldTimerLoop(settings, res.sessionmaker, res.redis, reconcile_interval=0.5)
+    loop = HoldTimerLoop(replace(res, settings=settings), reconcile_interval=0.5)
     await loop.start()
     try:
         async with hub_events(res.hub, cart_channel(user.id)) as events:

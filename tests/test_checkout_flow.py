@@ -20,23 +20,23 @@ from aiqtest_support.cartkit import (
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.cart import checkout as checkout_service
 from aiqleads.domain.cart import holds
 from aiqleads.domain.cart.checkout import HoldExpiredError
 from aiqleads.domain.events import cart_channel
 from aiqleads.domain.pricing.signals import demand_key
 from aiqleads.resolvers.cart import public_error
-from aiqleads.resolvers.context import Resources
 
 CITY = dict(city="Checkoutville", zip="73344")
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 async def _ledger(app: Starlette, user_id: uuid.UUID) -> list[tuple[int, int, str, str | None]]:
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT amount, balance_after, kind, ref FROM credit_ledger WHERE user_id = :u ORDER BY id"),
             {"u": user_id},
@@ -52,7 +52,7 @@ async def test_checkout_buys_every_held_lead(gql: Any, buyers: Any, make_lead: A
         assert (await gql(ADD, {"id": lead_gid(lead.id)}, token=user.token))["data"]["addToCart"][
             "errors"
         ] == []
-    hub = _resources(app).hub
+    hub = _deps(app).hub
     async with hub_events(hub, cart_channel(user.id)) as events:
         result = (await gql(CHECKOUT, {"key": "order-1"}, token=user.token))["data"]["checkout"]
         assert await wait_for(lambda: any(e["kind"] == "CHECKED_OUT" for e in events), 5)
@@ -77,9 +77,9 @@ async def test_checkout_buys_every_held_lead(gql: Any, buyers: Any, make_lead: A
     assert (await gql(ME, token=user.token))["data"]["me"]["credits"] == 50
     assert await _ledger(app, user.id) == [(100, 100, "GRANT", None), (-50, 50, "SPEND", "checkout:order-1")]
     for lead in (exclusive, shared):
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["holds_count"] == 0 and counts["buyers_count"] == 1 and counts["hold_rows"] == 0
-        signals = {field.split(b":")[0] for field in await _resources(app).redis.hkeys(demand_key(lead.id))}
+        signals = {field.split(b":")[0] for field in await _deps(app).redis.hkeys(demand_key(lead.id))}
         assert {b"cart_add", b"purchase"} <= signals  # demand recorded for the pricing engine
 
 
@@ -118,16 +118,16 @@ async def test_empty_cart_bad_key_and_short_balance(
     # a hold needs a balance covering the whole cart: 4 held + 20 > 22
     refused = (await gql(ADD, {"id": lead_gid(dear.id)}, token=user.token))["data"]["addToCart"]
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INSUFFICIENT_CREDITS", "leadId")]
-    assert (await lead_counts(_resources(app).engine, dear.id))["holds_count"] == 0
+    assert (await lead_counts(_deps(app).engine, dear.id))["holds_count"] == 0
     # the balance can still fall short at checkout: on PRO the cart fits (4 + 18 = 22), but the PRO
     # period lapses before checkout and the tier's discount goes with it (4 + 20 > 22)
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(
             text("UPDATE users SET tier = 'PRO', tier_paid_until = now() + interval '1 day' WHERE id = :u"),
             {"u": user.id},
         )
     assert (await gql(ADD, {"id": lead_gid(dear.id)}, token=user.token))["data"]["addToCart"]["errors"] == []
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(text("UPDATE users SET tier_paid_until = now() WHERE id = :u"), {"u": user.id})
     short = (await gql(CHECKOUT, {"key": "k2"}, token=user.token))["data"]["checkout"]
     assert [e["code"] for e in short["errors"]] == ["INSUFFICIENT_CREDITS"]
@@ -135,7 +135,7 @@ async def test_empty_cart_bad_key_and_short_balance(
     cart = (await gql(CART, token=user.token))["data"]["cart"]
     assert len(cart["items"]) == 2 and cart["total"] == 22  # all or nothing: the holds are still there
     for lead in (cheap, dear):
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["buyers_count"] == 0 and counts["holds_count"] == 1 and counts["purchase_rows"] == 0
     assert len(await _ledger(app, user.id)) == 1
 
@@ -143,7 +143,7 @@ async def test_empty_cart_bad_key_and_short_balance(
 async def test_expired_hold_fails_checkout_naming_the_lead(
     app: Starlette, buyers: Any, make_lead: Any, settings: Any
 ) -> None:
-    res = _resources(app)
+    res = _deps(app)
     user = await buyers(credits=100)
     fresh, stale = await make_lead(title="Fresh flat", **CITY), await make_lead(title="Stale loft", **CITY)
     t0 = datetime.now(UTC) + timedelta(hours=1)
@@ -180,7 +180,7 @@ async def test_twenty_parallel_checkouts_with_one_key_debit_once(
     assert len({tuple(sorted(x["id"] for x in p["purchases"])) for p in payloads}) == 1
     assert {(p["creditsSpent"], p["balance"]) for p in payloads} == {(24, 76)}
     assert [row[:3] for row in await _ledger(app, user.id)] == [(100, 100, "GRANT"), (-24, 76, "SPEND")]
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         bought = await conn.scalar(text("SELECT count(*) FROM purchases WHERE user_id = :u"), {"u": user.id})
     assert bought == 2
 
@@ -202,7 +202,7 @@ async def test_three_seat_lead_sells_exactly_three(
 
     outcomes = await asyncio.gather(*(buy(u) for u in users))
     assert sum(outcomes) == 3
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts == {
         "holds_count": 0,
         "buyers_count": 3,

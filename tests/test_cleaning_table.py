@@ -9,12 +9,12 @@ import pytest
 
 from aiqleads.domain.cleaning.addresses import normalize_address, normalize_state
 from aiqleads.domain.cleaning.geocode import geocode, state_of_zip, zip_centroid, zip_table
-from aiqleads.domain.cleaning.phones import normalize_email, normalize_phone, phones_in_text
 from aiqleads.domain.cleaning.pipeline import clean_record, parse_posted_at
 from aiqleads.domain.cleaning.prices import parse_price
 from aiqleads.domain.cleaning.property_types import normalize_property_type
 from aiqleads.domain.cleaning.text import parse_bathrooms, parse_bedrooms, parse_sqft, safe_url, to_plain_text
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
+from aiqleads.domain.core.phones import normalize_email, normalize_phone, phones_in_text
 from aiqleads.domain.ingest.validation import validate
 
 PRICES: list[tuple[Any, int | None]] = [

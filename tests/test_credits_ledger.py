@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,23 +20,24 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
+from aiqleads.domain.core.user import User
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.credits import service as credits
 from aiqleads.domain.errors import DomainError
 from aiqleads.domain.payments import service as payments
 from aiqleads.domain.payments.provider import DevelopmentPaymentProvider, PaymentRequest
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.users.models import User
-from aiqleads.resolvers.context import Resources
 from aiqleads.workers.cart_jobs import grant_monthly_allowances
+from aiqleads.workers.context import for_deps
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 async def _kinds(app: Starlette, user_id: uuid.UUID) -> list[tuple[str, int, str | None]]:
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT kind, amount, ref FROM credit_ledger WHERE user_id = :u ORDER BY id"), {"u": user_id}
         )
@@ -74,7 +76,7 @@ async def test_parallel_buys_with_one_key_credit_once(gql: Any, buyers: Any, app
     assert {(p["balance"], p["transaction"]["id"]) for p in payloads} == {
         (250, payloads[0]["transaction"]["id"])
     }
-    async with _resources(app).engine.connect() as conn:  # one payment, granted once under its own ref
+    async with _deps(app).engine.connect() as conn:  # one payment, granted once under its own ref
         payment_ids = list(
             await conn.scalars(text("SELECT id FROM payments WHERE user_id = :u"), {"u": user.id})
         )
@@ -133,7 +135,7 @@ async def test_transactions_are_paginated_newest_first(gql: Any, buyers: Any, ap
 
 
 async def test_parallel_spends_never_go_below_zero(buyers: Any, app: Starlette) -> None:
-    res = _resources(app)
+    res = _deps(app)
     user = await buyers(credits=50)
 
     async def spend(n: int) -> bool:
@@ -159,9 +161,9 @@ async def test_parallel_spends_never_go_below_zero(buyers: Any, app: Starlette) 
 
 
 async def test_monthly_allowance_is_granted_exactly_once(buyers: Any, app: Starlette, settings: Any) -> None:
-    res = _resources(app)
+    res = _deps(app)
     free, pro, ent = await buyers(), await buyers(tier="PRO"), await buyers(tier="ENTERPRISE", credits=3)
-    ctx = {"settings": settings, "sessionmaker": res.sessionmaker, "redis_client": res.redis}
+    ctx = for_deps(replace(res, settings=settings))
     await asyncio.gather(*(grant_monthly_allowances(ctx) for _ in range(4)))
     assert await grant_monthly_allowances(ctx) == 0
     assert [k for k, _, _ in await _kinds(app, free.id)] == []
@@ -196,7 +198,7 @@ BASE = datetime(2031, 1, 31, 23, 0, tzinfo=UTC)  # far ahead of the real clock: 
 
 
 async def _set_tier(app: Starlette, user_id: uuid.UUID, tier: str, paid_until: datetime | None) -> None:
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(
             text("UPDATE users SET tier = :t, tier_paid_until = :p WHERE id = :u"),
             {"t": tier, "p": paid_until, "u": user_id},
@@ -205,7 +207,7 @@ async def _set_tier(app: Starlette, user_id: uuid.UUID, tier: str, paid_until: d
 
 async def _run(app: Starlette, user_id: uuid.UUID, now: datetime) -> tuple[bool, int]:
     """One allowance pass at ``now``: whether the user was due (the SQL), and the grants made."""
-    async with _resources(app).sessionmaker() as session, session.begin():
+    async with _deps(app).sessionmaker() as session, session.begin():
         due = await credits.users_due_allowance(session, 1000, now)
         made = await credits.grant_allowances(session, [u for u in due if u == user_id], now)
     return user_id in due, made
@@ -260,7 +262,7 @@ async def test_the_sql_and_python_allowance_refs_agree(buyers: Any, app: Starlet
     for offset in offsets:
         paid_until = BASE + offset
         await _set_tier(app, user.id, "PRO", paid_until)
-        async with _resources(app).sessionmaker() as session:
+        async with _deps(app).sessionmaker() as session:
             sql_ref = await session.scalar(select(credits.allowance_ref_sql(BASE)).where(User.id == user.id))
         assert sql_ref == payments.allowance_ref(paid_until, BASE), offset
 

@@ -13,9 +13,9 @@ import pytest
 from aiqtest_support.database import BASE, owner_url
 from sqlalchemy.engine import make_url
 
-from aiqleads import services
 from aiqleads.db_roles import APP_ROLE, app_grants_sql, raw_dsn
 from aiqleads.domain.settings import Settings
+from aiqleads_dev import services
 
 
 def _owner_of_test_db(settings: Settings) -> str:

@@ -8,14 +8,14 @@ from pathlib import Path
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 from sqlalchemy import text
 
-from aiqleads.resolvers.context import Resources
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.schema.root import build_schema
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-async def test_postgres_has_postgis_and_pgvector(resources: Resources) -> None:
-    async with resources.engine.connect() as conn:
+async def test_postgres_has_postgis_and_pgvector(deps: Deps) -> None:
+    async with deps.engine.connect() as conn:
         version = (await conn.execute(text("SHOW server_version_num"))).scalar_one()
         exts = dict((await conn.execute(text("SELECT extname, extversion FROM pg_extension"))).tuples().all())
         postgis_full = (await conn.execute(text("SELECT postgis_full_version()"))).scalar_one()
@@ -26,8 +26,8 @@ async def test_postgres_has_postgis_and_pgvector(resources: Resources) -> None:
     assert "GEOS" in postgis_full
 
 
-async def test_vector_and_geography_work(resources: Resources) -> None:
-    async with resources.engine.connect() as conn:
+async def test_vector_and_geography_work(deps: Deps) -> None:
+    async with deps.engine.connect() as conn:
         distance = (await conn.execute(text("SELECT '[1,0,0]'::vector <=> '[0,1,0]'::vector"))).scalar_one()
         metres = (
             await conn.execute(
@@ -41,18 +41,18 @@ async def test_vector_and_geography_work(resources: Resources) -> None:
     assert 290_000 < metres < 300_000  # Austin to Dallas, about 182 miles
 
 
-async def test_redis_is_real_7(resources: Resources) -> None:
-    info = await resources.redis.info("server")
+async def test_redis_is_real_7(deps: Deps) -> None:
+    info = await deps.redis.info("server")
     assert str(info["redis_version"]).startswith("7."), info["redis_version"]
-    assert await resources.redis.config_get("notify-keyspace-events")
+    assert await deps.redis.config_get("notify-keyspace-events")
 
 
-async def test_elasticsearch_is_real_8(resources: Resources) -> None:
+async def test_elasticsearch_is_real_8(deps: Deps) -> None:
     # the integ-test distribution has no root endpoint, so read the version from the node itself
-    nodes = await resources.es.nodes.info(node_id="_local")
+    nodes = await deps.es.nodes.info(node_id="_local")
     versions = [node["version"] for node in nodes["nodes"].values()]
     assert versions and all(v.startswith("8.") for v in versions), versions
-    health = await resources.es.cluster.health()
+    health = await deps.es.cluster.health()
     assert health["status"] in ("green", "yellow")
 
 

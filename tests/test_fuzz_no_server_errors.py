@@ -36,8 +36,9 @@ from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.users.service import create_api_key
-from aiqleads.resolvers.context import Context, Resources
+from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.schema.root import build_schema
 
@@ -321,10 +322,10 @@ class Viewers:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def viewers(app: Starlette, make_user: Any, make_lead: Any) -> Viewers:
-    resources: Resources = app.state.resources
+    deps: Deps = app.state.deps
     user = await make_user(tier="PRO", credits=500)
     admin = await make_user(role="admin")
-    async with resources.sessionmaker() as session, session.begin():
+    async with deps.sessionmaker() as session, session.begin():
         _, secret = await create_api_key(session, f"fuzz-partner-{uuid.uuid4().hex[:6]}")
     lead = await make_lead()
     return Viewers(
@@ -409,7 +410,7 @@ async def test_fuzzed_subscription_arguments_never_yield_an_internal_error(
         assert var_type is not None
         name = definition.variable.name.value
         variables[name] = data.draw(variable_values(var_type, []), label=name)  # type: ignore[arg-type]
-    ctx = Context(resources=app.state.resources)
+    ctx = Context(deps=app.state.deps)
     result = await schema.subscribe(query, variable_values=variables, context_value=ctx)
     if hasattr(result, "__anext__"):
         try:

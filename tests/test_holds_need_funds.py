@@ -24,7 +24,7 @@ async def test_a_free_account_with_no_credits_cannot_hold_anything(
     refused = (await gql(ADD, {"id": lead_gid(lead.id)}, token=broke.token))["data"]["addToCart"]
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INSUFFICIENT_CREDITS", "leadId")]
     assert "15" in refused["errors"][0]["message"]
-    counts = await lead_counts(app.state.resources.engine, lead.id)
+    counts = await lead_counts(app.state.deps.engine, lead.id)
     assert counts["holds_count"] == 0 and counts["hold_rows"] == 0  # the seat stays free for others
     assert (await gql(CART, token=broke.token))["data"]["cart"]["items"] == []
 
@@ -39,7 +39,7 @@ async def test_concurrent_adds_hold_no_more_than_the_balance_covers(
     assert sorted(map(tuple, codes)) == [(), (), (), ("INSUFFICIENT_CREDITS",), ("INSUFFICIENT_CREDITS",)]
     cart = (await gql(CART, token=user.token))["data"]["cart"]
     assert len(cart["items"]) == 3 and cart["total"] == 30
-    held = [await lead_counts(app.state.resources.engine, lead.id) for lead in leads]
+    held = [await lead_counts(app.state.deps.engine, lead.id) for lead in leads]
     assert sum(c["holds_count"] for c in held) == 3 == sum(c["hold_rows"] for c in held)
 
 
@@ -76,7 +76,7 @@ async def test_upgrade_hold_downgrade_gains_nothing_at_checkout(
 async def test_one_account_counts_once_per_lead_in_demand(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
-    redis = app.state.resources.redis
+    redis = app.state.deps.redis
     lead = await make_lead(price_credits=10, max_buyers=3, **CITY)
     gid = lead_gid(lead.id)
     pumper = await buyers(credits=100)
@@ -103,7 +103,7 @@ async def test_a_lapsed_paid_period_counts_as_free_everywhere(
     gql: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:
     user = await buyers(tier="PRO", credits=100)
-    async with app.state.resources.engine.begin() as conn:
+    async with app.state.deps.engine.begin() as conn:
         await conn.execute(
             text("UPDATE users SET tier_paid_until = now() - interval '1 minute' WHERE id = :u"),
             {"u": user.id},

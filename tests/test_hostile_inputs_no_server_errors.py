@@ -22,8 +22,8 @@ import pytest_asyncio
 from aiqtest_support.fuzzkit import assert_no_server_error, has_lone_surrogate, post_raw
 from starlette.applications import Starlette
 
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.users.service import create_api_key
-from aiqleads.resolvers.context import Resources
 from aiqleads.resolvers.ids import to_global_id
 
 MB = 1024 * 1024
@@ -229,10 +229,10 @@ def test_hostile_operations_are_valid_documents() -> None:
 @pytest_asyncio.fixture(loop_scope="session")
 async def who(app: Starlette, make_user: Any) -> dict[str, dict[str, str]]:
     """Headers of each kind of viewer."""
-    resources: Resources = app.state.resources
+    deps: Deps = app.state.deps
     user = await make_user(tier="PRO", credits=100)
     admin = await make_user(role="admin")
-    async with resources.sessionmaker() as session, session.begin():
+    async with deps.sessionmaker() as session, session.begin():
         _, secret = await create_api_key(session, f"hostile-{uuid.uuid4().hex[:6]}")
     return {
         "anonymous": {},

@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord
-from aiqleads.workers.demo import seed_demo
-from aiqleads.workers.scrapers.samples.build import SAMPLES
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord
+from aiqleads_dev.samples import SAMPLES
+from aiqleads_dev.seeding.scraped import seed_scraped_demo as seed_demo
 
 
-async def test_demo_loads_every_source_and_is_idempotent(resources: Any, settings: Any) -> None:
+async def test_demo_loads_every_source_and_is_idempotent(deps: Any, settings: Any) -> None:
     lines: list[str] = []
     summary = await seed_demo(settings, progress=lines.append)
     again = await seed_demo(settings, progress=lines.append)
@@ -23,7 +23,7 @@ async def test_demo_loads_every_source_and_is_idempotent(resources: Any, setting
     assert again.endswith(f"→ 0 new leads, 0 merged duplicates, {listings} unchanged")
     assert any(line.startswith("facebook dallas:") for line in lines)
     velasco = next(s for s in SAMPLES if s.key == "velasco")
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         lead_id = await session.scalar(
             select(LeadSourceRecord.lead_id).where(LeadSourceRecord.external_id == velasco.ident("fsbo"))
         )

@@ -26,7 +26,7 @@ subscription Alerts($filter: LeadFilter) {
 
 
 async def test_scrape_to_search_to_near_query_to_websocket_alert(
-    resources: Any, settings: Any, gql: Any, tmp_path: Path
+    deps: Any, settings: Any, gql: Any, tmp_path: Path
 ) -> None:
     town = f"Testville{tmp_path.name[-6:]}"  # unique words for the full-text search below
     cheap = variant(sample("gaston"), sources=("craigslist",), price=140_000, title=f"{town} starter condo")
@@ -35,7 +35,7 @@ async def test_scrape_to_search_to_near_query_to_websocket_alert(
         variant(sample("palopinto"), sources=("craigslist",), title=f"{town} Greenville townhome"),
     ]
     server, urls = await serve_samples([cheap, *homes])
-    ctx = worker_ctx(resources, settings.replace(source_base_urls=urls))
+    ctx = worker_ctx(deps, settings.replace(source_base_urls=urls))
     fetch = local_fetch_config(settings)
     variables = {"filter": {"sources": ["CRAIGSLIST"], "city": "Dallas", "minPrice": 200_000}}
     try:

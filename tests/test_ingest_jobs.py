@@ -18,13 +18,14 @@ from arq.worker import Retry, Worker
 from prometheus_client import generate_latest
 from sqlalchemy import select
 
+from aiqleads.domain.core.lead import LeadSourceRecord, RawListing
 from aiqleads.domain.credits.models import DeadLetter
-from aiqleads.domain.leads.models import LeadSourceRecord, RawListing
+from aiqleads.workers.context import metrics as worker_metrics
 from aiqleads.workers.ingest_jobs import clean_job, scrape_job
 from aiqleads.workers.settings import worker_settings
 
 
-async def test_scrape_job_runs_in_a_real_arq_worker(resources: Any, settings: Any) -> None:
+async def test_scrape_job_runs_in_a_real_arq_worker(deps: Any, settings: Any) -> None:
     homes = [variant(sample("mclendon")), variant(sample("edgewood"))]
     server, urls = await serve_samples(homes)
     job_settings = settings.replace(source_base_urls=urls, scraper_rate_per_host=50.0)
@@ -43,7 +44,7 @@ async def test_scrape_job_runs_in_a_real_arq_worker(resources: Any, settings: An
         await server.stop()
     assert result["source"] == "FSBO" and result["created"] == 2 and result["listings"] == 2
     assert result["indexed"] == 2 and result["announced"] == 2
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         sources = list(
             await session.scalars(
                 select(LeadSourceRecord.external_id).where(
@@ -54,8 +55,8 @@ async def test_scrape_job_runs_in_a_real_arq_worker(resources: Any, settings: An
     assert sorted(sources) == sorted(h.ident("fsbo") for h in homes)
 
 
-async def test_failing_job_is_retried_with_backoff_then_dead_lettered(resources: Any, settings: Any) -> None:
-    ctx = worker_ctx(resources, settings, job_try=1, job_id="job-under-test")
+async def test_failing_job_is_retried_with_backoff_then_dead_lettered(deps: Any, settings: Any) -> None:
+    ctx = worker_ctx(deps, settings, job_try=1, job_id="job-under-test")
     with pytest.raises(Retry) as retry:
         await scrape_job(ctx, "zillow", "atlantis")
     assert retry.value.defer_score == 5000
@@ -66,7 +67,7 @@ async def test_failing_job_is_retried_with_backoff_then_dead_lettered(resources:
     ctx["job_try"] = 5
     with pytest.raises(ValueError, match="unknown region"):
         await scrape_job(ctx, "zillow", "atlantis")
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         letters = list(
             await session.scalars(
                 select(DeadLetter).where(DeadLetter.args["job_id"].astext == "job-under-test")
@@ -75,21 +76,21 @@ async def test_failing_job_is_retried_with_backoff_then_dead_lettered(resources:
     assert len(letters) == 1
     assert letters[0].job_name == "scrape_job" and letters[0].attempts == 5
     assert letters[0].args["args"] == ["zillow", "atlantis"] and "unknown region" in letters[0].error
-    exposition = generate_latest(ctx["metrics"].registry).decode()
+    exposition = generate_latest(worker_metrics(ctx).registry).decode()
     assert 'aiq_worker_jobs_total{job="scrape_job",outcome="retry"} 2.0' in exposition
     assert 'aiq_worker_jobs_total{job="scrape_job",outcome="dead_letter"} 1.0' in exposition
     assert 'aiq_worker_job_seconds_count{job="scrape_job"} 3.0' in exposition
 
 
-async def test_clean_job_reprocesses_stored_raw_listings(resources: Any, settings: Any) -> None:
+async def test_clean_job_reprocesses_stored_raw_listings(deps: Any, settings: Any) -> None:
     home = variant(sample("dilworth"))
     server, urls = await serve_samples([home])
-    ctx = worker_ctx(resources, settings.replace(source_base_urls=urls, scraper_rate_per_host=100.0))
+    ctx = worker_ctx(deps, settings.replace(source_base_urls=urls, scraper_rate_per_host=100.0))
     try:
         first = await scrape_job(ctx, "fsbo", "charlotte")
     finally:
         await server.stop()
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         raw_ids = list(
             await session.scalars(
                 select(RawListing.id).where(
@@ -103,7 +104,7 @@ async def test_clean_job_reprocesses_stored_raw_listings(resources: Any, setting
         "raw_listings": 1,
         "summary": "0 new, 0 updated, 0 merged, 1 unchanged, 0 rejected, 0 failed",
     }
-    exposition = generate_latest(ctx["metrics"].registry).decode()
+    exposition = generate_latest(worker_metrics(ctx).registry).decode()
     assert 'aiq_scraper_pages_total{outcome="ok",source="FSBO"} 2.0' in exposition
     assert 'aiq_scraper_listings_total{outcome="created",source="FSBO"} 1.0' in exposition
 

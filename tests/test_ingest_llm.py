@@ -12,10 +12,10 @@ from aiqtest_support.ingestkit import local_fetch_config, sample, serve_samples,
 from aiqtest_support.llm_wire import LlmWireServer, prompt_text
 
 from aiqleads.domain.cleaning.pipeline import clean_record
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.listings import RawRecord
 from aiqleads.domain.ingest.llm_cleaner import LlmCleaner, build_refiner
-from aiqleads.domain.ingest.records import RawRecord
 from aiqleads.domain.ingest.validation import validate
-from aiqleads.domain.leads.models import Lead
 from aiqleads.workers.ingest_jobs import run_scrape
 
 MESSY = RawRecord(
@@ -150,21 +150,20 @@ async def test_failures_and_timeouts_fall_back_to_the_rules(
 
 
 async def test_scrape_with_an_llm_configured_stores_ai_fraud_hints(
-    resources: Any, settings: Any, llm: LlmWireServer
+    deps: Any, settings: Any, llm: LlmWireServer
 ) -> None:
     llm.mode = "ok"
     home = variant(sample("mclendon"))
     server, urls = await serve_samples([home])
     job_settings = _settings(settings, llm, "openai").replace(source_base_urls=urls)
-    ctx = worker_ctx(resources, job_settings)
-    del ctx["refiner"]  # let the job build the configured LLM cleaner
+    ctx = worker_ctx(deps, job_settings, refiner=build_refiner(job_settings))  # the configured LLM cleaner
     before = len(llm.requests)
     try:
         report = await run_scrape(ctx, "fsbo", "atlanta", fetch_config=local_fetch_config(settings))
     finally:
         await server.stop()
     assert report.created == 1 and len(llm.requests) == before + 1
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         lead = await session.get(Lead, report.lead_ids[0])
     assert lead is not None
     assert "AI review: Seller is abroad and asks for a wire deposit before any viewing" in lead.fraud_signals

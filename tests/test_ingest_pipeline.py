@@ -10,20 +10,20 @@ from typing import Any
 from aiqtest_support.ingestkit import local_fetch_config, sample, serve_samples, variant, worker_ctx
 from sqlalchemy import func, select
 
-from aiqleads.domain.geo.points import lat_lng
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord, PriceHistory, RawListing
+from aiqleads.domain.core.geo import lat_lng
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord, PriceHistory, RawListing
 from aiqleads.workers.ingest_jobs import run_scrape
-from aiqleads.workers.scrapers.samples.build import site_pages
-from aiqleads.workers.scrapers.site_server import SiteServer
+from aiqleads_dev.samples import site_pages
+from aiqleads_dev.site_server import SiteServer
 
 
-async def _scrape(resources: Any, settings: Any, urls: dict[str, str], source: str, region: str) -> Any:
-    ctx = worker_ctx(resources, settings.replace(source_base_urls=urls))
+async def _scrape(deps: Any, settings: Any, urls: dict[str, str], source: str, region: str) -> Any:
+    ctx = worker_ctx(deps, settings.replace(source_base_urls=urls))
     return await run_scrape(ctx, source, region, fetch_config=local_fetch_config(settings))
 
 
-async def _sources_of(resources: Any, lead_id: Any) -> list[tuple[str, str]]:
-    async with resources.sessionmaker() as session:
+async def _sources_of(deps: Any, lead_id: Any) -> list[tuple[str, str]]:
+    async with deps.sessionmaker() as session:
         rows = await session.execute(
             select(LeadSourceRecord.source, LeadSourceRecord.external_id).where(
                 LeadSourceRecord.lead_id == lead_id
@@ -33,14 +33,13 @@ async def _sources_of(resources: Any, lead_id: Any) -> list[tuple[str, str]]:
 
 
 async def test_same_property_on_three_sources_becomes_one_lead_with_three_sources(
-    resources: Any, settings: Any
+    deps: Any, settings: Any
 ) -> None:
     home = variant(sample("velasco"), sources=("zillow", "craigslist", "fsbo"))
     server, urls = await serve_samples([home])
     try:
         reports = [
-            await _scrape(resources, settings, urls, src, "dallas")
-            for src in ("zillow", "craigslist", "fsbo")
+            await _scrape(deps, settings, urls, src, "dallas") for src in ("zillow", "craigslist", "fsbo")
         ]
     finally:
         await server.stop()
@@ -49,14 +48,14 @@ async def test_same_property_on_three_sources_becomes_one_lead_with_three_source
     lead_ids = {r.lead_ids[0] for r in reports}
     assert len(lead_ids) == 1
     lead_id = next(iter(lead_ids))
-    assert await _sources_of(resources, lead_id) == sorted(
+    assert await _sources_of(deps, lead_id) == sorted(
         [
             ("ZILLOW", home.ident("zillow")),
             ("CRAIGSLIST", home.ident("craigslist")),
             ("FSBO", home.ident("fsbo")),
         ]
     )
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         lead = await session.get(Lead, lead_id)
         assert lead is not None
         count = await session.scalar(
@@ -79,28 +78,26 @@ async def test_same_property_on_three_sources_becomes_one_lead_with_three_source
     assert history == 1 and lead.price_credits >= 1
 
 
-async def test_rerun_is_idempotent_and_changed_listing_updates_in_place(
-    resources: Any, settings: Any
-) -> None:
+async def test_rerun_is_idempotent_and_changed_listing_updates_in_place(deps: Any, settings: Any) -> None:
     homes = [variant(sample("bataan")), variant(sample("palopinto"))]
     sites = site_pages(homes)
     server = SiteServer({"craigslist": sites["craigslist"]})
     bases = await server.start()
     urls = {"craigslist": bases["craigslist"] + "/{region}"}
     try:
-        first = await _scrape(resources, settings, urls, "craigslist", "dallas")
-        second = await _scrape(resources, settings, urls, "craigslist", "dallas")
+        first = await _scrape(deps, settings, urls, "craigslist", "dallas")
+        second = await _scrape(deps, settings, urls, "craigslist", "dallas")
         # the seller cuts the price: the same posting comes back changed
         changed = [homes[0], replace(homes[1], price=359_000)]
         server.sites["craigslist"] = site_pages(changed)["craigslist"]
-        third = await _scrape(resources, settings, urls, "craigslist", "dallas")
+        third = await _scrape(deps, settings, urls, "craigslist", "dallas")
     finally:
         await server.stop()
     assert first.created == 2 and first.rejected == 0
     assert second.created == 0 and second.unchanged == 2 and second.updated == 0
     assert third.created == 0 and third.unchanged == 1 and third.updated == 1
     assert sorted(first.lead_ids) == sorted(second.lead_ids) == sorted(third.lead_ids)
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         lead = (
             await session.scalars(
                 select(Lead)
@@ -118,9 +115,7 @@ async def test_rerun_is_idempotent_and_changed_listing_updates_in_place(
     assert raw_versions == 4
 
 
-async def test_scam_listing_gets_fraud_signals_against_its_neighbourhood(
-    resources: Any, settings: Any
-) -> None:
+async def test_scam_listing_gets_fraud_signals_against_its_neighbourhood(deps: Any, settings: Any) -> None:
     # honest neighbours around $260/sqft, then a "condo" at $77/sqft with wire-transfer language
     base = sample("gaston")
     honest = [
@@ -130,12 +125,12 @@ async def test_scam_listing_gets_fraud_signals_against_its_neighbourhood(
     scam = variant(base, sources=("craigslist",))
     server, urls = await serve_samples([*honest, scam])
     try:
-        await _scrape(resources, settings, urls, "zillow", "dallas")
-        report = await _scrape(resources, settings, urls, "craigslist", "dallas")
+        await _scrape(deps, settings, urls, "zillow", "dallas")
+        report = await _scrape(deps, settings, urls, "craigslist", "dallas")
     finally:
         await server.stop()
     assert report.created == 1
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         lead = await session.get(Lead, report.lead_ids[0])
     assert lead is not None
     text = " | ".join(lead.fraud_signals)
@@ -146,9 +141,7 @@ async def test_scam_listing_gets_fraud_signals_against_its_neighbourhood(
     assert abs(lat - scam.lat) < 1e-4 and abs(lng - scam.lng) < 1e-4
 
 
-async def test_broken_pages_and_listings_are_recorded_and_the_run_goes_on(
-    resources: Any, settings: Any
-) -> None:
+async def test_broken_pages_and_listings_are_recorded_and_the_run_goes_on(deps: Any, settings: Any) -> None:
     good = variant(sample("williams"))
     bad_detail = variant(sample("josephine"))
     sites = site_pages([good, bad_detail])["craigslist"]
@@ -165,13 +158,13 @@ async def test_broken_pages_and_listings_are_recorded_and_the_run_goes_on(
     bases = await server.start()
     try:
         report = await _scrape(
-            resources, settings, {"craigslist": bases["craigslist"] + "/{region}"}, "craigslist", "denver"
+            deps, settings, {"craigslist": bases["craigslist"] + "/{region}"}, "craigslist", "denver"
         )
     finally:
         await server.stop()
     assert report.listings == 2 and report.failed == 1
     assert report.created == 2  # the posting with unreadable markup still became a lead from its search row
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         failed = list(
             await session.scalars(
                 select(RawListing).where(RawListing.status == "FAILED", RawListing.region == "denver")
@@ -188,15 +181,15 @@ async def test_broken_pages_and_listings_are_recorded_and_the_run_goes_on(
     assert any((r.parse_error or "").startswith("detail page unreadable") for r in detail_rows)
 
 
-async def test_invalid_listing_is_rejected_with_reasons(resources: Any, settings: Any) -> None:
+async def test_invalid_listing_is_rejected_with_reasons(deps: Any, settings: Any) -> None:
     nowhere = variant(sample("bataan"), zip="00000", lat=0.0001, lng=0.0001, sources=("fsbo",), city="Dallas")
     server, urls = await serve_samples([nowhere])
     try:
-        report = await _scrape(resources, settings, urls, "fsbo", "dallas")
+        report = await _scrape(deps, settings, urls, "fsbo", "dallas")
     finally:
         await server.stop()
     assert report.rejected == 1 and report.created == 0
-    async with resources.sessionmaker() as session:
+    async with deps.sessionmaker() as session:
         row = (
             await session.scalars(
                 select(RawListing).where(
@@ -207,21 +200,19 @@ async def test_invalid_listing_is_rejected_with_reasons(resources: Any, settings
     assert row is not None and "no location" in (row.parse_error or "")
 
 
-async def test_concurrent_scrapes_of_the_same_property_still_make_one_lead(
-    resources: Any, settings: Any
-) -> None:
+async def test_concurrent_scrapes_of_the_same_property_still_make_one_lead(deps: Any, settings: Any) -> None:
     homes = [variant(sample("kinney"), sources=("zillow", "facebook")) for _ in range(3)]
     server, urls = await serve_samples(homes)
     try:
         reports = await asyncio.gather(
-            _scrape(resources, settings, urls, "zillow", "austin"),
-            _scrape(resources, settings, urls, "facebook", "austin"),
+            _scrape(deps, settings, urls, "zillow", "austin"),
+            _scrape(deps, settings, urls, "facebook", "austin"),
         )
     finally:
         await server.stop()
     assert sum(r.created for r in reports) == 3 and sum(r.merged for r in reports) == 3
     for home in homes:
-        async with resources.sessionmaker() as session:
+        async with deps.sessionmaker() as session:
             lead_ids = set(
                 await session.scalars(
                     select(LeadSourceRecord.lead_id).where(

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from aiqtest_support.leads_data import LEADS_QUERY, SEARCH_QUERY, global_id
 
+from aiqleads.domain.core.filters.cursors import decode_cursor
+from aiqleads.domain.core.filters.parse import parse_filter
 from aiqleads.domain.errors import DomainError
-from aiqleads.domain.leads.filters import decode_cursor, parse_filter
 from aiqleads.domain.text_input import reject_control_characters
 
 NEAR = {"center": {"lat": 30.27, "lng": -97.74}, "radiusMiles": 10}

@@ -31,7 +31,7 @@ NOW = datetime.now(UTC)
 async def dataset(app: Starlette) -> tuple[str, list[Item]]:
     city = unique_city("Qtown")
     items = make_dataset(240, city=city, centre=CENTRE, seed=11, now=NOW)
-    await insert(app.state.resources.sessionmaker, items)
+    await insert(app.state.deps.sessionmaker, items)
     return city, items
 
 
@@ -210,7 +210,7 @@ async def test_keyset_pages_have_no_duplicates_or_gaps_while_leads_are_inserted(
     city = unique_city("Pager")
     now = datetime.now(UTC)
     original = make_dataset(60, city=city, seed=5, now=now)
-    sessionmaker = app.state.resources.sessionmaker
+    sessionmaker = app.state.deps.sessionmaker
     await insert(sessionmaker, original)
     variables: dict[str, Any] = {"filter": {"city": city, "availableOnly": False}, "sort": sort}
     if sort == "DISTANCE":
@@ -268,7 +268,7 @@ async def test_page_with_all_nested_fields_uses_a_constant_number_of_statements(
         item.row.max_buyers = 3
         item.row.buyers_count = 0
         item.row.holds_count = n % 2  # leads with holds need the others'-holds loader
-    await insert(app.state.resources.sessionmaker, items)
+    await insert(app.state.deps.sessionmaker, items)
     user = await make_user(tier="PRO")
     counts: dict[int, int] = {}
     seen: dict[int, list[str]] = {}

@@ -25,17 +25,18 @@ from aiqtest_support.leads_data import (
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from aiqleads.domain.geo.points import point
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.core.geo import point
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.search.indexer import index_leads, reindex_all
 from aiqleads.domain.search.mapping import alias_name
+from aiqleads.workers.context import for_deps
 from aiqleads.workers.index_jobs import index_lead_job
 
 NOW = datetime.now(UTC)
 
 
 async def _index(app: Starlette, rows: list[Any]) -> None:
-    res = app.state.resources
+    res = app.state.deps
     await index_leads(res.es, res.settings, rows, refresh=True)
 
 
@@ -43,7 +44,7 @@ async def _index(app: Starlette, rows: list[Any]) -> None:
 async def dataset(app: Starlette) -> tuple[str, list[Item]]:
     city = unique_city("Srch")
     items = make_dataset(200, city=city, seed=21, now=NOW)
-    await insert(app.state.resources.sessionmaker, items)
+    await insert(app.state.deps.sessionmaker, items)
     await _index(app, [i.row for i in items])
     return city, items
 
@@ -100,7 +101,7 @@ async def texas(app: Starlette) -> tuple[list[str], dict[str, Lead]]:
         ),
         "duplex": _austin(z2, "Duplex, great investment", "MULTI_FAMILY", 4, 2.0, city="San Antonio"),
     }
-    async with app.state.resources.sessionmaker() as session, session.begin():
+    async with app.state.deps.sessionmaker() as session, session.begin():
         session.add_all(rows.values())
     await _index(app, list(rows.values()))
     return zips, rows
@@ -315,14 +316,14 @@ async def test_cursor_of_another_query_or_sort_is_rejected(gql: Any, dataset: tu
 
 
 async def test_index_job_follows_postgres(gql: Any, app: Starlette) -> None:
-    res = app.state.resources
+    res = app.state.deps
     city = unique_city("Job")
     items = make_dataset(3, city=city, seed=3)
     for item in items:
         item.row.status = "AVAILABLE"
         item.row.buyers_count = item.row.holds_count = 0
     await insert(res.sessionmaker, items)
-    ctx = {"sessionmaker": res.sessionmaker, "es": res.es, "settings": res.settings}
+    ctx = for_deps(res)
     for item in items:
         await index_lead_job(ctx, str(item.id))
     await res.es.indices.refresh(index=alias_name(res.settings))
@@ -344,7 +345,7 @@ async def test_index_job_follows_postgres(gql: Any, app: Starlette) -> None:
 async def test_reindex_rebuilds_from_postgres_with_zero_downtime(
     gql: Any, app: Starlette, dataset: tuple[str, list[Item]]
 ) -> None:
-    res = app.state.resources
+    res = app.state.deps
     city, _ = dataset
     expected = (await _search(gql, "", {"city": city, "availableOnly": False}, first=0))["totalCount"]
     # a lead that only exists in PostgreSQL (never indexed) must appear after the rebuild

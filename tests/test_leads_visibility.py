@@ -13,8 +13,8 @@ from aiqtest_support.leads_data import LEADS_QUERY, SEARCH_QUERY, global_id, uni
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from aiqleads.domain.leads.repository import leads_for_index
 from aiqleads.domain.search.indexer import index_leads
+from aiqleads.domain.search.repository import leads_for_index
 from aiqleads.domain.users import service as user_service
 from aiqleads.domain.users.service import create_api_key
 
@@ -47,7 +47,7 @@ class Viewer:
 
 
 async def _register(app: Starlette, tier: str) -> Viewer:
-    res = app.state.resources
+    res = app.state.deps
     email = f"vis-{uuid.uuid4().hex[:10]}@example.com"
     async with res.sessionmaker() as session, session.begin():
         result = await user_service.register(
@@ -61,7 +61,7 @@ async def _register(app: Starlette, tier: str) -> Viewer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(app: Starlette) -> dict[str, Any]:
-    res = app.state.resources
+    res = app.state.deps
     city = unique_city("Vis")
 
     async def make_user(tier: str) -> Viewer:

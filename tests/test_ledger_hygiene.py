@@ -4,6 +4,7 @@ records live at least a day and are then pruned by a job."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,11 @@ from starlette.applications import Starlette
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.credits.models import CreditLedgerEntry, IdempotencyRecord
 from aiqleads.workers.basic_jobs import prune_idempotency_records
+from aiqleads.workers.context import for_deps
 
 
 async def test_deleting_a_user_never_deletes_their_ledger(app: Starlette, make_user: Any) -> None:
-    res = app.state.resources
+    res = app.state.deps
     user = await make_user(credits=40)
     with pytest.raises(IntegrityError):
         async with res.sessionmaker() as session, session.begin():
@@ -31,7 +33,7 @@ async def test_deleting_a_user_never_deletes_their_ledger(app: Starlette, make_u
 
 
 async def test_credit_amounts_are_64_bit(app: Starlette, make_user: Any) -> None:
-    res = app.state.resources
+    res = app.state.deps
     user = await make_user()
     big = 3 * 2**31  # more than a 32-bit column holds
     async with res.sessionmaker() as session, session.begin():
@@ -47,7 +49,7 @@ async def test_credit_amounts_are_64_bit(app: Starlette, make_user: Any) -> None
 async def test_idempotency_records_are_kept_a_day_then_pruned(
     app: Starlette, make_user: Any, settings: Any
 ) -> None:
-    res = app.state.resources
+    res = app.state.deps
     user = await make_user()
     now = datetime.now(UTC)
     ages = {"fresh": timedelta(hours=1), "day-old": timedelta(hours=23), "stale": timedelta(hours=49)}
@@ -70,15 +72,13 @@ async def test_idempotency_records_are_kept_a_day_then_pruned(
             text("UPDATE idempotency_records SET created_at = :t WHERE user_id = :u AND key = 'older'"),
             {"t": now - timedelta(days=3), "u": user.id},
         )
-    pruned = await prune_idempotency_records(
-        {"settings": settings, "sessionmaker": res.sessionmaker}, batch_size=1
-    )
+    pruned = await prune_idempotency_records(for_deps(replace(res, settings=settings)), batch_size=1)
     assert pruned >= 1
     assert await _keys(app, user.id) == {"fresh", "day-old"}
 
 
 async def _keys(app: Starlette, user_id: uuid.UUID) -> set[str]:
-    async with app.state.resources.sessionmaker() as session:
+    async with app.state.deps.sessionmaker() as session:
         rows = await session.scalars(
             select(IdempotencyRecord.key).where(IdempotencyRecord.user_id == user_id)
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from aiqleads.domain.errors import DomainError
 from aiqleads.domain.payments.provider import PaymentRequest, build_payment_provider
 from aiqleads.domain.payments.stripe_provider import StripePaymentProvider
 from aiqleads.domain.settings import Settings
+from aiqleads.workers import context as worker_context
 from aiqleads.workers.cart_jobs import grant_monthly_allowances
 
 PAYMENT = "id status purpose clientSecret amountCents currency pack credits tier failureReason createdAt"
@@ -75,7 +77,7 @@ def intent_of(stripe: StripeHarness, payment: dict[str, Any]) -> dict[str, Any]:
 
 async def row(stripe: StripeHarness, payment_id: uuid.UUID) -> dict[str, Any]:
     """The payments row as stored."""
-    async with stripe.app.state.resources.engine.connect() as conn:
+    async with stripe.app.state.deps.engine.connect() as conn:
         result = await conn.execute(text("SELECT * FROM payments WHERE id = :id"), {"id": payment_id})
         return dict(result.one()._mapping)
 
@@ -146,18 +148,18 @@ async def test_stripe_unreachable_is_payment_unavailable_and_a_retry_converges(
     stripe: StripeHarness, buyers: Any
 ) -> None:
     user = await buyers()
-    resources = stripe.app.state.resources
-    working = resources.extras["payments"]
+    runtime = stripe.app.state.runtime
+    deps = working = runtime.deps
     unreachable = StripePaymentProvider(TEST_SECRET_KEY, api_base="http://127.0.0.1:9", max_network_retries=0)
-    resources.extras["payments"] = unreachable
+    runtime.deps = replace(working, payments=unreachable)  # Deps are frozen: swap the process's copy
     try:
         down = (await stripe.gql(BUY, {"pack": "GROWTH", "key": "outage"}, user.token))["buyCredits"]
     finally:
-        resources.extras["payments"] = working
+        runtime.deps = working
         await unreachable.aclose()
     assert [e["code"] for e in down["errors"]] == ["PAYMENT_UNAVAILABLE"]
     assert down["payment"] is None and down["balance"] is None
-    async with resources.engine.connect() as conn:
+    async with deps.engine.connect() as conn:
         statuses = list(
             await conn.scalars(text("SELECT status FROM payments WHERE user_id = :u"), {"u": user.id})
         )
@@ -251,8 +253,8 @@ async def test_the_allowance_goes_only_to_paid_periods(
         await buyers(tier="PRO"),
         await buyers(tier="ENTERPRISE"),
     )
-    resources = stripe.app.state.resources
-    async with resources.engine.begin() as conn:
+    deps = stripe.app.state.deps
+    async with deps.engine.begin() as conn:
         await conn.execute(
             text("UPDATE users SET tier_paid_until = now() - interval '1 minute' WHERE id = :u"),
             {"u": lapsed.id},
@@ -260,10 +262,10 @@ async def test_the_allowance_goes_only_to_paid_periods(
         await conn.execute(
             text("UPDATE users SET tier_paid_until = NULL WHERE id = :u"), {"u": never_paid.id}
         )
-    ctx = {"settings": settings, "sessionmaker": resources.sessionmaker, "redis_client": resources.redis}
+    ctx = worker_context.for_deps(deps)
     await grant_monthly_allowances(ctx)
     assert await grant_monthly_allowances(ctx) == 0
-    async with resources.engine.connect() as conn:
+    async with deps.engine.connect() as conn:
         kinds = {
             u.id: list(
                 await conn.scalars(text("SELECT kind FROM credit_ledger WHERE user_id = :u"), {"u": u.id})
@@ -300,7 +302,7 @@ async def test_a_tier_payment_is_fulfilled_once_whatever_the_deliveries(
 
 
 async def test_the_provider_is_built_from_settings(stripe: StripeHarness, settings: Settings) -> None:
-    assert stripe.app.state.resources.extras["payments"].name == "stripe"
+    assert stripe.app.state.deps.payments.name == "stripe"
     production = settings.replace(env="production")
     assert build_payment_provider(production) is None  # the start-up check refuses to serve this
     with pytest.raises(ValueError, match="only with AIQ_ENV=development"):
@@ -372,7 +374,7 @@ async def test_cheaper_tier_time_never_turns_into_enterprise_time(stripe: Stripe
     assert (
         lower["user"]["tier"] == "PRO" and datetime.fromisoformat(lower["user"]["tierPaidUntil"]) == ent_until
     )
-    async with stripe.app.state.resources.engine.begin() as conn:  # lapse it, then pay PRO again
+    async with stripe.app.state.deps.engine.begin() as conn:  # lapse it, then pay PRO again
         await conn.execute(
             text("UPDATE users SET tier_paid_until = now() - interval '1 second' WHERE id = :u"),
             {"u": user.id},

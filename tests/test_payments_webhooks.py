@@ -57,7 +57,7 @@ async def pending_pack(stripe: StripeHarness, user: Any, key: str, pack: str = "
 
 async def pack_entries(stripe: StripeHarness, user: Any) -> list[tuple[int, str]]:
     """The user's PACK_PURCHASE entries (amount, ref)."""
-    async with stripe.app.state.resources.engine.connect() as conn:
+    async with stripe.app.state.deps.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT amount, ref FROM credit_ledger WHERE user_id = :u AND kind = 'PACK_PURCHASE'"),
             {"u": user.id},
@@ -67,7 +67,7 @@ async def pack_entries(stripe: StripeHarness, user: Any) -> list[tuple[int, str]
 
 async def status_of(stripe: StripeHarness, user: Any) -> list[tuple[str, str | None]]:
     """(status, failure_reason) of the user's payments."""
-    async with stripe.app.state.resources.engine.connect() as conn:
+    async with stripe.app.state.deps.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT status, failure_reason FROM payments WHERE user_id = :u"), {"u": user.id}
         )
@@ -258,7 +258,7 @@ def dispute_of(intent: dict[str, Any], reason: str = "fraudulent") -> dict[str, 
 
 async def ledger_of(stripe: StripeHarness, user: Any) -> list[tuple[str, int]]:
     """The user's ledger entries (kind, amount), oldest first."""
-    async with stripe.app.state.resources.engine.connect() as conn:
+    async with stripe.app.state.deps.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT kind, amount FROM credit_ledger WHERE user_id = :u ORDER BY id"), {"u": user.id}
         )
@@ -267,7 +267,7 @@ async def ledger_of(stripe: StripeHarness, user: Any) -> list[tuple[str, int]]:
 
 async def reversal_marks(stripe: StripeHarness, user: Any) -> list[tuple[bool, bool]]:
     """(refunded, disputed) of the user's payments."""
-    async with stripe.app.state.resources.engine.connect() as conn:
+    async with stripe.app.state.deps.engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT refunded_at, disputed_at FROM payments WHERE user_id = :u"), {"u": user.id}
         )
@@ -313,7 +313,7 @@ async def test_a_refunded_pack_takes_its_credits_back_once(stripe: StripeHarness
 async def test_a_disputed_pack_takes_back_only_what_is_left(stripe: StripeHarness, buyers: Any) -> None:
     user = await buyers()
     intent = await paid_pack(stripe, user, "spent", pack="GROWTH")
-    async with stripe.app.state.resources.sessionmaker() as session, session.begin():
+    async with stripe.app.state.deps.sessionmaker() as session, session.begin():
         await ledger.post(session, user.id, -200, "SPEND", "bought leads", ref="test-spend")
     assert (await stripe.deliver(event_for(DISPUTED, dispute_of(intent, "unrecognized")))).status_code == 200
     assert await ledger_of(stripe, user) == [("PACK_PURCHASE", 250), ("SPEND", -200), ("REVERSAL", -50)]
@@ -371,9 +371,9 @@ async def test_a_disputed_tier_period_ends_now_and_its_allowance_is_taken_back(
     stripe: StripeHarness, buyers: Any
 ) -> None:
     user = await buyers()
-    resources = stripe.app.state.resources
+    deps = stripe.app.state.deps
     intent = await paid_tier(stripe, user, "PRO", "pro-disputed")
-    async with resources.sessionmaker() as session, session.begin():
+    async with deps.sessionmaker() as session, session.begin():
         assert await credits.grant_allowances(session, [user.id]) == 1
         await ledger.post(session, user.id, -30, "SPEND", "bought a lead", ref="test-spend")
     assert (await stripe.gql(ME_TIER, token=user.token))["me"]["credits"] == 70
@@ -390,12 +390,12 @@ async def test_a_disputed_tier_period_ends_now_and_its_allowance_is_taken_back(
 
 async def test_refunding_one_of_two_paid_periods_keeps_the_other(stripe: StripeHarness, buyers: Any) -> None:
     user = await buyers()
-    resources = stripe.app.state.resources
+    deps = stripe.app.state.deps
     first = await paid_tier(stripe, user, "ENTERPRISE", "ent-1")
-    async with resources.engine.begin() as conn:  # as if a second payment were opened while FREE
+    async with deps.engine.begin() as conn:  # as if a second payment were opened while FREE
         await conn.execute(text("UPDATE users SET tier = 'FREE' WHERE id = :u"), {"u": user.id})
     await stripe.gql(TIER, {"tier": "ENTERPRISE", "key": "ent-2"}, user.token)
-    async with resources.engine.begin() as conn:
+    async with deps.engine.begin() as conn:
         await conn.execute(text("UPDATE users SET tier = 'ENTERPRISE' WHERE id = :u"), {"u": user.id})
     (second,) = [
         i
@@ -406,14 +406,14 @@ async def test_refunding_one_of_two_paid_periods_keeps_the_other(stripe: StripeH
     me = (await stripe.gql(ME_TIER, token=user.token))["me"]
     sixty = datetime.fromisoformat(me["tierPaidUntil"])
     assert abs(sixty - (datetime.now(UTC) + timedelta(days=60))) < timedelta(minutes=1)
-    async with resources.sessionmaker() as session, session.begin():
+    async with deps.sessionmaker() as session, session.begin():
         assert await credits.grant_allowances(session, [user.id]) == 1
 
     assert (await stripe.deliver(event_for(REFUNDED, charge_of(first)))).status_code == 200
     me = (await stripe.gql(ME_TIER, token=user.token))["me"]
     assert me["tier"] == "ENTERPRISE"
     assert datetime.fromisoformat(me["tierPaidUntil"]) == sixty - timedelta(days=30)
-    async with resources.sessionmaker() as session, session.begin():  # the same period: nothing new
+    async with deps.sessionmaker() as session, session.begin():  # the same period: nothing new
         assert await credits.grant_allowances(session, [user.id]) == 0
     assert me["credits"] == 500 and await ledger_of(stripe, user) == [("MONTHLY_ALLOWANCE", 500)]
 

@@ -25,14 +25,15 @@ from aiqtest_support.pricing_server import Subscriber
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.core.geo import point
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.events import NEW_LEADS_CHANNEL, PRICE_CHANNEL, publish
-from aiqleads.domain.geo.points import point
 from aiqleads.domain.ingest.events import new_lead_event
-from aiqleads.domain.leads.models import Lead
-from aiqleads.domain.leads.repository import get_lead, leads_for_index
+from aiqleads.domain.leads.repository import get_lead
 from aiqleads.domain.search.indexer import index_leads
 from aiqleads.domain.search.mapping import alias_name
+from aiqleads.domain.search.repository import leads_for_index
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users import service as user_service
 from aiqleads.domain.users.service import create_api_key
@@ -122,7 +123,7 @@ class Viewer:
 
 
 async def _user(app: Starlette, credits: int = 0, role: str = "user") -> Viewer:
-    res = app.state.resources
+    res = app.state.deps
     async with res.sessionmaker() as session, session.begin():
         result = await user_service.register(
             session,
@@ -139,7 +140,7 @@ async def _user(app: Starlette, credits: int = 0, role: str = "user") -> Viewer:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(app: Starlette) -> dict[str, Any]:
-    res = app.state.resources
+    res = app.state.deps
     city = unique_city("Paywall")
     lead = Lead(
         id=uuid.uuid4(),
@@ -272,10 +273,8 @@ async def test_search_results_and_the_index_hold_only_public_text(
     for secret in (PHONE_WRITTEN, "2145550143", EMAIL, "maria", "Oak Hollow", "4521 oak"):
         result = (await gql(SEARCH, {"q": secret, "city": city}, token=world["buyer"].token))["data"]
         assert world["gid"] not in [e["node"]["id"] for e in result["searchLeads"]["edges"]], secret
-    es = app.state.resources.es
-    document = (await es.get(index=alias_name(app.state.resources.settings), id=str(world["lead_id"])))[
-        "_source"
-    ]
+    es = app.state.deps.es
+    document = (await es.get(index=alias_name(app.state.deps.settings), id=str(world["lead_id"])))["_source"]
     indexed = json.dumps(document).lower()
     for secret in ("0143", "maria", "lopez", "gmail", "oak", "hollow", "fsbo.example"):
         assert secret not in indexed, (secret, document)
@@ -301,7 +300,7 @@ async def test_cart_items_are_shown_like_any_non_buyer_view(gql: Any, world: dic
 async def test_subscriptions_over_websockets_apply_the_same_policy(
     settings: Settings, world: dict[str, Any], app: Starlette
 ) -> None:
-    res = app.state.resources
+    res = app.state.deps
     async with res.sessionmaker() as session:
         lead = await get_lead(session, world["lead_id"])
     assert lead is not None

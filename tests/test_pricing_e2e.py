@@ -14,10 +14,10 @@ from aiqtest_support.pricing_server import Subscriber, wait_for_gauge
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
+from aiqleads.domain.core.plans import discounted
 from aiqleads.domain.pricing import signals
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.users.plans import discounted
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.workers.settings import worker_settings
 
@@ -37,7 +37,7 @@ def _near(lat: float, lng: float, miles: float) -> dict[str, Any]:
 
 @pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")  # inside arq's Worker.close
 async def test_burst_of_cart_adds_reaches_subscribers_near_the_lead_within_a_second(
-    settings: Settings, make_lead: Any, make_user: Any, app: Any, resources: Any
+    settings: Settings, make_lead: Any, make_user: Any, app: Any, deps: Any
 ) -> None:
     # A private queue (and so a private dirty set): the worker below runs only this test's jobs.
     queue = f"{settings.arq_queue_name}:e2e-{uuid.uuid4().hex[:6]}"
@@ -45,7 +45,7 @@ async def test_burst_of_cart_adds_reaches_subscribers_near_the_lead_within_a_sec
     lat, lng = 47.50 + rng.uniform(-0.2, 0.2), -111.30 + rng.uniform(-0.2, 0.2)  # rural Montana
     lead = await make_lead(city="Great Falls", state="MT", zip="59401", lat=lat, lng=lng, price_credits=20)
     pro = await make_user(tier="PRO")
-    redis = app.state.resources.redis
+    redis = app.state.deps.redis
 
     with api_process(settings) as base:
         near = await Subscriber.open(base, SUBSCRIPTION, _near(lat + 0.03, lng - 0.03, 10), token=pro.token)
@@ -81,7 +81,7 @@ async def test_burst_of_cart_adds_reaches_subscribers_near_the_lead_within_a_sec
                 await worker.close()
             assert worker.jobs_failed == 0
             assert worker.jobs_complete == 2  # the reprice, then re-indexing its new price for search
-            indexed = await resources.es.get(index=alias_name(settings), id=str(lead.id))
+            indexed = await deps.es.get(index=alias_name(settings), id=str(lead.id))
             assert indexed["_source"]["price_credits"] == 23
 
             assert message["type"] == "next", message

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from aiqleads.domain.leads.models import PROPERTY_TYPES
+from aiqleads.domain.core.vocabulary import PROPERTY_TYPES
 from aiqleads.domain.pricing.engine import (
     DEFAULT_POLICY,
     DemandSignals,

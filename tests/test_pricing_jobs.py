@@ -16,12 +16,14 @@ from arq.connections import ArqRedis
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aiqleads.domain.core.lead import Lead, PriceHistory
 from aiqleads.domain.events import PRICE_CHANNEL
-from aiqleads.domain.leads.models import Lead, PriceHistory
+from aiqleads.domain.jobs import JobName
 from aiqleads.domain.pricing import service, signals
 from aiqleads.domain.settings import Settings
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.workers import pricing_jobs
+from aiqleads.workers.context import deps as ctx_deps
 from aiqleads.workers.runtime import shutdown, startup
 
 HIGH_BURST = signals.SignalPolicy(burst_threshold=1_000_000)
@@ -76,14 +78,14 @@ async def price_events(redis: Any) -> AsyncIterator[list[dict[str, Any]]]:
 
 
 async def _lead(ctx: dict[str, Any], lead_id: uuid.UUID) -> Lead:
-    async with ctx["sessionmaker"]() as session:
+    async with ctx_deps(ctx).sessionmaker() as session:
         row = await session.get(Lead, lead_id)
         assert row is not None
         return row
 
 
 async def _history(ctx: dict[str, Any], lead_id: uuid.UUID) -> list[PriceHistory]:
-    async with ctx["sessionmaker"]() as session:
+    async with ctx_deps(ctx).sessionmaker() as session:
         return list(await session.scalars(select(PriceHistory).where(PriceHistory.lead_id == lead_id)))
 
 
@@ -95,7 +97,7 @@ async def _cart_adds(redis: Any, lead_id: uuid.UUID, n: int, queue: str) -> None
 async def test_cron_reprices_only_dirty_and_due_leads(
     worker_ctx: dict[str, Any], make_lead: Any, gql: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    redis, queue = worker_ctx["redis_client"], worker_ctx["settings"].arq_queue_name
+    redis, queue = ctx_deps(worker_ctx).redis, ctx_deps(worker_ctx).settings.arq_queue_name
     now = datetime.now(UTC)
     dirty = await make_lead(city="Dirtyville", price_credits=20)
     quiet = await make_lead(city="Quietville", price_credits=20)
@@ -108,7 +110,7 @@ async def test_cron_reprices_only_dirty_and_due_leads(
 
     async def checking_publish(redis_: Any, changes: Any) -> None:
         # Published only after the commit: a separate connection already sees the new prices.
-        async with worker_ctx["engine"].connect() as conn:
+        async with ctx_deps(worker_ctx).engine.connect() as conn:
             for change in changes:
                 price = await conn.scalar(
                     text("SELECT price_credits FROM leads WHERE id = :id"), {"id": change.lead_id}
@@ -147,7 +149,7 @@ async def test_cron_reprices_only_dirty_and_due_leads(
     assert await redis.zscore(signals.dirty_key(queue), str(dirty.id)) is None
 
     # a second run with nothing new touches none of these leads and scans nothing
-    with counting_sql(worker_ctx["engine"]) as statements:
+    with counting_sql(ctx_deps(worker_ctx).engine) as statements:
         await pricing_jobs.reprice_dirty_job(worker_ctx)
     assert (await _lead(worker_ctx, quiet.id)).priced_at is None
     assert len(await _history(worker_ctx, dirty.id)) == 1
@@ -165,13 +167,13 @@ async def test_cron_reprices_only_dirty_and_due_leads(
 
 
 async def test_statements_do_not_grow_with_the_batch(worker_ctx: dict[str, Any], make_lead: Any) -> None:
-    redis, queue = worker_ctx["redis_client"], worker_ctx["settings"].arq_queue_name
+    redis, queue = ctx_deps(worker_ctx).redis, ctx_deps(worker_ctx).settings.arq_queue_name
     await pricing_jobs.reprice_dirty_job(worker_ctx)  # drain whatever other tests left
 
     async def run_with(n: int) -> int:
         leads = [await make_lead(city="Batchville", price_credits=40) for _ in range(n)]
         await signals.mark_dirty(redis, [lead.id for lead in leads], queue_name=queue)
-        with counting_sql(worker_ctx["engine"]) as statements:
+        with counting_sql(ctx_deps(worker_ctx).engine) as statements:
             stats = await pricing_jobs.reprice_dirty_job(worker_ctx)
         assert stats["dirty"] == n and stats["changed"] == n
         return len(statements)
@@ -182,12 +184,12 @@ async def test_statements_do_not_grow_with_the_batch(worker_ctx: dict[str, Any],
 async def test_locked_leads_stay_dirty_and_sold_out_leads_are_not_priced(
     worker_ctx: dict[str, Any], make_lead: Any
 ) -> None:
-    redis, queue = worker_ctx["redis_client"], worker_ctx["settings"].arq_queue_name
+    redis, queue = ctx_deps(worker_ctx).redis, ctx_deps(worker_ctx).settings.arq_queue_name
     locked = await make_lead(city="Lockville", price_credits=60)
     sold = await make_lead(city="Soldville", price_credits=60, status="SOLD_OUT", buyers_count=1)
     await signals.mark_dirty(redis, [locked.id, sold.id, uuid.uuid4()], queue_name=queue)
 
-    async with worker_ctx["engine"].connect() as conn, conn.begin():
+    async with ctx_deps(worker_ctx).engine.connect() as conn, conn.begin():
         await conn.execute(text("SELECT 1 FROM leads WHERE id = :id FOR UPDATE"), {"id": locked.id})
         stats = await pricing_jobs.reprice_dirty_job(worker_ctx)
     assert stats["locked"] == 1
@@ -205,7 +207,7 @@ async def test_locked_leads_stay_dirty_and_sold_out_leads_are_not_priced(
 
 
 async def test_purchase_triggers_immediate_reprice_job(worker_ctx: dict[str, Any], make_lead: Any) -> None:
-    redis, queue = worker_ctx["redis_client"], worker_ctx["settings"].arq_queue_name
+    redis, queue = ctx_deps(worker_ctx).redis, ctx_deps(worker_ctx).settings.arq_queue_name
     lead = await make_lead(city="Sharedville", price_credits=12, max_buyers=4, buyers_count=3)
     assert await signals.record_signal(redis, lead.id, "purchase", queue_name=queue) is True
 
@@ -222,7 +224,7 @@ async def test_purchase_triggers_immediate_reprice_job(worker_ctx: dict[str, Any
     assert await redis.zscore(signals.dirty_key(queue), str(lead.id)) is None
     # the search index is asked to pick up the new price
     queued = await ArqRedis(pool_or_conn=redis.connection_pool).queued_jobs(queue_name=queue)
-    assert ("index_leads_job", ([str(lead.id)],)) in [(j.function, j.args) for j in queued]
+    assert (JobName.INDEX_LEADS, ([str(lead.id)],)) in [(j.function, j.args) for j in queued]
 
 
 def test_cron_is_registered() -> None:

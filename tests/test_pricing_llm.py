@@ -12,12 +12,13 @@ import pytest
 from aiqtest_support.pricing_llm import FakeLlmState, llm_server
 from sqlalchemy import select
 
-from aiqleads.domain.leads.models import Lead, PriceHistory
+from aiqleads.domain.core.lead import Lead, PriceHistory
 from aiqleads.domain.pricing.engine import DemandSignals, LeadFacts, compute_price
 from aiqleads.domain.pricing.hints import HintRequest
 from aiqleads.domain.pricing.llm_hint import LlmPriceHinter, build_hinter
 from aiqleads.domain.settings import Settings
 from aiqleads.workers import pricing_jobs
+from aiqleads.workers.context import deps as ctx_deps
 from aiqleads.workers.runtime import shutdown, startup
 
 NOW = datetime.now(UTC)
@@ -110,7 +111,7 @@ async def test_reprice_job_uses_the_hint_and_logs_it(
             result = await pricing_jobs.reprice_lead_job(ctx, str(lead.id))
         assert result["changed"] == 1 and result["price"] == 21  # 19.84 × 1.08 = 21.4
         assert any("x1.080" in r.getMessage() and state.reason in r.getMessage() for r in caplog.records)
-        async with ctx["sessionmaker"]() as session:
+        async with ctx_deps(ctx).sessionmaker() as session:
             reason = await session.scalar(select(PriceHistory.reason).where(PriceHistory.lead_id == lead.id))
         assert reason is not None and f"ai:openai ({state.reason})" in reason
 
@@ -119,7 +120,7 @@ async def test_reprice_job_uses_the_hint_and_logs_it(
         other = await make_lead(city="Hintville", price_credits=20)
         result = await pricing_jobs.reprice_lead_job(ctx, str(other.id))
         assert result["changed"] == 0
-        async with ctx["sessionmaker"]() as session:
+        async with ctx_deps(ctx).sessionmaker() as session:
             row = await session.get(Lead, other.id)
             assert row is not None and row.price_credits == 20 and row.priced_at is not None
     finally:

@@ -19,7 +19,7 @@ def _queue() -> str:
 
 
 def _redis(app: Any) -> Redis:
-    return app.state.resources.redis
+    return app.state.deps.redis
 
 
 async def _queued(redis: Redis, queue: str) -> list[Any]:

@@ -20,14 +20,14 @@ from aiqtest_support.cartkit import (
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from aiqleads.resolvers.context import Resources
+from aiqleads.domain.bootstrap import Deps
 
 CITY = dict(city="Returnsburg", zip="73355")
 BAD_PHONE = "+11234567890"  # area code 123 does not exist: fails validation, so BAD_PHONE is verified
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 async def _buy(gql: Any, user: Any, *leads: Any) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ async def _buy(gql: Any, user: Any, *leads: Any) -> list[dict[str, Any]]:
 
 
 async def _refunds(app: Starlette, user_id: uuid.UUID) -> list[tuple[int, str]]:
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT amount, ref FROM credit_ledger WHERE user_id = :u AND kind = 'REFUND'"),
             {"u": user_id},
@@ -66,10 +66,10 @@ async def test_return_refunds_and_frees_the_seat(
     assert (await gql(ME, token=user.token))["data"]["me"]["credits"] == 50
     raw_id = uuid.UUID(str(await _purchase_raw_id(app, user.id)))
     assert await _refunds(app, user.id) == [(20, f"return:{raw_id}")]
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         note = await conn.scalar(text("SELECT note FROM lead_returns WHERE purchase_id = :p"), {"p": raw_id})
     assert note == "number disconnected"
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts["buyers_count"] == 0 and counts["purchase_rows"] == 0
 
     again = (await gql(RETURN, variables, token=user.token))["data"]["returnLead"]
@@ -81,7 +81,7 @@ async def test_return_refunds_and_frees_the_seat(
 
 
 async def _purchase_raw_id(app: Starlette, user_id: uuid.UUID) -> uuid.UUID:
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         return await conn.scalar(text("SELECT id FROM purchases WHERE user_id = :u"), {"u": user_id})  # type: ignore[no-any-return]
 
 
@@ -95,7 +95,7 @@ async def test_parallel_returns_refund_once(gql: Any, buyers: Any, make_lead: An
     assert sum(1 for p in payloads if not p["errors"]) == 1
     assert {e["code"] for p in payloads for e in p["errors"]} == {"ALREADY_RETURNED"}
     assert [amount for amount, _ in await _refunds(app, user.id)] == [15]
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts["buyers_count"] == 0 and counts["status"] == "AVAILABLE"
 
 
@@ -104,7 +104,7 @@ async def test_return_window_and_ownership(gql: Any, buyers: Any, make_lead: Any
     old, recent = await make_lead(price_credits=10, **CITY), await make_lead(price_credits=10, **CITY)
     purchases = await _buy(gql, user, old, recent)
     by_lead = {p["lead"]["id"]: p["id"] for p in purchases}
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE purchases SET purchased_at = now() - interval '8 days'"

@@ -14,7 +14,7 @@ from aiqtest_support.cartkit import ADD, CHECKOUT, ME, lead_counts, lead_gid
 from sqlalchemy import text
 from starlette.applications import Starlette
 
-from aiqleads.resolvers.context import Resources
+from aiqleads.domain.bootstrap import Deps
 from aiqleads.resolvers.ids import to_global_id
 
 CITY = dict(city="Reviewton", zip="73356")
@@ -44,8 +44,8 @@ PURCHASES = (
 NODE = f"query N($id: ID!) {{ node(id: $id) {{ id ... on LeadReturn {{ {RETURN_FIELDS} }} }} }}"
 
 
-def _resources(app: Starlette) -> Resources:
-    return app.state.resources  # type: ignore[no-any-return]
+def _deps(app: Starlette) -> Deps:
+    return app.state.deps  # type: ignore[no-any-return]
 
 
 async def _lead(make_lead: Any, **overrides: Any) -> Any:
@@ -81,7 +81,7 @@ async def _review(gql: Any, token: str | None, return_id: str, approve: bool, no
 
 
 async def _refunds(app: Starlette, user_id: uuid.UUID) -> list[tuple[int, str]]:
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT amount, ref FROM credit_ledger WHERE user_id = :u AND kind = 'REFUND' ORDER BY id"),
             {"u": user_id},
@@ -94,7 +94,7 @@ async def _credits(gql: Any, user: Any) -> int:
 
 
 async def _sql(app: Starlette, statement: str, **params: Any) -> None:
-    async with _resources(app).engine.begin() as conn:
+    async with _deps(app).engine.begin() as conn:
         await conn.execute(text(statement), params)
 
 
@@ -114,10 +114,10 @@ async def test_an_invalid_phone_is_approved_at_once(
         assert result["purchase"]["returned"] is True
         assert result["purchase"]["lead"]["purchased"] is False
         assert result["purchase"]["lead"]["contact"] is None  # hidden again
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["buyers_count"] == 0 and counts["status"] == "AVAILABLE"
     assert await _credits(gql, user) == 100
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT p.lead_id, p.id, r.reviewer_id, r.reviewed_at IS NOT NULL, r.user_id"
@@ -155,7 +155,7 @@ async def test_a_lead_sold_without_a_phone_waits_for_review(
         assert result["return"]["reviewedAutomatically"] is False
         assert result["purchase"]["returned"] is False and result["purchase"]["lead"]["purchased"] is True
         assert result["purchase"]["lead"]["contact"]["email"] == email
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["buyers_count"] == 1 and counts["status"] == "SOLD_OUT"
     assert await _credits(gql, user) == 75 and await _refunds(app, user.id) == []
 
@@ -337,7 +337,7 @@ async def test_a_lead_bought_already_suspicious_waits_for_review(
     just_below = await _lead(make_lead, price_credits=11, fraud_score=0.69)
     legacy = await _lead(make_lead, price_credits=10)
     bought = await _buy(gql, user, flagged, at_threshold, rising, just_below, legacy)
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         rows = await conn.execute(
             text("SELECT lead_id, fraud_score_at_purchase FROM purchases WHERE user_id = :u"), {"u": user.id}
         )
@@ -391,12 +391,12 @@ async def test_an_admin_approval_refunds_once_frees_the_seat_and_hides_the_conta
     assert lead_return["reviewedAutomatically"] is False and lead_return["reviewedAt"] is not None
     assert approved["purchase"]["returned"] is True
     assert approved["purchase"]["lead"]["status"] == "AVAILABLE"  # (admins see contacts: not checked here)
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts["buyers_count"] == 0 and counts["purchase_rows"] == 0 and counts["status"] == "AVAILABLE"
     assert await _credits(gql, user) == 60
     refunds = await _refunds(app, user.id)
     assert [amount for amount, _ in refunds] == [30] and refunds[0][1].startswith("return:")
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         reviewer = await conn.scalar(
             text("SELECT reviewer_id FROM lead_returns WHERE user_id = :u"), {"u": user.id}
         )
@@ -430,7 +430,7 @@ async def test_an_admin_rejection_refunds_nothing(
     assert rejected["return"]["status"] == "REJECTED" and rejected["return"]["refunded"] == 0
     assert rejected["return"]["reviewNote"] == "the number rings"
     assert rejected["purchase"]["returned"] is False
-    counts = await lead_counts(_resources(app).engine, lead.id)
+    counts = await lead_counts(_deps(app).engine, lead.id)
     assert counts["buyers_count"] == 1 and counts["status"] == "SOLD_OUT"
     assert await _refunds(app, user.id) == [] and await _credits(gql, user) == 20
     listed = (await gql(PURCHASES, token=user.token))["data"]["purchases"]
@@ -487,7 +487,7 @@ async def test_concurrent_approvals_refund_once(
     refunds = await _refunds(app, user.id)
     if succeeded[0]["return"]["status"] == "APPROVED":
         assert [amount for amount, _ in refunds] == [17] and succeeded[0]["refunded"] == 17
-        counts = await lead_counts(_resources(app).engine, lead.id)
+        counts = await lead_counts(_deps(app).engine, lead.id)
         assert counts["buyers_count"] == 0 and counts["status"] == "AVAILABLE"
     else:  # the one rejection won the race
         assert refunds == [] and succeeded[0]["refunded"] == 0
@@ -505,7 +505,7 @@ async def test_return_requests_are_limited_per_buyer_even_under_concurrency(
     assert len(accepted) == 5 and all(r["return"]["status"] == "PENDING" for r in accepted)
     assert len(limited) == 3
     assert {(e["code"], e["field"]) for r in limited for e in r["errors"]} == {("RETURN_LIMIT", "purchaseId")}
-    async with _resources(app).engine.connect() as conn:
+    async with _deps(app).engine.connect() as conn:
         made = await conn.scalar(text("SELECT count(*) FROM lead_returns WHERE user_id = :u"), {"u": user.id})
     assert made == 5
     left = [lead for lead, r in zip(leads, results, strict=True) if r["errors"]]

@@ -11,7 +11,7 @@ import pytest
 
 from aiqleads.domain.cleaning.pipeline import clean_record
 from aiqleads.domain.cleaning.text import single_line, to_plain_text
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
 
 PAYLOADS = [
     "<script>alert(1)</script>",

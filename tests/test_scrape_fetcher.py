@@ -15,8 +15,8 @@ from aiqtest_support.ingestkit import local_fetch_config, sample, variant, worke
 
 from aiqleads.workers.ingest_jobs import run_scrape
 from aiqleads.workers.scrapers.fetcher import FetchError, PageTooLarge, PoliteFetcher, RobotsDisallowed
-from aiqleads.workers.scrapers.samples.build import site_pages
-from aiqleads.workers.scrapers.site_server import SiteServer
+from aiqleads_dev.samples import site_pages
+from aiqleads_dev.site_server import SiteServer
 
 UA = "AIQLeadsBot/0.1 (+https://aiqleads.example/bot)"
 
@@ -45,7 +45,7 @@ async def test_robots_txt_disallow_and_crawl_delay_are_obeyed(settings: Any) -> 
 
 
 async def test_robots_txt_that_forbids_everything_stops_a_scrape_without_crashing(
-    resources: Any, settings: Any
+    deps: Any, settings: Any
 ) -> None:
     home = variant(sample("w22nd"), sources=("craigslist",))
     async with SiteServer(
@@ -53,7 +53,7 @@ async def test_robots_txt_that_forbids_everything_stops_a_scrape_without_crashin
         robots={"craigslist": "User-agent: *\nDisallow: /\n"},
     ) as server:
         urls = {"craigslist": server.base_urls["craigslist"] + "/{region}"}
-        ctx = worker_ctx(resources, settings.replace(source_base_urls=urls))
+        ctx = worker_ctx(deps, settings.replace(source_base_urls=urls))
         report = await run_scrape(ctx, "craigslist", "houston", fetch_config=local_fetch_config(settings))
     assert [r.path for r in server.log] == ["/robots.txt"]
     assert report.page_errors == 1 and report.listings == 0
@@ -209,7 +209,7 @@ async def test_requests_go_through_the_configured_proxy(settings: Any) -> None:
 
 
 async def test_a_scrape_with_a_rate_limited_site_finishes_and_respects_the_host_limit(
-    resources: Any, settings: Any
+    deps: Any, settings: Any
 ) -> None:
     homes = [variant(sample("williams")), variant(sample("josephine")), variant(sample("williams"))]
     pages: dict[str, Any] = dict(site_pages(homes)["craigslist"])
@@ -226,7 +226,7 @@ async def test_a_scrape_with_a_rate_limited_site_finishes_and_respects_the_host_
     pages[first_search] = throttled
     async with SiteServer({"craigslist": pages}) as server:
         urls = {"craigslist": server.base_urls["craigslist"] + "/{region}"}
-        ctx = worker_ctx(resources, settings.replace(source_base_urls=urls))
+        ctx = worker_ctx(deps, settings.replace(source_base_urls=urls))
         report = await run_scrape(
             ctx, "craigslist", "denver", fetch_config=local_fetch_config(settings, rate_per_host=20.0)
         )

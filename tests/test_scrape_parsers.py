@@ -10,13 +10,12 @@ import pytest
 from aiqtest_support.ingestkit import sample, variant
 
 from aiqleads.domain.cleaning.pipeline import clean_record
-from aiqleads.domain.ingest.records import CleanListing, RawRecord
+from aiqleads.domain.core.listings import CleanListing, RawRecord
 from aiqleads.workers.scrapers.base import PageParseError
 from aiqleads.workers.scrapers.regions import resolve_region
 from aiqleads.workers.scrapers.runner import PARSERS
-from aiqleads.workers.scrapers.samples import build
-from aiqleads.workers.scrapers.samples.build import SAMPLES, Sample, site_pages
-from aiqleads.workers.scrapers.site_server import load_shipped_sites
+from aiqleads_dev import samples as build
+from aiqleads_dev.samples import SAMPLES, Sample, load_shipped_sites, site_pages
 
 BASES = {
     "zillow": "https://www.zillow.com",

@@ -14,12 +14,6 @@ from aiqtest_support.ingestkit import local_fetch_config, sample, variant, worke
 
 from aiqleads.workers.ingest_jobs import run_scrape
 from aiqleads.workers.scrapers.fetcher import FetchRefused, PoliteFetcher
-from aiqleads.workers.scrapers.samples.build import (
-    zillow_detail_page,
-    zillow_detail_path,
-    zillow_search_page,
-)
-from aiqleads.workers.scrapers.site_server import SiteServer
 from aiqleads.workers.scrapers.url_policy import (
     UrlPolicy,
     UrlRefused,
@@ -27,6 +21,12 @@ from aiqleads.workers.scrapers.url_policy import (
     literal_ip,
     resolve_link,
 )
+from aiqleads_dev.samples import (
+    zillow_detail_page,
+    zillow_detail_path,
+    zillow_search_page,
+)
+from aiqleads_dev.site_server import SiteServer
 
 ZILLOW = ("zillow.com", "www.zillow.com")
 
@@ -67,7 +67,7 @@ async def test_a_redirect_off_the_allow_list_is_refused_without_contacting_the_t
 
 
 async def test_a_scrape_never_requests_urls_its_pages_point_at_another_local_server(
-    resources: Any, settings: Any, caplog: pytest.LogCaptureFixture
+    deps: Any, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     homes = [variant(sample("swiss"), sources=("zillow",)) for _ in range(5)]
     normal1, normal2, direct, bounced, decimal = homes
@@ -94,7 +94,7 @@ async def test_a_scrape_never_requests_urls_its_pages_point_at_another_local_ser
             **{zillow_detail_path(h): zillow_detail_page(h) for h in homes},
         }
         async with SiteServer({"zillow": pages}) as site:
-            ctx = worker_ctx(resources, settings.replace(source_base_urls=dict(site.base_urls)))
+            ctx = worker_ctx(deps, settings.replace(source_base_urls=dict(site.base_urls)))
             with caplog.at_level(logging.WARNING, logger="aiqleads.workers.scrapers.fetcher"):
                 report = await run_scrape(ctx, "zillow", "dallas", fetch_config=local_fetch_config(settings))
     assert internal.log == []  # nothing reached the second server: no link, redirect or next page

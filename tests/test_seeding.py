@@ -21,8 +21,8 @@ from aiqtest_support.database import create_test_database, drop_test_database
 from click.testing import CliRunner
 
 from aiqleads.cli import main
+from aiqleads.domain.core.vocabulary import LEAD_SOURCES, PROPERTY_TYPES
 from aiqleads.domain.db import make_engine, make_sessionmaker
-from aiqleads.domain.leads.models import LEAD_SOURCES, PROPERTY_TYPES
 from aiqleads.domain.pricing.engine import (
     DEFAULT_POLICY,
     LeadFacts,
@@ -33,8 +33,8 @@ from aiqleads.domain.pricing.engine import (
 )
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.service import login
-from aiqleads.workers import seeding
-from aiqleads.workers.seeding import METROS, generate_leads, seed_demo, seed_synthetic
+from aiqleads_dev import seeding
+from aiqleads_dev.seeding import METROS, generate_leads, seed_demo, seed_synthetic
 
 T = TypeVar("T")
 N = 2_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aiqleads import services
+from aiqleads_dev import services
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aiqleads.domain.cart.checkout import HoldExpiredError
 from aiqleads.domain.cart.repository import LockedLead
-from aiqleads.domain.leads.visibility import (
+from aiqleads.domain.core.visibility import (
     REDACTED,
     ViewerKind,
     index_text,

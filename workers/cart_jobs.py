@@ -1,242 +1,65 @@
-"""Hold expiry timers, reconciliation and the monthly allowance.
-
-``HoldTimerLoop`` runs inside every API process and every worker: it polls the shared Redis
-timer set (sleeping until the next deadline, at most 100 ms), claims due deadlines atomically
-(one process per deadline, under a lease so a crashed claimer's deadline fires again) and releases
-the holds in PostgreSQL, publishing HOLD_EXPIRED / CART_EXPIRED after the commit. Reconciliation
-(at start and every few seconds) releases anything past its deadline that a lost timer missed and
-re-arms upcoming deadlines, so a wiped timer set or a crashed process never blocks a lead.
-"""
+"""Cart jobs: hold expiry and reconciliation (the timer loop is domain/cart/timer_loop.py) and the
+monthly allowance."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiqleads.domain.cart import expiry
-from aiqleads.domain.cart.events import CartEvent, Effects
-from aiqleads.domain.cart.publishing import run_effects
-from aiqleads.domain.cart.timers import Claim, TimerStore, now_ms
-from aiqleads.domain.credits import service as credits
-from aiqleads.domain.settings import Settings
+from aiqleads.domain.cart.timer_loop import HoldTimerLoop, start_hold_timers
+from aiqleads.domain.credits import use_cases as credit_use_cases
+from aiqleads.domain.jobs import JobName
+from aiqleads.workers import context as wctx
+
+__all__ = ["HoldTimerLoop", "start_hold_timers"]
 
 log = logging.getLogger(__name__)
 
 
-class HoldTimerLoop:
-    """Fires hold deadlines on time from any process; PostgreSQL is the record.
-
-    A process claims only as many due deadlines as it has free handler slots, so a busy process
-    leaves the rest to the others; handlers run in the background so one slow transaction never
-    delays the next poll.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        redis: Redis,
-        *,
-        poll_interval: float = 0.1,
-        reconcile_interval: float = 5.0,
-        lease_seconds: float = 10.0,
-        concurrency: int = 16,
-    ) -> None:
-        self.settings = settings
-        self.sessionmaker = sessionmaker
-        self.redis = redis
-        self.store = TimerStore.for_settings(redis, settings)
-        self.poll_interval = poll_interval
-        self.reconcile_interval = reconcile_interval
-        self.lease_ms = int(lease_seconds * 1000)
-        self.concurrency = concurrency
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._reconciling: asyncio.Task[int] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.fired = 0  # deadlines handled by this process (tests and metrics)
-
-    @property
-    def running(self) -> bool:
-        """Whether the polling task is alive."""
-        return self._task is not None and not self._task.done()
-
-    async def start(self) -> None:
-        """Reconcile once (releasing anything overdue, re-arming every active hold), then poll."""
-        try:
-            await self.reconcile(full=True)
-        except Exception:  # a broken database at startup must not stop the process from serving
-            log.exception("startup reconciliation of holds failed; the periodic pass will retry")
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="hold-timers")
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop polling; let handlers in flight finish (a claim left unhandled fires again later)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        pending = [t for t in (*self._inflight, self._reconciling) if t is not None and not t.done()]
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-
-    async def _run(self) -> None:
-        next_reconcile = time.monotonic() + self.reconcile_interval
-        while True:
-            pause = self.poll_interval
-            try:
-                pause = await self.tick()
-                if time.monotonic() >= next_reconcile and (
-                    self._reconciling is None or self._reconciling.done()
-                ):
-                    next_reconcile = time.monotonic() + self.reconcile_interval
-                    self._reconciling = asyncio.create_task(self.reconcile(), name="hold-reconcile")
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis or PostgreSQL hiccup: keep the loop alive
-                log.exception("hold timer loop failed; retrying")
-                pause = 1.0
-            await asyncio.sleep(pause)
-
-    async def tick(self) -> float:
-        """Claim the deadlines due now (up to the free handler slots), start handling them, and
-        return how long to sleep: until the next deadline, at most one poll interval."""
-        free = self.concurrency - len(self._inflight)
-        if free <= 0:
-            return 0.01
-        current = now_ms()
-        claims, upcoming = await self.store.claim_due(current, self.lease_ms, limit=free)
-        for claim in claims:
-            task = asyncio.create_task(self._handle(claim))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-        if len(claims) == free:
-            return 0.005  # there may be more due right now
-        if upcoming is None:
-            return self.poll_interval
-        return min(self.poll_interval, max(0.002, (upcoming - now_ms()) / 1000))
-
-    async def _handle(self, claim: Claim) -> None:
-        try:
-            await self.expire_user(claim.user_id, claim)
-        except Exception:  # leave the claim leased: it comes due again and is retried
-            log.exception("expiring holds of user %s failed", claim.user_id)
-            return
-        self.fired += 1
-
-    async def expire_user(self, user_id: uuid.UUID, claim: Claim | None = None) -> list[CartEvent]:
-        """Release what is due in one cart, publish, complete the claim and arm the next deadline."""
-        now = datetime.now(UTC)
-        async with self.sessionmaker() as session, session.begin():
-            outcome = await expiry.expire_due(session, user_id, now)
-        effects = Effects(events=outcome.events, changed_leads=outcome.expired_lead_ids)
-        await run_effects(self.redis, self.settings, effects)
-        if claim is not None:
-            await self.store.done(claim)  # before re-arming, so an identical next deadline survives
-        if outcome.next_deadline is not None:
-            await self.store.arm([(user_id, outcome.next_deadline)])
-        return outcome.events
-
-    async def reconcile(self, *, full: bool = False) -> int:
-        """Release overdue holds found in PostgreSQL and re-arm upcoming deadlines in Redis.
-
-        ``full`` re-arms every active hold (at startup); otherwise only deadlines due before
-        the pass after next, which is enough to repair a wiped timer set in time.
-        """
-        now = datetime.now(UTC)
-        horizon = (
-            timedelta(seconds=self.settings.cart_extension_cap_seconds + self.settings.item_hold_seconds)
-            if full
-            else timedelta(seconds=3 * self.reconcile_interval)
-        )
-        async with self.sessionmaker() as session:
-            due = await expiry.due_users(session, now)
-            upcoming = await expiry.upcoming_deadlines(session, now, now + horizon)
-        await self.store.arm(upcoming)
-        released = 0
-        for user_id in due:
-            try:
-                released += len(await self.expire_user(user_id))
-            except Exception:
-                log.exception("reconciliation could not release holds of user %s", user_id)
-        if released:
-            log.info("reconciliation released holds of %d event(s) missed by timers", released)
-        return released
-
-
-async def start_hold_timers(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis
-) -> HoldTimerLoop:
-    """Create and start the timer loop of this process."""
-    loop = HoldTimerLoop(settings, sessionmaker, redis)
-    await loop.start()
-    return loop
-
-
-async def on_worker_startup(ctx: dict[str, Any]) -> None:
+async def on_worker_startup(ctx: wctx.WorkerCtx) -> None:
     """Worker startup hook: reconcile and start firing hold deadlines."""
-    ctx["hold_timers"] = await start_hold_timers(ctx["settings"], ctx["sessionmaker"], ctx["redis_client"])
+    wctx.set_hold_timers(ctx, await start_hold_timers(wctx.deps(ctx)))
 
 
-async def on_worker_shutdown(ctx: dict[str, Any]) -> None:
+async def on_worker_shutdown(ctx: wctx.WorkerCtx) -> None:
     """Worker shutdown hook: stop the timer loop."""
-    loop: HoldTimerLoop | None = ctx.pop("hold_timers", None)
+    loop = wctx.pop_hold_timers(ctx)
     if loop is not None:
         await loop.stop()
 
 
-def _timers(ctx: dict[str, Any]) -> HoldTimerLoop:
-    loop: HoldTimerLoop | None = ctx.get("hold_timers")
-    if loop is None:
-        loop = HoldTimerLoop(ctx["settings"], ctx["sessionmaker"], ctx["redis_client"])
-    return loop
+def _timers(ctx: wctx.WorkerCtx) -> HoldTimerLoop:
+    return wctx.hold_timers(ctx) or HoldTimerLoop(wctx.deps(ctx))
 
 
-async def expire_cart_holds(ctx: dict[str, Any], user_id: str) -> int:
+async def expire_cart_holds(ctx: wctx.WorkerCtx, user_id: str) -> int:
     """Job: release whatever is due in one user's cart now; returns the number of events."""
     return len(await _timers(ctx).expire_user(uuid.UUID(user_id)))
 
 
-async def reconcile_holds(ctx: dict[str, Any]) -> int:
+async def reconcile_holds(ctx: wctx.WorkerCtx) -> int:
     """Job: release overdue holds missed by timers and re-arm every active deadline."""
     return await _timers(ctx).reconcile(full=True)
 
 
-async def grant_monthly_allowances(ctx: dict[str, Any], batch_size: int = 200) -> int:
-    """Job: grant each user on a paid period the tier allowance of that period, once per period.
-
-    The period is the user's paid 30-day period (not the calendar month), named in the ledger ref
-    (credits.service.grant_allowances), so running twice an hour, or across a month boundary,
-    never grants one paid period twice.
-    """
-    sessionmaker: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
-    now = datetime.now(UTC)
-    granted = 0
-    while True:
-        async with sessionmaker() as session, session.begin():
-            user_ids = await credits.users_due_allowance(session, batch_size, now)
-            made = await credits.grant_allowances(session, user_ids, now) if user_ids else 0
-        granted += made
-        if len(user_ids) < batch_size or made == 0:
-            break
+async def grant_monthly_allowances(ctx: wctx.WorkerCtx, batch_size: int = 200) -> int:
+    """Job: grant each user on a paid period the tier allowance of that period, once per period
+    (see domain/credits/use_cases.grant_due_allowances)."""
+    granted = await credit_use_cases.grant_due_allowances(wctx.deps(ctx), datetime.now(UTC), batch_size)
     if granted:
         log.info("granted %d monthly allowance(s)", granted)
     return granted
 
 
-FUNCTIONS: list[Any] = [expire_cart_holds, reconcile_holds, grant_monthly_allowances]
+FUNCTIONS: dict[JobName, Any] = {
+    JobName.EXPIRE_CART_HOLDS: expire_cart_holds,
+    JobName.RECONCILE_HOLDS: reconcile_holds,
+    JobName.GRANT_MONTHLY_ALLOWANCES: grant_monthly_allowances,
+}
 CRON_JOBS: list[Any] = [
     cron(reconcile_holds, second={15, 45}, run_at_startup=True, unique=True),
     cron(grant_monthly_allowances, minute={7, 37}, second=0, run_at_startup=True, unique=True),

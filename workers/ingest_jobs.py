@@ -1,5 +1,6 @@
 """Aggregation jobs: scrape a source for a region, clean/validate/dedup/score/store the listings,
-then (after each commit) index the leads in Elasticsearch and announce new ones on newLeads.
+then (after each commit, through the unit of work) index the leads in Elasticsearch and announce
+new ones on newLeads.
 
 ``scrape_job(ctx, source, region, pages=None)`` crawls politely page by page; each page is its own
 transaction, so a run that dies half way keeps what it stored and a re-run is idempotent.
@@ -11,19 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aiqleads.domain.events import NEW_LEADS_CHANNEL, publish
+from aiqleads.domain.bootstrap import Deps, opened
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.listings import RawRecord, ScrapeBatch, ScrapedListing
 from aiqleads.domain.ingest import repository as ingest_repo
-from aiqleads.domain.ingest.events import new_lead_event
-from aiqleads.domain.ingest.llm_cleaner import build_refiner
-from aiqleads.domain.ingest.records import RawRecord, ScrapeBatch, ScrapedListing
-from aiqleads.domain.ingest.service import IngestOutcome, Refiner, prepare_batch, store_batch
+from aiqleads.domain.ingest.prepare import Refiner, prepare_batch
+from aiqleads.domain.ingest.store import IngestOutcome
+from aiqleads.domain.ingest.use_cases import store_prepared
+from aiqleads.domain.jobs import JobName
 from aiqleads.domain.search.indexer import index_leads
 from aiqleads.domain.settings import Settings
-from aiqleads.workers.metrics import metrics_of, tracked
+from aiqleads.domain.unit_of_work import read_only
+from aiqleads.workers import context as wctx
 from aiqleads.workers.scrapers.fetcher import FetchConfig, PoliteFetcher
 from aiqleads.workers.scrapers.regions import resolve_region
 from aiqleads.workers.scrapers.runner import (
@@ -33,6 +37,7 @@ from aiqleads.workers.scrapers.runner import (
     parser_for,
     policy_for,
 )
+from aiqleads.workers.tracking import tracked
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -69,38 +74,8 @@ class ScrapeReport:
         )
 
 
-async def after_commit(
-    ctx: dict[str, Any], outcome: IngestOutcome, report: ScrapeReport | None = None
-) -> None:
-    """Index what changed and announce what is new (only ever after the transaction committed)."""
-    settings: Settings = ctx["settings"]
-    leads = list(outcome.touched.values())
-    if leads:
-        try:
-            indexed = await index_leads(ctx["es"], settings, leads)
-            if report is not None:
-                report.indexed += indexed
-        except Exception as exc:  # PostgreSQL has them; hand indexing to its own retried job
-            log.warning("indexing %d leads failed (%r); enqueueing index_leads_job", len(leads), exc)
-            if report is not None:
-                report.index_errors.append(repr(exc)[:300])
-            arq = ctx.get("redis")
-            if arq is not None and hasattr(arq, "enqueue_job"):
-                await arq.enqueue_job(
-                    "index_leads_job", [str(lead.id) for lead in leads], _queue_name=settings.arq_queue_name
-                )
-    redis = ctx["redis_client"]
-    for lead_id in outcome.created:
-        lead = outcome.touched.get(lead_id)
-        if lead is None:
-            continue
-        await publish(redis, NEW_LEADS_CHANNEL, new_lead_event(lead))
-        if report is not None:
-            report.announced += 1
-
-
-def _count(ctx: dict[str, Any], source: str, outcome: IngestOutcome) -> None:
-    metrics = metrics_of(ctx)
+def _count(ctx: wctx.WorkerCtx, source: str, outcome: IngestOutcome) -> None:
+    metrics = wctx.metrics(ctx)
     for name in ("created", "updated", "merged", "unchanged"):
         value = len(getattr(outcome, name))
         if value:
@@ -113,16 +88,36 @@ def _count(ctx: dict[str, Any], source: str, outcome: IngestOutcome) -> None:
         metrics.leads_ingested.labels(source).inc(len(outcome.created))
 
 
+def _inline_indexer(deps: Deps, report: ScrapeReport | None) -> Callable[[Sequence[Lead]], Awaitable[int]]:
+    """Index freshly stored leads at once (so they are searchable when announced); a failure is
+    noted on the report and the unit of work hands the leads to the index job."""
+
+    async def index_now(leads: Sequence[Lead]) -> int:
+        try:
+            indexed = await index_leads(deps.es, deps.settings, leads)
+        except Exception as exc:
+            log.warning("indexing %d leads failed (%r); enqueueing %s", len(leads), exc, JobName.INDEX_LEADS)
+            if report is not None:
+                report.index_errors.append(repr(exc)[:300])
+            raise
+        if report is not None:
+            report.indexed += indexed
+        return indexed
+
+    return index_now
+
+
 async def ingest_scraped(
-    ctx: dict[str, Any], batch: ScrapeBatch, refiner: Refiner | None, report: ScrapeReport | None = None
+    ctx: wctx.WorkerCtx, batch: ScrapeBatch, refiner: Refiner | None, report: ScrapeReport | None = None
 ) -> IngestOutcome:
-    """Prepare (no transaction), store (one transaction), then index and announce."""
+    """Prepare (no transaction), then store in one unit of work that indexes and announces."""
+    deps = wctx.deps(ctx)
     prepared = await prepare_batch(batch, refiner=refiner)
-    async with ctx["sessionmaker"]() as session, session.begin():
-        outcome = await store_batch(session, ctx["settings"], prepared)
-    await after_commit(ctx, outcome, report)
+    stored = await store_prepared(deps, prepared, index_now=_inline_indexer(deps, report))
+    outcome = stored.outcome
     _count(ctx, batch.source, outcome)
     if report is not None:
+        report.announced += stored.announced
         report.created += len(outcome.created)
         report.updated += len(outcome.updated)
         report.merged += len(outcome.merged)
@@ -136,7 +131,7 @@ async def ingest_scraped(
 
 
 async def run_scrape(
-    ctx: dict[str, Any],
+    ctx: wctx.WorkerCtx,
     source: str,
     region: str,
     *,
@@ -145,12 +140,13 @@ async def run_scrape(
     fetch_config: FetchConfig | None = None,
 ) -> ScrapeReport:
     """Scrape one source for one region through the whole pipeline (the job and the CLI use this)."""
-    settings: Settings = ctx["settings"]
+    deps = wctx.deps(ctx)
+    settings = deps.settings
     parser = parser_for(source)
     where = resolve_region(region)
     report = ScrapeReport(source=parser.source, region=where.slug)
-    refiner = ctx.get("refiner") if "refiner" in ctx else build_refiner(settings)
-    metrics = metrics_of(ctx)
+    refiner = deps.refiner
+    metrics = wctx.metrics(ctx)
     started = time.perf_counter()
 
     async def on_batch(batch: ScrapeBatch) -> None:
@@ -187,7 +183,7 @@ async def run_scrape(
 
 @tracked
 async def scrape_job(
-    ctx: dict[str, Any], source: str, region: str, pages: int | None = None
+    ctx: wctx.WorkerCtx, source: str, region: str, pages: int | None = None
 ) -> dict[str, Any]:
     """arq job: scrape one source for one region (see run_scrape)."""
     report = await run_scrape(ctx, source, region, pages=pages)
@@ -196,10 +192,11 @@ async def scrape_job(
 
 @tracked
 async def clean_job(
-    ctx: dict[str, Any], raw_ids: Sequence[int] | None = None, limit: int = 500
+    ctx: wctx.WorkerCtx, raw_ids: Sequence[int] | None = None, limit: int = 500
 ) -> dict[str, Any]:
     """arq job: re-clean stored raw listings (given ids, or those never ingested) through the pipeline."""
-    async with ctx["sessionmaker"]() as session:
+    deps = wctx.deps(ctx)
+    async with read_only(deps) as session:
         rows = await ingest_repo.raw_listings_to_clean(session, raw_ids, limit)
     batches: dict[tuple[str, str | None], ScrapeBatch] = {}
     for row in rows:
@@ -211,40 +208,21 @@ async def clean_job(
             (row.source, row.region), ScrapeBatch(source=row.source, region=row.region)
         )
         batch.listings.append(ScrapedListing(record, row.body))
-    refiner = ctx.get("refiner") if "refiner" in ctx else build_refiner(ctx["settings"])
+    refiner = deps.refiner
     total = IngestOutcome()
     for batch in batches.values():
         total.add(await ingest_scraped(ctx, batch, refiner))
     return {"raw_listings": len(rows), "summary": total.summary()}
 
 
-FUNCTIONS: list[Any] = [scrape_job, clean_job]
+FUNCTIONS: dict[JobName, Any] = {JobName.SCRAPE: scrape_job, JobName.CLEAN: clean_job}
 CRON_JOBS: list[Any] = []
 
 
 async def scrape_once(
     settings: Settings, source: str, region: str, pages: int | None = None, progress: Progress | None = None
 ) -> ScrapeReport:
-    """Run one scrape outside the worker (the `aiqleads scrape` command): own clients, then closed."""
-    from elasticsearch import AsyncElasticsearch
-    from redis.asyncio import Redis
-
-    from aiqleads.domain.db import make_engine, make_sessionmaker
-
+    """Run one scrape outside the worker (the `aiqleads scrape` command): own Deps, then closed."""
     parser_for(source), resolve_region(region)  # fail fast on a typo, before connecting
-    engine = make_engine(settings.database_url, pool_size=2)
-    redis = Redis.from_url(settings.redis_url)
-    es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
-    ctx: dict[str, Any] = {
-        "settings": settings,
-        "engine": engine,
-        "sessionmaker": make_sessionmaker(engine),
-        "redis_client": redis,
-        "es": es,
-    }
-    try:
-        return await run_scrape(ctx, source, region, pages=pages, progress=progress)
-    finally:
-        await es.close()
-        await redis.aclose()
-        await engine.dispose()
+    async with opened(settings, purpose="cli", llm=True) as deps:
+        return await run_scrape(wctx.for_deps(deps), source, region, pages=pages, progress=progress)

@@ -3,7 +3,8 @@
 The cron never scans the table: it reprices the leads marked dirty by demand signals (a Redis
 sorted set) and the leads whose freshness tick is due (partial index on ``reprice_due_at``), in
 batches of ``BATCH_SIZE`` within a time budget, so its cost follows what changed, not how many
-leads exist. Each batch is one transaction; its price changes are published after the commit.
+leads exist. Each batch is one unit of work (domain/pricing/use_cases.py); its price changes are
+published, and the leads reindexed, after the commit.
 """
 
 from __future__ import annotations
@@ -15,59 +16,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron
-from arq.connections import ArqRedis
 
-from aiqleads.domain.pricing import service, signals
-from aiqleads.domain.pricing.llm_hint import build_hinter
-from aiqleads.domain.settings import Settings
+from aiqleads.domain.jobs import JobName
+from aiqleads.domain.pricing import signals, use_cases
+from aiqleads.workers import context as wctx
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 TIME_BUDGET_SECONDS = 50.0  # leave room before the next minute's run
-_HINTER = "pricing_hinter"
-INDEX_JOB = "index_leads_job"  # workers/index_jobs.py: Elasticsearch sorts and filters on the price
 
 
-async def _after_commit(ctx: dict[str, Any], changes: list[service.PriceChange]) -> None:
-    """Publish committed changes, then have the search index pick up the new prices."""
-    if not changes:
-        return
-    await service.publish_changes(ctx["redis_client"], changes)
-    arq = ArqRedis(pool_or_conn=ctx["redis_client"].connection_pool)
-    await arq.enqueue_job(
-        INDEX_JOB, [str(c.lead_id) for c in changes], _queue_name=ctx["settings"].arq_queue_name
-    )
-
-
-def _hinter(ctx: dict[str, Any]) -> Any:
-    """The LLM hinter for this worker (built once; None without a configured provider)."""
-    if _HINTER not in ctx:
-        ctx[_HINTER] = build_hinter(ctx["settings"])
-    return ctx[_HINTER]
-
-
-async def reprice_lead_job(ctx: dict[str, Any], lead_id: str) -> dict[str, Any]:
+async def reprice_lead_job(ctx: wctx.WorkerCtx, lead_id: str) -> dict[str, Any]:
     """Reprice one lead now (after a purchase or a burst of demand), with the AI hint if configured."""
-    settings: Settings = ctx["settings"]
-    redis = ctx["redis_client"]
-    sessionmaker = ctx["sessionmaker"]
+    deps = wctx.deps(ctx)
     lead = uuid.UUID(lead_id)
     started_ms = int(time.time() * 1000)
     now = datetime.now(UTC)
-    hints = {}
-    hinter = _hinter(ctx)
-    if hinter is not None:
-        async with sessionmaker() as session:  # read, then let the connection go during the LLM call
-            requests = await service.hint_requests(session, redis, [lead], now)
-        hints = await service.suggest_hints(hinter, requests)
-    async with sessionmaker() as session, session.begin():
-        outcome = await service.reprice_batch(session, redis, [lead], now, hints)
-    await _after_commit(ctx, outcome.changes)
+    hints = await use_cases.hints_for(deps, deps.hinter, [lead], now)
+    outcome = await use_cases.reprice(deps, [lead], now, hints)
     if lead in outcome.processed or lead in outcome.missing:
         # Signals up to the job's start are served; later ones keep the lead dirty for the cron.
         await signals.clear_dirty(
-            redis, [signals.DirtyEntry(lead, started_ms)], queue_name=settings.arq_queue_name
+            deps.redis, [signals.DirtyEntry(lead, started_ms)], queue_name=deps.queue_name
         )
     return {
         "changed": len(outcome.changes),
@@ -76,12 +47,10 @@ async def reprice_lead_job(ctx: dict[str, Any], lead_id: str) -> dict[str, Any]:
     }
 
 
-async def reprice_dirty_job(ctx: dict[str, Any], *, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
+async def reprice_dirty_job(ctx: wctx.WorkerCtx, *, batch_size: int = BATCH_SIZE) -> dict[str, Any]:
     """Reprice every lead whose inputs changed: dirty leads from signals, then due freshness ticks."""
-    settings: Settings = ctx["settings"]
-    redis = ctx["redis_client"]
-    sessionmaker = ctx["sessionmaker"]
-    queue = settings.arq_queue_name
+    deps = wctx.deps(ctx)
+    redis, queue = deps.redis, deps.queue_name
     started = time.monotonic()
     now = datetime.now(UTC)
     up_to_ms = int(now.timestamp() * 1000)
@@ -94,9 +63,7 @@ async def reprice_dirty_job(ctx: dict[str, Any], *, batch_size: int = BATCH_SIZE
         )
         if not entries:
             break
-        async with sessionmaker() as session, session.begin():
-            outcome = await service.reprice_batch(session, redis, [e.lead_id for e in entries], now)
-        await _after_commit(ctx, outcome.changes)
+        outcome = await use_cases.reprice(deps, [e.lead_id for e in entries], now)
         served = [e for e in entries if e.lead_id not in outcome.locked]
         await signals.clear_dirty(redis, served, queue_name=queue)
         offset += len(entries) - len(served)
@@ -106,9 +73,7 @@ async def reprice_dirty_job(ctx: dict[str, Any], *, batch_size: int = BATCH_SIZE
         stats["batches"] += 1
 
     while time.monotonic() - started < TIME_BUDGET_SECONDS:
-        async with sessionmaker() as session, session.begin():
-            outcome = await service.reprice_due(session, redis, now, batch_size)
-        await _after_commit(ctx, outcome.changes)
+        outcome = await use_cases.reprice_due(deps, now, batch_size)
         stats["due"] += len(outcome.processed)
         stats["changed"] += len(outcome.changes)
         stats["batches"] += 1
@@ -121,5 +86,8 @@ async def reprice_dirty_job(ctx: dict[str, Any], *, batch_size: int = BATCH_SIZE
     return stats
 
 
-FUNCTIONS: list[Any] = [reprice_lead_job, reprice_dirty_job]
+FUNCTIONS: dict[JobName, Any] = {
+    JobName.REPRICE_LEAD: reprice_lead_job,
+    JobName.REPRICE_DIRTY: reprice_dirty_job,
+}
 CRON_JOBS: list[Any] = [cron(reprice_dirty_job, name="cron:reprice_dirty", second=5, run_at_startup=False)]

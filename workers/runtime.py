@@ -1,42 +1,34 @@
-"""Worker lifecycle: build engines and clients at startup and close them at shutdown."""
+"""Worker lifecycle: bootstrap the process's Deps at startup and close them at shutdown."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from elasticsearch import AsyncElasticsearch
 from prometheus_client import start_http_server
-from redis.asyncio import Redis
 
-from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.bootstrap import bootstrap
 from aiqleads.domain.settings import Settings
 from aiqleads.workers import cart_jobs
-from aiqleads.workers.metrics import WorkerMetrics
+from aiqleads.workers import context as wctx
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    """Create the worker's resources once per process."""
-    settings: Settings = ctx.get("settings") or Settings.from_env()
-    engine = make_engine(settings.database_url, pool_size=5)
-    ctx["settings"] = settings
-    ctx["engine"] = engine
-    ctx["sessionmaker"] = make_sessionmaker(engine)
-    ctx["redis_client"] = Redis.from_url(settings.redis_url)
-    ctx["es"] = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=60)
-    ctx["metrics"] = WorkerMetrics.create()  # job outcomes/durations, scraper counters
-    port = ctx.get("metrics_port")
+async def startup(ctx: wctx.WorkerCtx) -> None:
+    """Create the worker's Deps and metrics once per process, then start the hold timers."""
+    settings = wctx.startup_settings(ctx) or Settings.from_env()
+    wctx.set_deps(ctx, await bootstrap(settings, purpose="worker"))
+    metrics = wctx.metrics(ctx)  # job outcomes/durations, scraper counters
+    port = wctx.metrics_port(ctx)
     if port:  # Prometheus scrapes the worker on loopback (put a proxy in front to expose it)
-        ctx["metrics_server"], _ = start_http_server(port, addr="127.0.0.1", registry=ctx["metrics"].registry)
+        server, _ = start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
+        wctx.set_metrics_server(ctx, server)
     await cart_jobs.on_worker_startup(ctx)  # hold timers + reconciliation
 
 
-async def shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: wctx.WorkerCtx) -> None:
     """Close what startup created."""
     await cart_jobs.on_worker_shutdown(ctx)
-    server = ctx.pop("metrics_server", None)
+    server = wctx.pop_metrics_server(ctx)
     if server is not None:
         server.shutdown()
         server.server_close()
-    await ctx["es"].close()
-    await ctx["redis_client"].aclose()
-    await ctx["engine"].dispose()
+    deps = wctx.pop_deps(ctx)
+    if deps is not None:
+        await deps.aclose()

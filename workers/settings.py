@@ -1,4 +1,4 @@
-"""arq worker configuration: every job module contributes FUNCTIONS and CRON_JOBS lists."""
+"""arq worker configuration: every job module contributes FUNCTIONS (by JobName) and CRON_JOBS."""
 
 from __future__ import annotations
 
@@ -6,23 +6,38 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
+from aiqleads.domain.jobs import JobName
 from aiqleads.domain.settings import Settings
 from aiqleads.workers import basic_jobs, cart_jobs, index_jobs, ingest_jobs, pricing_jobs
+from aiqleads.workers import context as wctx
 from aiqleads.workers.runtime import shutdown, startup
 
-# Each job module exposes FUNCTIONS (arq functions) and CRON_JOBS (arq.cron(...) entries).
+# Each job module exposes FUNCTIONS ({JobName: arq function}) and CRON_JOBS (arq.cron(...) entries).
 JOB_MODULES: list[Any] = [basic_jobs, index_jobs, pricing_jobs, cart_jobs, ingest_jobs]
+
+
+def registered_functions() -> list[Any]:
+    """Every job function, checked against its JobName (arq registers a function by its __name__,
+    and enqueues name the JobName, so the two must agree)."""
+    functions: list[Any] = []
+    for module in JOB_MODULES:
+        for name, function in getattr(module, "FUNCTIONS", {}).items():
+            if function.__name__ != str(name):
+                raise RuntimeError(f"job {function.__name__} is registered as {name}")
+            functions.append(function)
+    missing = set(JobName) - {JobName(f.__name__) for f in functions}
+    if missing:
+        raise RuntimeError(f"no job function for {sorted(missing)}")
+    return functions
 
 
 def worker_settings(settings: Settings, metrics_port: int | None = None) -> dict[str, Any]:
     """Keyword settings for arq's Worker, built from our Settings (nothing happens at import)."""
-    functions: list[Any] = []
     cron_jobs: list[Any] = []
     for module in JOB_MODULES:
-        functions.extend(getattr(module, "FUNCTIONS", []))
         cron_jobs.extend(getattr(module, "CRON_JOBS", []))
     return {
-        "functions": functions,
+        "functions": registered_functions(),
         "cron_jobs": cron_jobs,
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -32,5 +47,5 @@ def worker_settings(settings: Settings, metrics_port: int | None = None) -> dict
         "poll_delay": 0.05,
         "max_tries": 5,
         "job_timeout": 600,
-        "ctx": {"settings": settings, "metrics_port": metrics_port},
+        "ctx": wctx.initial(settings, metrics_port),
     }

@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.cart import expiry
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent, Effects
-from aiqleads.domain.cart.models import Hold, Purchase
 from aiqleads.domain.cart.repository import LockedLead
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.plans import discounted, effective_tier, plan_for
+from aiqleads.domain.core.seats import Hold, Purchase
+from aiqleads.domain.core.visibility import redact
 from aiqleads.domain.credits import idempotency, ledger
-from aiqleads.domain.errors import DomainError
-from aiqleads.domain.leads.models import Lead
-from aiqleads.domain.leads.visibility import redact
+from aiqleads.domain.errors import DomainError, ErrorCode
 from aiqleads.domain.pricing.signals import user_actor
-from aiqleads.domain.users.plans import discounted, effective_tier, plan_for
 
 OPERATION = "checkout"
 
@@ -28,7 +28,7 @@ class HoldExpiredError(DomainError):
 
     def __init__(self, lead: LockedLead) -> None:
         super().__init__(
-            "HOLD_EXPIRED",
+            ErrorCode.HOLD_EXPIRED,
             # the buyer has not bought it yet: the title as any non-buyer may read it
             f"Your hold on “{redact(lead.title, lead)}” expired before checkout; "
             "add the lead again to buy it.",
@@ -95,12 +95,12 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         if not holds or record.request_hash == hashed:
             return await _replay(session, record.response)
         raise DomainError(
-            "IDEMPOTENCY_CONFLICT",
+            ErrorCode.IDEMPOTENCY_CONFLICT,
             "This idempotency key was already used for a checkout of a different cart.",
             "idempotencyKey",
         )
     if not holds:
-        raise DomainError("CART_EMPTY", "Your cart is empty: add leads before checking out.")
+        raise DomainError(ErrorCode.CART_EMPTY, "Your cart is empty: add leads before checking out.")
     leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart.expires_at is not None and cart.expires_at <= now):
@@ -116,7 +116,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     plan = plan_for(tier)
     if len(holds) > plan.max_cart_items:
         raise DomainError(
-            "CART_FULL",
+            ErrorCode.CART_FULL,
             f"The {plan.tier} tier buys at most {plan.max_cart_items} leads at once; "
             f"your cart holds {len(holds)}. Remove some, or upgrade, to check out.",
         )
@@ -124,7 +124,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     total = sum(prices.values())
     if user.credit_balance < total:
         raise DomainError(
-            "INSUFFICIENT_CREDITS",
+            ErrorCode.INSUFFICIENT_CREDITS,
             f"The cart costs {total} credits but your balance is {user.credit_balance}.",
         )
     balance = user.credit_balance
@@ -134,7 +134,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         )
         if not posting.created:
             raise DomainError(
-                "IDEMPOTENCY_CONFLICT",
+                ErrorCode.IDEMPOTENCY_CONFLICT,
                 "This idempotency key was already used for a checkout.",
                 "idempotencyKey",
             )

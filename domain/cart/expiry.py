@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent
-from aiqleads.domain.cart.models import Cart, Hold
+from aiqleads.domain.cart.models import Cart
+from aiqleads.domain.core.seats import Hold
 
 
 @dataclass

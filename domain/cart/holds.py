@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.cart import expiry
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent, Effects
-from aiqleads.domain.cart.models import Hold
-from aiqleads.domain.errors import DomainError, not_found
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.plans import discounted, plan_for
+from aiqleads.domain.core.seats import Hold
+from aiqleads.domain.errors import DomainError, ErrorCode, not_found
 from aiqleads.domain.pricing.signals import user_actor
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.users.plans import discounted, plan_for
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,13 @@ async def add_to_cart(
     effects = Effects(events=list(own.events))
     holds = own.remaining
     if any(h.lead_id == lead_id for h in holds):
-        raise DomainError("ALREADY_IN_CART", "This lead is already held in your cart.", "leadId")
+        raise DomainError(ErrorCode.ALREADY_IN_CART, "This lead is already held in your cart.", "leadId")
     standing = await repo.user_standing(session, user_id, now)
     tier = standing.tier
     plan = plan_for(tier)
     if len(holds) >= plan.max_cart_items:
         raise DomainError(
-            "CART_FULL",
+            ErrorCode.CART_FULL,
             f"Your cart is full: the {plan.tier} tier holds at most {plan.max_cart_items} leads at once.",
             "leadId",
         )
@@ -87,19 +87,19 @@ async def add_to_cart(
     if lead is None:
         raise not_found("No lead with this id.", "leadId")
     if await repo.purchase_of(session, user_id, lead_id) is not None:
-        raise DomainError("ALREADY_PURCHASED", "You already bought this lead.", "leadId")
+        raise DomainError(ErrorCode.ALREADY_PURCHASED, "You already bought this lead.", "leadId")
     effects.events.extend(await expiry.release_expired_on_lead(session, lead_id, now))
     base_price = await repo.take_seat(session, lead_id)
     if base_price is None:
         reason = (
             "was withdrawn" if lead.status == "WITHDRAWN" else "has no free seat (sold or held by others)"
         )
-        raise DomainError("LEAD_UNAVAILABLE", f"This lead {reason}.", "leadId")
+        raise DomainError(ErrorCode.LEAD_UNAVAILABLE, f"This lead {reason}.", "leadId")
     price = discounted(base_price, tier)
     held_total = sum(h.price for h in holds)
     if standing.balance < held_total + price:  # a hold takes a seat from others: only with the funds
         raise DomainError(
-            "INSUFFICIENT_CREDITS",
+            ErrorCode.INSUFFICIENT_CREDITS,
             f"Holding this lead needs {held_total + price} credits for your cart "
             f"({held_total} already held + {price}) but your balance is {standing.balance}.",
             "leadId",
@@ -160,20 +160,20 @@ async def extend_hold(
     own = await expiry.expire_locked(session, cart, now)
     effects = Effects(events=list(own.events))
     if lead_id in own.expired_lead_ids:
-        raise DomainError("HOLD_EXPIRED", "The hold on this lead has already expired.", "leadId")
+        raise DomainError(ErrorCode.HOLD_EXPIRED, "The hold on this lead has already expired.", "leadId")
     hold = next((h for h in own.remaining if h.lead_id == lead_id), None)
     if hold is None:
         raise not_found("This lead is not in your cart.", "leadId")
     plan = plan_for(await repo.user_tier(session, user_id, now))
     if plan.hold_extensions == 0:
         raise DomainError(
-            "HOLD_EXTENSION_NOT_ALLOWED",
+            ErrorCode.HOLD_EXTENSION_NOT_ALLOWED,
             f"Holds cannot be extended on the {plan.tier} tier; PRO and ENTERPRISE can extend them.",
             "leadId",
         )
     if hold.extensions_used >= plan.hold_extensions:
         raise DomainError(
-            "HOLD_EXTENSION_NOT_ALLOWED",
+            ErrorCode.HOLD_EXTENSION_NOT_ALLOWED,
             f"This hold was already extended {hold.extensions_used} time(s), the {plan.tier} limit.",
             "leadId",
         )
@@ -187,7 +187,7 @@ async def extend_hold(
     new_until = min(wanted, cart.expires_at)
     if new_until <= hold.held_until:
         raise DomainError(
-            "HOLD_EXTENSION_NOT_ALLOWED",
+            ErrorCode.HOLD_EXTENSION_NOT_ALLOWED,
             "The cart has reached its longest allowed time; this hold cannot be extended further.",
             "leadId",
         )

@@ -1,11 +1,11 @@
-"""Carts, holds and purchases."""
+"""Carts and return requests (the seat rows, holds and purchases, are in aiqleads.domain.core.seats)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,51 +21,6 @@ class Cart(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class Hold(Base):
-    """One seat of a lead reserved by a buyer, at a frozen price, until held_until."""
-
-    __tablename__ = "holds"
-    __table_args__ = (
-        UniqueConstraint("user_id", "lead_id", name="uq_holds_user_lead"),
-        CheckConstraint("extensions_used >= 0", name="extensions_not_negative"),
-        Index("ix_holds_held_until", "held_until"),
-        Index("ix_holds_lead_id", "lead_id"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("carts.user_id", ondelete="CASCADE"))
-    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    price: Mapped[int] = mapped_column(Integer)
-    # the lead's price before the tier discount, so checkout can re-apply the tier the buyer has then
-    base_price: Mapped[int | None] = mapped_column(Integer)
-    held_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    extensions_used: Mapped[int] = mapped_column(Integer, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class Purchase(Base):
-    """A lead bought by a buyer; unique per buyer and lead."""
-
-    __tablename__ = "purchases"
-    __table_args__ = (
-        UniqueConstraint("user_id", "lead_id", name="uq_purchases_user_lead"),
-        CheckConstraint("price >= 0", name="price_not_negative"),
-        Index("ix_purchases_user_purchased", "user_id", "purchased_at"),
-        Index("ix_purchases_lead_id", "lead_id"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="RESTRICT"))
-    price: Mapped[int] = mapped_column(Integer)
-    checkout_key: Mapped[str | None] = mapped_column()
-    # what the lead's fraud score was when bought: a FRAUDULENT return is verifiable only if the
-    # score crossed the threshold afterwards (a lead bought as suspicious is the buyer's choice)
-    fraud_score_at_purchase: Mapped[float | None] = mapped_column()
-    purchased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LeadReturn(Base):

@@ -1,39 +1,42 @@
-"""After-commit side effects of cart changes: events, timers and demand signals."""
+"""Cart effects recorded on a unit of work: events, hold deadlines, demand signals, reindexing."""
 
 from __future__ import annotations
 
 import logging
-
-from redis.asyncio import Redis
+import uuid
+from datetime import datetime
 
 from aiqleads.domain.cart.events import Effects
 from aiqleads.domain.cart.timers import TimerStore
-from aiqleads.domain.events import cart_channel, publish
-from aiqleads.domain.jobs import enqueue_reindex
-from aiqleads.domain.pricing.signals import record_signal
-from aiqleads.domain.settings import Settings
+from aiqleads.domain.events import cart_channel
+from aiqleads.domain.pricing.signals import SignalKind, record_signal
+from aiqleads.domain.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def run_effects(redis: Redis, settings: Settings, effects: Effects) -> None:
-    """Publish events, arm timers, record demand and refresh search; call only after the commit.
+def schedule_deadlines(uow: UnitOfWork, deadlines: list[tuple[uuid.UUID, datetime]]) -> None:
+    """Arm these hold deadlines in the shared timer set after the commit (reconciliation repairs
+    a deadline that could not be armed)."""
+    if not deadlines:
+        return
+    store = TimerStore.for_settings(uow.deps.redis, uow.settings)
+    uow.after_commit(f"arm {len(deadlines)} hold deadline(s)", lambda: store.arm(list(deadlines)))
 
-    The change is already committed, so a Redis failure here is logged, not raised: a missed
-    timer is re-armed by reconciliation, a missed signal only slightly skews pricing.
-    """
-    try:
-        await TimerStore.for_settings(redis, settings).arm(effects.timers)
-    except Exception:
-        log.exception("could not arm %d hold timer(s); reconciliation will", len(effects.timers))
+
+def record_demand(uow: UnitOfWork, lead_id: uuid.UUID, kind: SignalKind, actor: str) -> None:
+    """Count one demand signal of a lead after the commit (a lost one only slightly skews pricing)."""
+    redis, queue = uow.deps.redis, uow.settings.arq_queue_name
+    uow.after_commit(
+        f"{kind} signal", lambda: record_signal(redis, lead_id, kind, queue_name=queue, actor=actor)
+    )
+
+
+def record_cart_effects(uow: UnitOfWork, effects: Effects) -> None:
+    """Record what a cart change leaves to do after its commit: deadlines, events, demand, index."""
+    schedule_deadlines(uow, effects.timers)
     for event in effects.events:
-        try:
-            await publish(redis, cart_channel(event.user_id), event.payload())
-        except Exception:
-            log.exception("could not publish %s for user %s", event.kind, event.user_id)
+        uow.publish(cart_channel(event.user_id), event.payload())
     for lead_id, kind, actor in effects.signals:
-        try:
-            await record_signal(redis, lead_id, kind, queue_name=settings.arq_queue_name, actor=actor)
-        except Exception:
-            log.exception("could not record %s signal for lead %s", kind, lead_id)
-    await enqueue_reindex(redis, settings.arq_queue_name, effects.touched_leads())
+        record_demand(uow, lead_id, kind, actor)
+    uow.reindex(effects.touched_leads())

@@ -12,10 +12,11 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.cart.models import Cart, Hold, Purchase
-from aiqleads.domain.leads.models import Lead
-from aiqleads.domain.users.models import User
-from aiqleads.domain.users.plans import effective_tier
+from aiqleads.domain.cart.models import Cart
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.plans import effective_tier
+from aiqleads.domain.core.seats import Hold, Purchase
+from aiqleads.domain.core.user import User
 
 
 async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
@@ -64,7 +65,7 @@ class LockedLead:
     id: uuid.UUID
     status: str
     title: str
-    # read only so that messages can name the lead without its contact (see leads.visibility)
+    # read only so that messages can name the lead without its contact (see core.visibility)
     street: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None

@@ -13,12 +13,13 @@ from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart import returns_repository as returns_repo
 from aiqleads.domain.cart.checkout import PurchaseView
 from aiqleads.domain.cart.events import Effects
-from aiqleads.domain.cart.models import LeadReturn, Purchase
-from aiqleads.domain.cleaning.phones import normalize_phone
+from aiqleads.domain.cart.models import LeadReturn
+from aiqleads.domain.core.geo import SAME_STREET_METERS
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.phones import normalize_phone
+from aiqleads.domain.core.seats import Purchase
 from aiqleads.domain.credits import ledger
-from aiqleads.domain.errors import DomainError, invalid_input, not_found
-from aiqleads.domain.ingest.dedup import SAME_STREET_METERS
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.text_input import reject_control_characters
 
@@ -51,7 +52,7 @@ def _clean_note(note: str | None, field_name: str) -> str | None:
 
 def _require_admin(role: str) -> None:
     if role != "admin":
-        raise DomainError("FORBIDDEN", "Only admins review returns.")
+        raise DomainError(ErrorCode.FORBIDDEN, "Only admins review returns.")
 
 
 def _email_key(email: str | None) -> str | None:
@@ -174,12 +175,14 @@ async def return_lead(
     if purchase.returned_at is not None or existing is not None:
         state = existing.status.lower() if existing is not None else "approved"
         raise DomainError(
-            "ALREADY_RETURNED", f"A return of this purchase was already requested ({state}).", "purchaseId"
+            ErrorCode.ALREADY_RETURNED,
+            f"A return of this purchase was already requested ({state}).",
+            "purchaseId",
         )
     deadline = purchase.purchased_at + timedelta(days=settings.return_window_days)
     if now > deadline:
         raise DomainError(
-            "RETURN_WINDOW_CLOSED",
+            ErrorCode.RETURN_WINDOW_CLOSED,
             f"Leads can be returned within {settings.return_window_days} days of purchase; "
             f"this one was bought on {purchase.purchased_at.date().isoformat()}.",
             "purchaseId",
@@ -187,7 +190,7 @@ async def return_lead(
     recent = await returns_repo.count_requests_since(session, user_id, now - LIMIT_PERIOD)
     if recent >= settings.max_returns_per_30_days:
         raise DomainError(
-            "RETURN_LIMIT",
+            ErrorCode.RETURN_LIMIT,
             f"At most {settings.max_returns_per_30_days} return requests are allowed in 30 days.",
             "purchaseId",
         )
@@ -237,7 +240,7 @@ async def review_return(
         raise not_found("There is no return with this id.", "returnId")
     if lead_return.status != "PENDING":
         raise DomainError(
-            "ALREADY_REVIEWED", f"This return was already {lead_return.status.lower()}.", "returnId"
+            ErrorCode.ALREADY_REVIEWED, f"This return was already {lead_return.status.lower()}.", "returnId"
         )
     purchase = await returns_repo.lock_purchase_by_id(session, lead_return.purchase_id)
     assert purchase is not None  # a return is deleted with its purchase

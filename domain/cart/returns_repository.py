@@ -17,8 +17,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from aiqleads.domain.cart.models import LeadReturn, Purchase
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord, RawListing
+from aiqleads.domain.cart.models import LeadReturn
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord, RawListing
+from aiqleads.domain.core.seats import Purchase
 
 
 async def lock_buyer_requests(session: AsyncSession, user_id: uuid.UUID) -> None:

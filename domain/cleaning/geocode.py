@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from aiqleads.domain.core.geo import haversine_miles
+
 DATA_FILE = Path(__file__).resolve().parent / "data" / "zip_centroids.csv"
-EARTH_RADIUS_MILES = 3958.7613
 # continental US plus Alaska and Hawaii, loosely: coordinates outside are page errors (or 0,0)
 _US_LAT = (18.0, 72.0)
 _US_LNG = (-180.0, -64.0)
@@ -96,14 +97,6 @@ def state_of_zip(zip_code: str) -> str | None:
         if low <= prefix <= high:
             return state
     return None
-
-
-def haversine_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in statute miles."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(a)))
 
 
 def valid_coordinates(lat: float | None, lng: float | None) -> bool:

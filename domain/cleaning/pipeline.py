@@ -14,7 +14,6 @@ from aiqleads.domain.cleaning.addresses import (
     normalize_zip,
 )
 from aiqleads.domain.cleaning.geocode import geocode, state_of_zip
-from aiqleads.domain.cleaning.phones import normalize_email, normalize_phone, phones_in_text
 from aiqleads.domain.cleaning.prices import is_rent, parse_price
 from aiqleads.domain.cleaning.property_types import normalize_property_type
 from aiqleads.domain.cleaning.text import (
@@ -27,7 +26,8 @@ from aiqleads.domain.cleaning.text import (
     single_line,
     to_plain_text,
 )
-from aiqleads.domain.ingest.records import CleanListing, RawRecord
+from aiqleads.domain.core.listings import CleanListing, RawRecord
+from aiqleads.domain.core.phones import normalize_email, normalize_phone, phones_in_text
 
 MAX_PHOTOS = 30
 _RELATIVE = re.compile(r"(\d+)\s*(minute|min|hour|hr|day|week|month)s?\s*ago", re.IGNORECASE)

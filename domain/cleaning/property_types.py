@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-PROPERTY_TYPES = ("SINGLE_FAMILY", "CONDO", "TOWNHOUSE", "MULTI_FAMILY", "LAND", "MANUFACTURED", "OTHER")
+from aiqleads.domain.core.vocabulary import PROPERTY_TYPES
 
 # ordered: the first pattern that matches wins (so "mobile home" is MANUFACTURED, not SINGLE_FAMILY)
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.credits.models import IdempotencyRecord
-from aiqleads.domain.errors import DomainError, invalid_input
+from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 
 MAX_KEY_LENGTH = 200
 MIN_RETENTION = timedelta(hours=24)  # a client may retry for a day and get the first result
@@ -68,7 +68,7 @@ async def save_record(
     stored = (await session.execute(stmt)).first()
     if stored is None:
         raise DomainError(
-            "IDEMPOTENCY_CONFLICT",
+            ErrorCode.IDEMPOTENCY_CONFLICT,
             "Another request with this idempotency key was processed at the same time.",
             "idempotencyKey",
         )

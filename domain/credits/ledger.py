@@ -20,9 +20,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry
-from aiqleads.domain.errors import DomainError, invalid_input, not_found
-from aiqleads.domain.users.models import User
+from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
 
 LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL"]
 MAX_PAGE = 100
@@ -85,7 +85,7 @@ async def post(
     new_balance = user.credit_balance + amount
     if new_balance < 0:
         raise DomainError(
-            "INSUFFICIENT_CREDITS",
+            ErrorCode.INSUFFICIENT_CREDITS,
             f"This needs {-amount} credits but the balance is {user.credit_balance}.",
         )
     stmt = insert(CreditLedgerEntry).values(

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, ColumnElement, String, cast, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.plans import PLANS, effective_tier, plan_for
+from aiqleads.domain.core.user import User
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.credits.models import CreditLedgerEntry
-from aiqleads.domain.errors import DomainError, invalid_input
+from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 from aiqleads.domain.payments import service as payments
 from aiqleads.domain.payments.models import Payment
 from aiqleads.domain.payments.provider import PaymentProvider
-from aiqleads.domain.users.models import User
-from aiqleads.domain.users.plans import PLANS, effective_tier, plan_for
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ async def change_tier(
         user = await ledger.lock_user(session, user_id)
         current = effective_tier(user.tier, user.tier_paid_until, moment)
         if tier == current and tier == user.tier:
-            raise DomainError("ALREADY_ON_TIER", f"You are already on the {tier} tier.", "tier")
+            raise DomainError(ErrorCode.ALREADY_ON_TIER, f"You are already on the {tier} tier.", "tier")
         if tier == "FREE" or _rank(tier) < _rank(current):
             user.tier = tier
             if tier == "FREE":

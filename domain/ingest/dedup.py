@@ -9,9 +9,9 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from aiqleads.domain.ingest.records import CleanListing
+from aiqleads.domain.core.geo import SAME_STREET_METERS
+from aiqleads.domain.core.listings import CleanListing
 
-SAME_STREET_METERS = 3000.0  # same normalized street line: one source may be on a ZIP centroid
 FUZZY_STREET_METERS = 300.0  # near-identical street spelling, same house number
 NO_ADDRESS_METERS = 150.0  # no street on one side: must be this close and look alike
 TEXT_SIMILARITY = 80.0

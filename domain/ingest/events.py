@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiqleads.domain.geo.points import lat_lng
-from aiqleads.domain.leads.filters import LeadFilterSpec, lead_matches
-from aiqleads.domain.leads.models import Lead
-from aiqleads.domain.leads.visibility import public_point
+from aiqleads.domain.core.filters.predicate import lead_matches
+from aiqleads.domain.core.filters.spec import LeadFilterSpec
+from aiqleads.domain.core.geo import lat_lng
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.core.visibility import public_point
 
 
 def new_lead_event(lead: Lead) -> dict[str, Any]:

@@ -22,11 +22,12 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from aiqleads.domain.cleaning.addresses import NormalizedAddress, normalize_address, normalize_zip
-from aiqleads.domain.cleaning.geocode import geocode, haversine_miles, state_of_zip, zip_centroid
-from aiqleads.domain.cleaning.phones import normalize_phone
+from aiqleads.domain.cleaning.geocode import geocode, state_of_zip, zip_centroid
 from aiqleads.domain.cleaning.prices import MAX_PLAUSIBLE_PRICE, MIN_PLAUSIBLE_PRICE
 from aiqleads.domain.cleaning.text import single_line
-from aiqleads.domain.ingest.records import CleanListing, RawRecord
+from aiqleads.domain.core.geo import haversine_miles
+from aiqleads.domain.core.listings import CleanListing, RawRecord
+from aiqleads.domain.core.phones import normalize_phone
 from aiqleads.domain.llm import build_chat_model, structured_chain
 from aiqleads.domain.settings import Settings
 

@@ -12,11 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from aiqleads.domain.geo.points import point
+from aiqleads.domain.core.geo import METERS_PER_MILE, point
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord, RawListing
 from aiqleads.domain.ingest.scoring import Neighbourhood
-from aiqleads.domain.leads.models import Lead, LeadSourceRecord, RawListing
 
-METERS_PER_MILE = 1609.344
 MAX_RECLEAN_BATCH = 5000
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from aiqleads.domain.ingest.records import CleanListing
+from aiqleads.domain.core.listings import CleanListing
 
 SCAM_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern, re.IGNORECASE))

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from aiqleads.domain.cleaning.addresses import STATE_CODES
 from aiqleads.domain.cleaning.prices import MAX_PLAUSIBLE_PRICE, MIN_PLAUSIBLE_PRICE
-from aiqleads.domain.cleaning.property_types import PROPERTY_TYPES
-from aiqleads.domain.ingest.records import SOURCES, CleanListing
+from aiqleads.domain.core.listings import CleanListing
+from aiqleads.domain.core.vocabulary import LEAD_SOURCES as SOURCES
+from aiqleads.domain.core.vocabulary import PROPERTY_TYPES
 
 _ZIP = re.compile(r"^\d{5}$")
 

@@ -1,15 +1,10 @@
-"""Marketplace listing queries on PostgreSQL/PostGIS: filters, sorts, keyset pagination.
+"""Marketplace listing queries on PostgreSQL/PostGIS: filters (aiqleads.domain.leads.sql_filter),
+sorts, keyset pagination.
 
 Geo filters and the DISTANCE sort run on the GiST index of `public_location`, the point snapped
-to the 0.01° grid that every viewer may know (see leads.visibility): on the exact point, a series
-of shrinking boxes, radii or distance orders would home in on a house non-buyers must not find.
-The exact distance is computed only to be shown to the lead's buyers.
-- near: ST_DWithin(public_location, centre, metres, use_spheroid => false) — the mean-radius sphere, the
-  same model Elasticsearch's arc distance uses, so both engines agree;
-- within / polygon: an index prefilter (`&&` against the padded, densified envelope as geography)
-  plus the exact planar test in lng/lat (BETWEEN for boxes, ST_Intersects with
-  ST_GeomFromGeoJSON for polygons) — GeoJSON edges are straight lines in lng/lat (RFC 7946), which
-  is also what Elasticsearch's geo_shape query does.
+to the 0.01° grid that every viewer may know (see aiqleads.domain.core.visibility): on the exact point,
+a series of shrinking boxes, radii or distance orders would home in on a house non-buyers must not
+find. The exact distance is computed only to be shown to the lead's buyers.
 Pages use keyset cursors over (sort key, id), so rows inserted between two page requests never
 shift the next page (no duplicates, no gaps).
 """
@@ -22,25 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2 import Geography, Geometry
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, cast, func, or_, select, tuple_
+from sqlalchemy import SQLColumnExpression, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.leads.filters import (
-    METERS_PER_MILE,
-    BoundingBox,
-    GeoRadius,
-    LeadFilterSpec,
-    decode_cursor,
-    encode_cursor,
-)
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
+from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.repository import LIST_OPTIONS
+from aiqleads.domain.leads.sql_filter import distance_columns, distance_meters, filter_conditions
 
 CURSOR_KIND = "sql"
-_PAD_DEGREES = 0.01  # covers the geodesic/planar edge difference of the densified envelope
-_SEGMENT_DEGREES = 0.25
-_MAX_CHUNK_DEGREES = 90.0
 
 
 @dataclass(frozen=True)
@@ -62,115 +48,6 @@ class LeadPage:
     has_previous_page: bool
     end_cursor: str | None
     total_count: int | None
-
-
-def centre_geography(near: GeoRadius) -> ColumnElement[Any]:
-    """The centre point as a geography expression."""
-    return cast(func.ST_SetSRID(func.ST_MakePoint(near.lng, near.lat), 4326), Geography)
-
-
-def distance_meters(near: GeoRadius) -> ColumnElement[float]:
-    """Sphere distance from the centre to each lead's public point, in metres (filters and sorts)."""
-    return func.ST_Distance(Lead.public_location, centre_geography(near), False)
-
-
-def exact_distance_meters(near: GeoRadius) -> ColumnElement[float]:
-    """Sphere distance from the centre to each lead's exact point, in metres (shown to its buyers)."""
-    return func.ST_Distance(Lead.location, centre_geography(near), False)
-
-
-def distance_columns(near: GeoRadius) -> list[Any]:
-    """The exact and the public distance in miles, labelled for a select."""
-    return [
-        (exact_distance_meters(near) / METERS_PER_MILE).label("distance_miles"),
-        (distance_meters(near) / METERS_PER_MILE).label("public_distance_miles"),
-    ]
-
-
-def _lng_chunks(west: float, east: float) -> list[tuple[float, float]]:
-    chunks: list[tuple[float, float]] = []
-    start = west
-    while start < east:
-        end = min(east, start + _MAX_CHUNK_DEGREES)
-        chunks.append((start, end))
-        start = end
-    return chunks or [(west, east)]
-
-
-def _box_prefilter(box: BoundingBox) -> ColumnElement[bool]:
-    """Index-backed superset of the box: `location && envelope::geography` per lng chunk."""
-    south = max(-90.0, box.south - _PAD_DEGREES)
-    north = min(90.0, box.north + _PAD_DEGREES)
-    parts: list[ColumnElement[bool]] = []
-    for west, east in box.lng_ranges():
-        for w, e in _lng_chunks(max(-180.0, west - _PAD_DEGREES), min(180.0, east + _PAD_DEGREES)):
-            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(w, south, e, north, 4326), _SEGMENT_DEGREES)
-            parts.append(Lead.public_location.op("&&")(cast(envelope, Geography)))
-    return or_(*parts)
-
-
-def _lat() -> ColumnElement[float]:
-    return func.ST_Y(cast(Lead.public_location, Geometry))
-
-
-def _lng() -> ColumnElement[float]:
-    return func.ST_X(cast(Lead.public_location, Geometry))
-
-
-def _box_exact(box: BoundingBox) -> ColumnElement[bool]:
-    lng_ok = or_(*(_lng().between(w, e) for w, e in box.lng_ranges()))
-    return and_(_lat().between(box.south, box.north), lng_ok)
-
-
-def filter_conditions(spec: LeadFilterSpec) -> list[ColumnElement[bool]]:
-    """SQL conditions of a filter (all must hold); reusable by other lead queries."""
-    conds: list[ColumnElement[bool]] = []
-    if spec.sources is not None:
-        conds.append(Lead.source.in_(spec.sources))
-    if spec.property_types is not None:
-        conds.append(Lead.property_type.in_(spec.property_types))
-    if spec.min_price is not None:
-        conds.append(Lead.asking_price >= spec.min_price)
-    if spec.max_price is not None:
-        conds.append(Lead.asking_price <= spec.max_price)
-    if spec.min_bedrooms is not None:
-        conds.append(Lead.bedrooms >= spec.min_bedrooms)
-    if spec.min_bathrooms is not None:
-        conds.append(Lead.bathrooms >= spec.min_bathrooms)
-    if spec.min_sqft is not None:
-        conds.append(Lead.sqft >= spec.min_sqft)
-    if spec.max_sqft is not None:
-        conds.append(Lead.sqft <= spec.max_sqft)
-    if spec.city is not None:
-        conds.append(func.lower(Lead.city) == spec.city.lower())
-    if spec.state is not None:
-        conds.append(Lead.state == spec.state)
-    if spec.zip_codes is not None:
-        conds.append(Lead.zip.in_(spec.zip_codes))
-    if spec.min_quality is not None:
-        conds.append(Lead.quality_score >= spec.min_quality)
-    if spec.max_fraud is not None:
-        conds.append(Lead.fraud_score <= spec.max_fraud)
-    if spec.posted_after is not None:
-        conds.append(Lead.posted_at > spec.posted_after)
-    if spec.near is not None:
-        conds.append(
-            func.ST_DWithin(Lead.public_location, centre_geography(spec.near), spec.near.radius_meters, False)
-        )
-    if spec.within is not None:
-        conds.append(_box_prefilter(spec.within))
-        conds.append(_box_exact(spec.within))
-    if spec.polygon is not None:
-        conds.append(_box_prefilter(spec.polygon.bounds()))
-        conds.append(
-            func.ST_Intersects(
-                func.ST_GeomFromGeoJSON(spec.polygon.geojson), cast(Lead.public_location, Geometry)
-            )
-        )
-    if spec.available_only:
-        conds.append(Lead.status == "AVAILABLE")
-        conds.append(Lead.buyers_count + Lead.holds_count < Lead.max_buyers)
-    return conds
 
 
 def _sort_key(spec: LeadFilterSpec, sort: str) -> tuple[SQLColumnExpression[Any], bool]:

@@ -7,8 +7,8 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads import repository
-from aiqleads.domain.leads.models import Lead
 from aiqleads.domain.pricing.signals import record_signal
 
 

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from aiqleads.domain.errors import DomainError
+from aiqleads.domain.errors import DomainError, ErrorCode
 from aiqleads.domain.settings import Settings
 
 ProviderStatus = Literal["PENDING", "SUCCEEDED", "FAILED"]
@@ -74,7 +74,9 @@ class DevelopmentPaymentProvider:
     async def create_payment(self, request: PaymentRequest) -> ProviderPayment:
         """Succeed immediately (a repeated idempotency key returns the first result)."""
         if request.amount_cents <= 0:
-            raise DomainError("PAYMENT_DECLINED", "The payment was declined: the amount must be positive.")
+            raise DomainError(
+                ErrorCode.PAYMENT_DECLINED, "The payment was declined: the amount must be positive."
+            )
         async with self._lock:
             result = self._results.get(request.idempotency_key)
             if result is None:

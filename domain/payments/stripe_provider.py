@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import stripe
 
-from aiqleads.domain.errors import DomainError
+from aiqleads.domain.errors import DomainError, ErrorCode
 from aiqleads.domain.payments.provider import PaymentEvent, PaymentRequest, ProviderPayment, ProviderStatus
 
 log = logging.getLogger("aiqleads.payments.stripe")
@@ -82,12 +82,13 @@ class StripePaymentProvider:
             )
         except stripe.CardError as exc:
             raise DomainError(
-                "PAYMENT_DECLINED", f"The payment was declined: {exc.user_message or 'no reason given'}."
+                ErrorCode.PAYMENT_DECLINED,
+                f"The payment was declined: {exc.user_message or 'no reason given'}.",
             ) from exc
         except stripe.StripeError as exc:
             log.warning("Stripe refused or failed to create a PaymentIntent: %r", exc)
             raise DomainError(
-                "PAYMENT_UNAVAILABLE", "The payment service is unavailable; retry with the same key."
+                ErrorCode.PAYMENT_UNAVAILABLE, "The payment service is unavailable; retry with the same key."
             ) from exc
         return _provider_payment(intent)
 
@@ -97,7 +98,7 @@ class StripePaymentProvider:
             intent = await self._client.v1.payment_intents.retrieve_async(provider_payment_id)
         except stripe.StripeError as exc:
             log.warning("Stripe failed to return PaymentIntent %s: %r", provider_payment_id, exc)
-            raise DomainError("PAYMENT_UNAVAILABLE", "The payment service is unavailable.") from exc
+            raise DomainError(ErrorCode.PAYMENT_UNAVAILABLE, "The payment service is unavailable.") from exc
         return _provider_payment(intent)
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import Select, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.core.lead import Lead
 
 
 @dataclass(frozen=True)

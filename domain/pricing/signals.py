@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from aiqleads.domain.jobs import JobName, queue_client
 from aiqleads.domain.pricing.engine import DemandSignals
 from aiqleads.domain.settings import Settings
 
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 SignalKind = Literal["view", "cart_add", "purchase"]
 SIGNAL_KINDS: tuple[str, ...] = ("view", "cart_add", "purchase")
 DEFAULT_QUEUE = Settings.arq_queue_name
-REPRICE_LEAD_JOB = "reprice_lead_job"
 
 
 @dataclass(frozen=True)
@@ -176,8 +175,10 @@ async def enqueue_reprice(
     """Enqueue an immediate ``reprice_lead_job`` (at most one per debounce interval per lead)."""
     if debounce and not await redis.set(debounce_key(lead_id), b"1", nx=True, px=policy.debounce_ms):
         return False
-    arq = ArqRedis(pool_or_conn=redis.connection_pool, default_queue_name=queue_name or DEFAULT_QUEUE)
-    job = await arq.enqueue_job(REPRICE_LEAD_JOB, str(lead_id), _queue_name=queue_name or DEFAULT_QUEUE)
+    arq = queue_client(redis, queue_name or DEFAULT_QUEUE)
+    job = await arq.enqueue_job(
+        str(JobName.REPRICE_LEAD), str(lead_id), _queue_name=queue_name or DEFAULT_QUEUE
+    )
     return job is not None
 
 

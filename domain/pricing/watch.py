@@ -9,22 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from aiqleads.domain.core.filters.spec import MAX_RADIUS_MILES
+from aiqleads.domain.core.geo import haversine_miles
+from aiqleads.domain.core.visibility import public_point, viewer_price
 from aiqleads.domain.errors import invalid_input
 from aiqleads.domain.events import PRICE_CHANNEL, EventHub
-from aiqleads.domain.leads.visibility import public_point
-from aiqleads.domain.users.plans import discounted
 
-EARTH_RADIUS_MILES = 3958.7613
-MAX_RADIUS_MILES = 500.0
 MAX_WATCHED_LEADS = 1000
-
-
-def haversine_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in statute miles."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)
@@ -56,7 +47,7 @@ class PriceChangeEvent:
     def for_tier(self, tier: str) -> PriceChangeEvent:
         """The same change at the prices a viewer of this tier pays."""
         return replace(
-            self, old_price=discounted(self.old_price, tier), new_price=discounted(self.new_price, tier)
+            self, old_price=viewer_price(self.old_price, tier), new_price=viewer_price(self.new_price, tier)
         )
 
 

@@ -1,7 +1,7 @@
 """Writing leads to Elasticsearch: incremental indexing and zero-downtime full rebuilds.
 
 PostgreSQL is the source of truth. Writers call `index_leads` (usually through the worker job
-`aiqleads.workers.index_jobs.index_lead_job`, enqueued after the commit that changed the lead);
+`JobName.INDEX_LEADS`, which a unit of work enqueues after the commit that changed the leads);
 `reindex_all` rebuilds a fresh index from PostgreSQL and swaps the alias atomically.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiqleads.domain.leads import repository as leads_repo
+from aiqleads.domain.search import repository as leads_repo
 from aiqleads.domain.search.mapping import (
     INDEX_SETTINGS,
     MAPPING,
@@ -133,6 +133,24 @@ class ReindexResult:
     caught_up: int
     removed_indices: tuple[str, ...]
     seconds: float
+
+
+async def refresh_leads(
+    session_factory: async_sessionmaker[AsyncSession],
+    es: AsyncElasticsearch,
+    settings: Settings,
+    lead_ids: Sequence[uuid.UUID],
+) -> tuple[int, int]:
+    """Index these leads from PostgreSQL in one bulk request and remove the deleted ones; returns
+    (indexed, removed)."""
+    async with session_factory() as session:
+        rows = await leads_repo.leads_for_index(session, list(lead_ids))
+    indexed = await index_leads(es, settings, rows)
+    found = {row.id for row in rows}
+    removed = 0
+    for missing in (i for i in lead_ids if i not in found):
+        removed += int(await delete_lead(es, settings, missing))
+    return indexed, removed
 
 
 async def _current_indices(es: AsyncElasticsearch, settings: Settings) -> list[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aiqleads.domain.geo.points import lat_lng
-from aiqleads.domain.leads.visibility import index_text, public_point
+from aiqleads.domain.core.geo import lat_lng
+from aiqleads.domain.core.lead import SERVER_DEFAULTS
+from aiqleads.domain.core.seats import is_available
+from aiqleads.domain.core.visibility import index_text, public_point
 from aiqleads.domain.search import text
 from aiqleads.domain.settings import Settings
 
@@ -98,16 +100,8 @@ def _location(lead: Any) -> tuple[float, float]:
     return lat_lng(lead.location)
 
 
-_SERVER_DEFAULTS: dict[str, Any] = {
-    "quality_score": 0.5,
-    "fraud_score": 0.0,
-    "price_credits": 10,
-    "max_buyers": 1,
-    "buyers_count": 0,
-    "holds_count": 0,
-    "status": "AVAILABLE",
-    "updated_at": None,
-}
+# what PostgreSQL fills in for a column an insert left out (one definition, next to the model)
+_SERVER_DEFAULTS: dict[str, Any] = {**SERVER_DEFAULTS, "updated_at": None}
 
 
 class _Safe:
@@ -158,7 +152,7 @@ def lead_document(row: Any) -> dict[str, Any]:
         "city_key": (lead.city or "").strip().lower(),
         "state": (lead.state or "").upper(),
         "zip": lead.zip,
-        "available": status == "AVAILABLE" and buyers + holds < max_buyers,
+        "available": is_available(status, buyers, holds, max_buyers),
         "location": {"lat": lat, "lon": lng},
         "asking_price": lead.asking_price,
         "bedrooms": lead.bedrooms,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from aiqleads.domain.leads.filters import LeadFilterSpec
+from aiqleads.domain.core.filters.spec import LeadFilterSpec
 from aiqleads.domain.search import text
+from aiqleads.domain.search.es_filter import es_filters
 
 # Field boosts: title > city / property-type words > expansions > description.
 WORD_FIELDS = ["title^3", "city_text^2", "type_text^2", "expansions^1.5", "description"]
@@ -22,83 +22,6 @@ PRICE_BANDS: tuple[tuple[int | None, int | None], ...] = (
     (750_000, 1_000_000),
     (1_000_000, None),
 )
-
-
-DATE_NANOS_MIN = datetime(1970, 1, 1, tzinfo=UTC)
-DATE_NANOS_MAX = datetime(2262, 4, 11, tzinfo=UTC)
-
-
-def es_filters(spec: LeadFilterSpec) -> list[dict[str, Any]]:
-    """The filter clauses equivalent to the PostgreSQL conditions of the same spec."""
-    out: list[dict[str, Any]] = []
-    if spec.sources is not None:
-        out.append({"terms": {"source": list(spec.sources)}})
-    if spec.property_types is not None:
-        out.append({"terms": {"property_type": list(spec.property_types)}})
-
-    def rng(name: str, **bounds: Any) -> None:
-        clean = {k: v for k, v in bounds.items() if v is not None}
-        if clean:
-            out.append({"range": {name: clean}})
-
-    rng("asking_price", gte=spec.min_price, lte=spec.max_price)
-    rng("bedrooms", gte=spec.min_bedrooms)
-    rng("bathrooms", gte=spec.min_bathrooms)
-    rng("sqft", gte=spec.min_sqft, lte=spec.max_sqft)
-    rng("quality_score", gte=spec.min_quality)
-    rng("fraud_score", lte=spec.max_fraud)
-    if spec.posted_after is not None:
-        # posted_at is a date_nanos field: it holds 1970..2262 only, and a bound outside that range
-        # is an Elasticsearch error; before it every lead matches, after it none does
-        if spec.posted_after >= DATE_NANOS_MAX:
-            out.append({"match_none": {}})
-        elif spec.posted_after >= DATE_NANOS_MIN:
-            rng("posted_at", gt=spec.posted_after.isoformat())
-    if spec.city is not None:
-        out.append({"term": {"city_key": spec.city.lower()}})
-    if spec.state is not None:
-        out.append({"term": {"state": spec.state}})
-    if spec.zip_codes is not None:
-        out.append({"terms": {"zip": list(spec.zip_codes)}})
-    if spec.near is not None:
-        out.append(
-            {
-                "geo_distance": {
-                    "distance": f"{spec.near.radius_meters}m",
-                    "distance_type": "arc",
-                    "location": {"lat": spec.near.lat, "lon": spec.near.lng},
-                }
-            }
-        )
-    if spec.within is not None:
-        box = spec.within
-        out.append(
-            {
-                "geo_bounding_box": {
-                    "location": {
-                        "top_left": {"lat": box.north, "lon": box.west},
-                        "bottom_right": {"lat": box.south, "lon": box.east},
-                    }
-                }
-            }
-        )
-    if spec.polygon is not None:
-        out.append(
-            {
-                "geo_shape": {
-                    "location": {
-                        "shape": {
-                            "type": "polygon",
-                            "coordinates": [[list(p) for p in ring] for ring in spec.polygon.rings],
-                        },
-                        "relation": "intersects",
-                    }
-                }
-            }
-        )
-    if spec.available_only:
-        out.append({"term": {"available": True}})
-    return out
 
 
 # Canonical query tokens that name a property type (query understanding, exact tokens only).

@@ -9,7 +9,8 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.leads.filters import LeadFilterSpec, decode_cursor, encode_cursor
+from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
+from aiqleads.domain.core.filters.spec import LeadFilterSpec
 from aiqleads.domain.leads.query import LeadHit, leads_with_distance
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.search.query import Facets, parse_facets, search_body

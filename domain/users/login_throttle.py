@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from aiqleads.domain.errors import DomainError
+from aiqleads.domain.errors import DomainError, ErrorCode
 
 REGISTRATION_WINDOW_SECONDS = 3600
 KNOWN_ADDRESS_SECONDS = 90 * 24 * 3600
@@ -38,7 +38,7 @@ class Throttled(DomainError):
     """RATE_LIMITED with the seconds after which the same attempt may be made again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__("RATE_LIMITED", f"{message} Retry in {retry_after} s.")
+        super().__init__(ErrorCode.RATE_LIMITED, f"{message} Retry in {retry_after} s.")
         self.retry_after = retry_after
 
 

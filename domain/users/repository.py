@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.domain.core.user import User
+from aiqleads.domain.users.models import ApiKey
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:

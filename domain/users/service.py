@@ -10,14 +10,15 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.errors import DomainError, invalid_input
+from aiqleads.domain.core.plans import PLANS
+from aiqleads.domain.core.user import User
+from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.text_input import has_control_characters, reject_control_characters
 from aiqleads.domain.users import repository
 from aiqleads.domain.users.login_throttle import LoginThrottle
-from aiqleads.domain.users.models import ApiKey, User
+from aiqleads.domain.users.models import ApiKey
 from aiqleads.domain.users.passwords import hash_password_async, verify_password_async
-from aiqleads.domain.users.plans import PLANS
 from aiqleads.domain.users.tokens import hash_api_key, issue_token, new_api_key, verify_token
 
 MIN_PASSWORD_LENGTH = 8
@@ -87,7 +88,7 @@ async def register(
     if throttle is not None:
         await throttle.check_registration()
     if await repository.get_user_by_email(session, normalised) is not None:
-        raise DomainError("EMAIL_TAKEN", "An account with this email already exists.", "email")
+        raise DomainError(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
     password_hash = await hash_password_async(password)
     user = User(id=uuid.uuid4(), email=normalised, name=clean_name, password_hash=password_hash)
     user.tier = "FREE"
@@ -98,7 +99,9 @@ async def register(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race for this email
-        raise DomainError("EMAIL_TAKEN", "An account with this email already exists.", "email") from exc
+        raise DomainError(
+            ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email"
+        ) from exc
     return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
 
 
@@ -121,7 +124,7 @@ async def login(
     if (
         len(email) > MAX_EMAIL_LENGTH or has_control_characters(email) or len(password) > MAX_PASSWORD_LENGTH
     ):  # no account can match; answer like any wrong login, without a lookup or a costly hash
-        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     if throttle is not None:
         await throttle.begin_attempt(email)
     user = await repository.get_user_by_email(session, email)
@@ -132,7 +135,7 @@ async def login(
     else:
         ok = await verify_password_async(user.password_hash, password)
     if not ok or user is None:  # the attempt was already counted as a failure
-        raise DomainError("INVALID_CREDENTIALS", "Email or password is incorrect.")
+        raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     if throttle is not None:
         await throttle.record_success(email)
     return AuthResult(issue_token(user.id, settings.jwt_secret, settings.jwt_ttl_seconds), user)
@@ -181,7 +184,7 @@ async def set_role(session: AsyncSession, email: str, role: str) -> User:
         raise invalid_input("Role must be 'user' or 'admin'.", "role")
     user = await repository.get_user_by_email(session, reject_control_characters(email, "email"))
     if user is None:
-        raise DomainError("NOT_FOUND", f"No user with email {email}.", "email")
+        raise DomainError(ErrorCode.NOT_FOUND, f"No user with email {email}.", "email")
     user.role = role
     await session.flush()
     return user

@@ -138,7 +138,7 @@ async def checked_buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers
     """A factory of users whose ledgers must balance when the block ends (use it in a fixture)."""
     factory = Buyers(make_user)
     yield factory
-    mismatches = await ledger_mismatches(app.state.resources.engine, factory.created)
+    mismatches = await ledger_mismatches(app.state.deps.engine, factory.created)
     assert not mismatches, f"ledger and balances disagree: {mismatches}"
 
 

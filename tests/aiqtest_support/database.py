@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import asyncpg
 from alembic import command
@@ -16,6 +19,7 @@ from aiqleads.domain.settings import Settings
 # Databases are created and migrated as the owner; tests then connect as the least-privilege
 # application role, as the API and worker do in production (SECURITY.md).
 BASE = Settings.from_env()
+T = TypeVar("T")
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -63,12 +67,22 @@ async def drop_database(base: Settings, name: str) -> None:
     await _execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def run_off_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion in a worker thread.
+
+    ``asyncio.run`` on the main thread ends by clearing that thread's event loop, which breaks
+    every later async test on the session loop; a thread has its own.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def create_test_database() -> tuple[str, str]:
     """Create an empty database, migrate it to head, return (name, the application role's URL)."""
     name = f"aiq_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    return name, app_url(asyncio.run(create_database(BASE, name)))
+    return name, app_url(run_off_loop(create_database(BASE, name)))
 
 
 def drop_test_database(name: str) -> None:
     """Drop a test database, disconnecting any leftover sessions."""
-    asyncio.run(drop_database(BASE, name))
+    run_off_loop(drop_database(BASE, name))

@@ -8,12 +8,13 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from aiqleads.domain.bootstrap import Deps
+from aiqleads.domain.ingest.prepare import Refiner
 from aiqleads.domain.settings import Settings
-from aiqleads.resolvers.context import Resources
-from aiqleads.workers.metrics import WorkerMetrics
+from aiqleads.workers.context import for_deps
 from aiqleads.workers.scrapers.fetcher import FetchConfig
-from aiqleads.workers.scrapers.samples.build import SAMPLES, Sample, site_pages
-from aiqleads.workers.scrapers.site_server import SiteServer
+from aiqleads_dev.samples import SAMPLES, Sample, site_pages
+from aiqleads_dev.site_server import SiteServer
 
 _numbers = itertools.count(1)
 
@@ -63,19 +64,12 @@ def local_fetch_config(settings: Settings, **overrides: Any) -> FetchConfig:
     return FetchConfig.from_settings(settings, **values)
 
 
-def worker_ctx(resources: Resources, settings: Settings, **extra: Any) -> dict[str, Any]:
-    """A ctx like the arq worker's (settings, sessionmaker, redis_client, es, metrics)."""
-    ctx: dict[str, Any] = {
-        "settings": settings,
-        "engine": resources.engine,
-        "sessionmaker": resources.sessionmaker,
-        "redis_client": resources.redis,
-        "es": resources.es,
-        "metrics": WorkerMetrics.create(),
-        "refiner": None,
-    }
-    ctx.update(extra)
-    return ctx
+def worker_ctx(
+    deps: Deps, settings: Settings, *, refiner: Refiner | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A ctx like the arq worker's: these Deps with ``settings`` (no LLM cleaner unless given), fresh
+    metrics, and ``extra`` arq keys (job_try, job_id)."""
+    return for_deps(replace(deps, settings=settings, refiner=refiner), **extra)
 
 
 async def serve_samples(samples: list[Sample], per_page: int = 3) -> tuple[SiteServer, dict[str, str]]:

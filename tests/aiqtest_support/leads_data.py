@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiqleads.domain.geo.points import point
-from aiqleads.domain.leads.models import Lead
+from aiqleads.domain.core.geo import point
+from aiqleads.domain.core.lead import Lead
 
 EARTH_RADIUS_MILES = 6371008.7714 / 1609.344
 SOURCES = ["ZILLOW", "CRAIGSLIST", "FSBO", "FACEBOOK"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.regions import Region
 from aiqleads.workers.scrapers.url_policy import resolve_link
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
     PageParseError,

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from bs4 import BeautifulSoup
 
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
     PageParseError,

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from bs4 import BeautifulSoup, Tag
 
-from aiqleads.domain.ingest.records import RawRecord
+from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
     PageParseError,

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiqleads.domain.ingest.records import FailedListing, FetchedPage, ScrapeBatch, ScrapedListing
+from aiqleads.domain.core.listings import FailedListing, FetchedPage, ScrapeBatch, ScrapedListing
 from aiqleads.domain.settings import Settings
 from aiqleads.workers.scrapers.base import PageParseError, SourceParser
 from aiqleads.workers.scrapers.craigslist import CraigslistParser

@@ -1,0 +1,175 @@
+"""The one place that turns Settings into the clients a process needs (the composition root).
+
+The API lifespan, the worker's startup, every CLI command, the demo and the benchmarks call
+``bootstrap``; tests call it with a test configuration. Nothing else constructs an engine, a Redis,
+Elasticsearch or arq client. What differs between processes (pool sizes, timeouts, whether the
+process fans events out to websockets, takes payments or calls an LLM) is the ``purpose``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+from arq.connections import ArqRedis
+from elasticsearch import AsyncElasticsearch
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.events import EventHub
+from aiqleads.domain.ingest.prepare import Refiner
+from aiqleads.domain.jobs import queue_client
+from aiqleads.domain.payments.provider import PaymentProvider, build_payment_provider
+from aiqleads.domain.pricing.hints import PriceHinter
+from aiqleads.domain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Purpose = Literal["api", "worker", "cli", "bench"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a kind of process sizes and equips its clients."""
+
+    pool_size: int
+    es_timeout: float
+    event_hub: bool  # API processes fan pub/sub events out to their websockets
+    payments: bool  # API processes create payments and verify webhooks
+    llm: bool  # the worker cleans listings and hints prices with an LLM when configured
+
+
+PROFILES: dict[Purpose, Profile] = {
+    "api": Profile(pool_size=10, es_timeout=30, event_hub=True, payments=True, llm=False),
+    "worker": Profile(pool_size=5, es_timeout=60, event_hub=False, payments=False, llm=True),
+    "cli": Profile(pool_size=2, es_timeout=120, event_hub=False, payments=False, llm=False),
+    "bench": Profile(pool_size=5, es_timeout=120, event_hub=False, payments=False, llm=False),
+}
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors of ``core.lead.EMBEDDING_DIM`` floats (for the lead embedding)."""
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text."""
+        ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything a process shares: settings and clients, built once by ``bootstrap``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    es: AsyncElasticsearch
+    arq: ArqRedis  # the job queue, on the same connection pool as ``redis``
+    payments: PaymentProvider | None = None  # None: no provider configured (or not this process)
+    refiner: Refiner | None = None  # the LLM listing cleaner; None: rules only
+    hinter: PriceHinter | None = None  # the LLM price hinter; None: rules only
+    embedder: Embedder | None = None  # no embedding provider is configured yet: the slot stays None
+    hub: EventHub | None = None  # API processes only
+    purpose: Purpose = "cli"
+    _closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def queue_name(self) -> str:
+        """The arq queue every enqueue of this process uses."""
+        return self.settings.arq_queue_name
+
+    @property
+    def event_hub(self) -> EventHub:
+        """The event hub (API processes); raises where the process has none."""
+        if self.hub is None:
+            raise RuntimeError("this process has no event hub (bootstrap with purpose='api')")
+        return self.hub
+
+    async def aclose(self) -> None:
+        """Close everything bootstrap opened, newest first; one failure does not leak the rest."""
+        await _close_all(self._closers)
+
+    async def __aenter__(self) -> Deps:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def bootstrap(settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None) -> Deps:
+    """Build the clients of one process for ``purpose``; close them with ``await deps.aclose()``.
+
+    ``llm`` overrides whether the LLM clients are built (e.g. ``aiqleads scrape`` cleans with one).
+    """
+    profile = PROFILES[purpose]
+    if llm is not None:
+        profile = replace(profile, llm=llm)
+    closers: list[Callable[[], Awaitable[object]]] = []
+    engine = make_engine(settings.database_url, pool_size=profile.pool_size)
+    closers.append(engine.dispose)
+    try:
+        redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        closers.append(redis.aclose)
+        es = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=profile.es_timeout)
+        closers.append(es.close)
+        arq = queue_client(redis, settings.arq_queue_name)
+        payments = build_payment_provider(settings) if profile.payments else None
+        if payments is not None:
+            closers.append(payments.aclose)
+        refiner, hinter = _llm_clients(settings) if profile.llm else (None, None)
+        hub = None
+        if profile.event_hub:
+            hub = EventHub(redis)
+            closers.append(hub.stop)
+            await hub.start()
+    except BaseException:
+        await _close_all(closers)
+        raise
+    return Deps(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        redis=redis,
+        es=es,
+        arq=arq,
+        payments=payments,
+        refiner=refiner,
+        hinter=hinter,
+        hub=hub,
+        purpose=purpose,
+        _closers=closers,
+    )
+
+
+@contextlib.asynccontextmanager
+async def opened(
+    settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None
+) -> AsyncIterator[Deps]:
+    """``async with opened(settings) as deps:`` — bootstrap, then close on the way out."""
+    deps = await bootstrap(settings, purpose=purpose, llm=llm)
+    try:
+        yield deps
+    finally:
+        await deps.aclose()
+
+
+def _llm_clients(settings: Settings) -> tuple[Refiner | None, PriceHinter | None]:
+    """The LLM cleaner and price hinter of the configured provider (None without an API key)."""
+    from aiqleads.domain.ingest.llm_cleaner import build_refiner
+    from aiqleads.domain.pricing.llm_hint import build_hinter
+
+    return build_refiner(settings), build_hinter(settings)
+
+
+async def _close_all(closers: list[Callable[[], Awaitable[object]]]) -> None:
+    """Run the closers newest first (emptying the list, so closing twice is harmless)."""
+    while closers:
+        closer = closers.pop()
+        try:
+            await closer()
+        except Exception:  # closing must reach every client, so report and carry on
+            log.exception("closing a client failed")

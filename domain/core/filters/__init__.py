@@ -1,0 +1,1 @@
+"""The lead filter specification, its input validation, cursors and its Python predicate."""

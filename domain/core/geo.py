@@ -1,0 +1,36 @@
+"""Geo helpers: PostGIS values ↔ latitude/longitude, and the one great-circle distance."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from geoalchemy2.elements import WKTElement
+from geoalchemy2.shape import to_shape
+
+METERS_PER_MILE = 1609.344
+# the mean-radius sphere: PostGIS (use_spheroid => false) and Elasticsearch's arc distance use it,
+# so a distance computed here agrees with both engines
+EARTH_RADIUS_METERS = 6371008.7714
+# two listings with the same normalized street line within this distance are the same property
+# (one source may be geocoded on a ZIP centroid): dedup merges them, returns call them duplicates
+SAME_STREET_METERS = 3000.0
+
+
+def haversine_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance on the mean-radius sphere, in miles."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_METERS * math.asin(min(1.0, math.sqrt(a))) / METERS_PER_MILE
+
+
+def point(lat: float, lng: float) -> WKTElement:
+    """A geography point for a latitude/longitude (PostGIS order is lng, lat)."""
+    return WKTElement(f"POINT({lng!r} {lat!r})", srid=4326)
+
+
+def lat_lng(location: Any) -> tuple[float, float]:
+    """Latitude and longitude of a geography value loaded from the database."""
+    shape = to_shape(location)
+    return float(shape.y), float(shape.x)

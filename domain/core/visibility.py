@@ -1,0 +1,309 @@
+"""What a viewer may see of a lead, and at what price: the one policy every read path applies.
+
+What is sold is the seller's contact. Until the viewer has bought the lead, everything that
+identifies or reaches the seller or the exact property is withheld: the contact, the street, the
+source URL and the photos (both lead back to the listing) and the exact point. Free text is shown
+with phone numbers, e-mail addresses, URLs and street addresses redacted; the point is snapped to
+a 0.01° grid (about 1 km) and distances are those of the snapped point, rounded to 0.1 mile.
+Geo filters, distance sorts and cursors run on the snapped point too (``leads.public_location``):
+on the exact one, shrinking boxes, orderings or rounding flips would locate the house.
+
+The same functions build the search-index document's text, so the index never holds what a
+non-buyer may not read. The policy also says which kinds of object ``node(id)`` may return to a
+viewer, and the credit price a viewer is shown (the lead's price after the tier discount).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiqleads.domain.core.plans import discounted
+
+REDACTED = "[contact hidden]"
+GRID_DEGREES = 0.01
+GRID_DECIMALS = 2
+DISTANCE_DECIMALS = 1
+
+
+class ViewerKind(enum.Enum):
+    """Who is looking: the policy's only input besides whether they bought the lead."""
+
+    ANONYMOUS = "anonymous"
+    PARTNER = "partner"  # an API key: partners explore the marketplace, they do not buy
+    BUYER = "buyer"  # a signed-in user
+    ADMIN = "admin"  # an operator (reviews returns, answers disputes)
+
+
+def viewer_kind(role: str | None, *, signed_in: bool, api_key: bool) -> ViewerKind:
+    """The policy's name for a caller: a signed-in user (an operator when ``role`` is admin), else a
+    partner when an API key came with the request, else anonymous."""
+    if signed_in:
+        return ViewerKind.ADMIN if role == "admin" else ViewerKind.BUYER
+    return ViewerKind.PARTNER if api_key else ViewerKind.ANONYMOUS
+
+
+def viewer_price(price_credits: int, tier: str | None) -> int:
+    """The credit price this viewer is shown: the lead's price after the discount of the tier in effect
+    (``None``, anonymous callers and partners, pay FREE prices)."""
+    return discounted(price_credits, tier or "FREE")
+
+
+# The object kinds node(id) returns: any Lead to anyone (its paid fields follow the policy below);
+# the others only to a signed-in viewer, and each resolver then checks that the object is the
+# viewer's own (or, for an admin, any User or LeadReturn).
+PUBLIC_NODE_TYPES = frozenset({"Lead"})
+SIGNED_IN_NODE_TYPES = frozenset({"User", "Purchase", "LeadReturn", "CreditTransaction", "Payment"})
+
+
+def may_look_up_node(kind: ViewerKind, type_name: str) -> bool:
+    """Whether node(id) may look up an object of this type for this viewer at all."""
+    if type_name in PUBLIC_NODE_TYPES:
+        return True
+    return kind in (ViewerKind.BUYER, ViewerKind.ADMIN) and type_name in SIGNED_IN_NODE_TYPES
+
+
+def sees_originals(kind: ViewerKind, purchased: bool) -> bool:
+    """Whether this viewer sees a lead's paid fields: its buyers (not returned) and operators."""
+    if kind is ViewerKind.ADMIN:
+        return True
+    return kind is ViewerKind.BUYER and purchased
+
+
+class ContactFacts(Protocol):
+    """A lead's own paid values, redacted wherever its text repeats them (read-only attributes)."""
+
+    @property
+    def street(self) -> str | None: ...
+    @property
+    def contact_name(self) -> str | None: ...
+    @property
+    def contact_phone(self) -> str | None: ...
+    @property
+    def contact_email(self) -> str | None: ...
+
+
+class LeadFacts(ContactFacts, Protocol):
+    """The attributes of a lead row the policy reads."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def fraud_signals(self) -> list[str] | None: ...
+    @property
+    def source_url(self) -> str | None: ...
+    @property
+    def photos(self) -> list[str] | None: ...
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The seller's contact details (only ever built for a viewer who may see them)."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class VisibleLead:
+    """A lead's viewer-dependent fields, as this viewer may see them.
+
+    Redacted text is computed on first access and kept: a page that selects only locations or
+    prices never pays for redaction, and the lead's own contact patterns are built once.
+    """
+
+    def __init__(self, lead: LeadFacts, lat: float, lng: float, *, full: bool) -> None:
+        self.full = full
+        self.facts = lead
+        self.lat, self.lng = (lat, lng) if full else public_point(lat, lng)
+        self.source_url = lead.source_url if full else None
+        self.street = lead.street if full else None
+        self.contact = Contact(lead.contact_name, lead.contact_phone, lead.contact_email) if full else None
+        # photo URLs lead back to the listing (and its contact): buyers only
+        self.photos: list[str] = list(lead.photos or []) if full else []
+
+    @functools.cached_property
+    def _known(self) -> list[re.Pattern[str]]:
+        return _known_values(self.facts)
+
+    def text(self, value: str) -> str:
+        """Any text about the lead (title, description, an AI hint, a pricing reason) as this viewer
+        may read it."""
+        return value if self.full else _redact(value, self._known)
+
+    @functools.cached_property
+    def title(self) -> str:
+        """The listing title."""
+        return self.text(self.facts.title)
+
+    @functools.cached_property
+    def description(self) -> str | None:
+        """The listing description."""
+        value = self.facts.description
+        return self.text(value) if value is not None else None
+
+    @functools.cached_property
+    def fraud_signals(self) -> list[str]:
+        """The fraud signals (AI review hints can quote the listing, contact included)."""
+        return [self.text(signal) for signal in self.facts.fraud_signals or []]
+
+    def distance(self, exact_miles: float | None, public_miles: float | None) -> float | None:
+        """The distance from the query's centre this viewer gets: exact for buyers, else the
+        public point's distance rounded to 0.1 mi (rounding the exact one would leak it)."""
+        if self.full:
+            return exact_miles
+        return public_distance(public_miles) if public_miles is not None else None
+
+
+# --------------------------------------------------------------------------- redaction patterns
+#
+# Every pattern is linear-time: repetitions are bounded and possessive (``*+``, ``{m,n}+``), and
+# matches can only start where a token starts, so a hostile listing ("a.a.a.a…") costs one pass.
+
+MAX_REDACTED_CHARS = 20_000  # listing text is capped well below this; beyond it nothing is shown
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"})
+_O_FOR_ZERO = re.compile(r"(?<=\d)[Oo]|[Oo](?=\d)")
+_AT = r"(?:@|\(at\)|\[at\]|\{at\}|\[@\]|\s+at\s+)"
+_DOT = r"(?:\.|\(dot\)|\[dot\]|\{dot\}|\[\.\]|\(\.\)|\s+dot\s+)"
+_TLDS = (
+    "com|net|org|edu|gov|io|co|us|biz|info|me|mail|app|site|online|xyz|realestate|realty|house|homes"
+    "|ly|tv|ca|mx|uk|de|fr|es|it|nl|ch|au|in|br"
+)
+_START = r"(?<![\w.+-])"
+_EMAIL = re.compile(
+    # a literal @ with any domain; the spelled-out forms ("at", "dot") only before a known TLD
+    rf"{_START}[\w.+-]{{1,64}}+@[\w-]{{1,63}}+(?:\.[\w-]{{1,63}}+){{1,8}}+"
+    rf"|{_START}[\w+-]{{1,64}}+(?:\s*{_DOT}\s*[\w+-]{{1,64}}+){{0,4}}+\s*{_AT}\s*[\w-]{{1,63}}+"
+    rf"(?:\s*{_DOT}\s*[\w-]{{1,63}}+){{0,4}}\s*{_DOT}\s*(?:{_TLDS})\b",
+    re.IGNORECASE,
+)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']{1,2048}+"
+    rf"|{_START}[a-z0-9][a-z0-9-]{{0,62}}+(?:{_DOT}[a-z0-9][a-z0-9-]{{0,62}}+){{0,6}}{_DOT}(?:{_TLDS})\b"
+    r"(?:/[^\s<>\"']{0,2048}+)?",
+    re.IGNORECASE,
+)
+_SEP = r"(?:[^\w\n]|_){0,3}+"  # up to three non-alphanumeric characters between digit groups
+_PHONE = re.compile(
+    # 10 digits in any grouping and with any light separators (optional +1), a 7-digit local
+    # number written with a separator, or an international number
+    rf"(?<![\w$])(?:\+?1{_SEP})?\(?\d{{3}}\)?{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\w)"
+    r"|(?<![\w$.,])\d{3}[\s.\-/]\d{4}(?!\w)"
+    rf"|(?<![\w$])\+\d{{1,3}}(?:{_SEP}\d{{1,4}}){{2,5}}+(?!\w)"
+)
+_STREET_SUFFIXES = (
+    "street|st|avenue|ave|av|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|way|place|pl|terrace|ter"
+    "|circle|cir|parkway|pkwy|highway|hwy|trail|trl|loop|row|square|sq|crossing|xing|run|pass|path|pike"
+    "|cove|cv|bend|ridge|creek|crk|holw|hts|plz|aly|grv|mdw|expy|fwy|tpke"
+)
+_STREET = re.compile(
+    r"\b\d{1,6}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
+    r"(?:(?:[a-z]{1,3}\.|[a-z0-9][\w'\-]{0,30}+)\s++){0,4}"
+    rf"(?:{_STREET_SUFFIXES})\b\.?",
+    re.IGNORECASE,
+)
+_DIGITS = re.compile(r"\d")
+_SPACES = re.compile(r"[ \t]{2,}")
+_MIN_NAME_PART = 3
+
+
+def _normalised(text: str) -> str:
+    """The text as patterns see it: compatibility forms folded (fullwidth ＠, digits), dashes as
+    "-", and an O or o written next to digits read as a zero ("214 555 O143")."""
+    folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    return _O_FOR_ZERO.sub("0", folded)
+
+
+def _street_parts(street: str) -> list[str]:
+    """The lead's street as separate tell-tale pieces: the whole, the name without number or suffix."""
+    words = street.split()
+    pieces = [street]
+    if words and words[0].isdigit():
+        words = words[1:]
+    if len(words) > 1 and re.fullmatch(_STREET_SUFFIXES, words[-1].rstrip(".").lower()):
+        words = words[:-1]
+    if words and sum(len(w) for w in words) >= 4:
+        pieces.append(" ".join(words))
+    return pieces
+
+
+def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
+    """Patterns for this lead's own contact values, however the listing spelled them."""
+    patterns: list[re.Pattern[str]] = []
+    values = [*(_street_parts(lead.street) if lead.street and lead.street.strip() else [])]
+    if lead.contact_email and lead.contact_email.strip():
+        values.append(lead.contact_email)
+    for value in values:
+        patterns.append(re.compile(r"\s+".join(map(re.escape, value.split())), re.IGNORECASE))
+    phone_digits = "".join(_DIGITS.findall(lead.contact_phone or ""))
+    if len(phone_digits) >= 7:
+        # the last seven digits (the local number) with any light separators between them, with
+        # the area code and country code optionally in front
+        local = phone_digits[-7:]
+        area = phone_digits[-10:-7]
+        prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
+        patterns.append(re.compile(prefix + _SEP.join(local) + r"(?!\d)"))
+    for part in (lead.contact_name or "").split():
+        word = part.strip(".,;:'\"()")
+        if len(word) >= _MIN_NAME_PART:
+            patterns.append(re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE))
+    return patterns
+
+
+def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
+    """Text with phones, e-mails, URLs, street addresses (and the lead's own contact) replaced."""
+    return _redact(text, _known_values(lead) if lead is not None else [], marker)
+
+
+def _redact(text: str, known: list[re.Pattern[str]], marker: str = REDACTED) -> str:
+    if len(text) > MAX_REDACTED_CHARS:
+        return marker
+    text = _normalised(text)
+    # e-mails and URLs first: a name inside an address must not break the address's pattern
+    patterns: Iterable[re.Pattern[str]] = [_EMAIL, _URL, *known, _PHONE, _STREET]
+    for pattern in patterns:
+        text = pattern.sub(marker, text)
+    if marker:  # "[contact hidden] [contact hidden]" reads as one hidden thing
+        text = _doubled(marker).sub(marker, text)
+    return _SPACES.sub(" ", text)
+
+
+@functools.cache
+def _doubled(marker: str) -> re.Pattern[str]:
+    return re.compile(re.escape(marker) + r"(?:[\s,;/&+-]*" + re.escape(marker) + r")+")
+
+
+def public_point(lat: float, lng: float) -> tuple[float, float]:
+    """The point snapped to the 0.01° grid (about 1 km), the precision non-buyers get."""
+    return round(round(lat / GRID_DEGREES) * GRID_DEGREES, GRID_DECIMALS), round(
+        round(lng / GRID_DEGREES) * GRID_DEGREES, GRID_DECIMALS
+    )
+
+
+def public_distance(miles: float) -> float:
+    """A distance rounded to 0.1 mile (monotonic, so sorted lists stay sorted)."""
+    return round(miles, DISTANCE_DECIMALS)
+
+
+def visible_point(lat: float, lng: float, *, full: bool) -> tuple[float, float]:
+    """A point at the precision the viewer gets: exact when ``full``, else the public (grid) point."""
+    return (lat, lng) if full else public_point(lat, lng)
+
+
+def visible_lead(lead: LeadFacts, lat: float, lng: float, *, full: bool) -> VisibleLead:
+    """The viewer-dependent fields of a lead: the originals when ``full``, else the public versions."""
+    return VisibleLead(lead, lat, lng, full=full)
+
+
+def index_text(value: str | None, lead: Any) -> str:
+    """The searchable version of a lead's text: what a non-buyer may read, without the markers."""
+    if not value:
+        return ""
+    return redact(value, lead, marker=" ")

@@ -1,0 +1,205 @@
+"""The unit of work: one transaction, and the effects that run only once it has committed.
+
+A use case opens ``async with UnitOfWork(deps) as uow:``, works on ``uow.session`` and *records*
+what must happen outside the database — publish an event, arm a deadline, count demand, reindex
+leads, enqueue a job. On a clean exit the transaction commits, then the effects run in the order
+recorded; the leads to reindex go out as ONE ``JobName.INDEX_LEADS`` job per commit (or are
+indexed inline when the use case gave an ``indexer``, falling back to that job). An exception
+rolls back and drops every effect, so nothing outside PostgreSQL describes a change that did not
+happen.
+
+An effect that fails after the commit is logged, never raised: the change is already durable, and
+each kind has its own repair (reconciliation re-arms timers, the cron reprices, ``aiqleads
+reindex`` rebuilds the index). This module imports no domain area; areas add their own recorders
+(e.g. ``domain/cart/publishing.record_cart_effects``) on top of ``publish`` and ``after_commit``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiqleads.domain.jobs import JobName, enqueue, reindex_args
+from aiqleads.domain.settings import Settings
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[object]]
+Indexer = Callable[[Sequence[uuid.UUID]], Awaitable[object]]
+
+
+class Backends(Protocol):
+    """What a unit of work needs of the process's Deps (domain/bootstrap.py)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def redis(self) -> Redis: ...
+
+    @property
+    def arq(self) -> ArqRedis: ...
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One recorded after-commit action; ``label`` names it in logs and tests."""
+
+    label: str
+    run: AfterCommit
+
+
+class UnitOfWork:
+    """Owns one transaction and the effects recorded during it (see the module docstring)."""
+
+    def __init__(self, deps: Backends) -> None:
+        self.deps = deps
+        self.indexer: Indexer | None = None  # set by reindex(..., indexer=...)
+        self.effects: list[Effect] = []
+        self.reindexed: set[uuid.UUID] = set()
+        self.committed = False
+        self._reindex_placed = False
+        self._session: AsyncSession | None = None
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The transaction's session (only inside ``async with``)."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._session
+
+    @property
+    def settings(self) -> Settings:
+        """The process settings."""
+        return self.deps.settings
+
+    async def __aenter__(self) -> UnitOfWork:
+        stack = AsyncExitStack()
+        session = await stack.enter_async_context(self.deps.sessionmaker())
+        await stack.enter_async_context(session.begin())
+        self._stack, self._session = stack, session
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        stack, self._stack, self._session = self._stack, None, None
+        assert stack is not None
+        if exc is not None:
+            self.discard()
+            await stack.__aexit__(exc_type, exc, tb)
+            return
+        await stack.aclose()  # commits; a failing commit raises here and no effect runs
+        self.committed = True
+        await self.run_effects()
+
+    # -- recording -------------------------------------------------------------------------------
+
+    def after_commit(self, label: str, action: AfterCommit) -> None:
+        """Run ``action`` once the transaction has committed (dropped on rollback)."""
+        self.effects.append(Effect(label, action))
+
+    def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        """Publish one event on a pub/sub channel after the commit (cart events, new leads, prices)."""
+        redis = self.deps.redis
+        data = json.dumps(payload, default=str)
+        self.after_commit(f"publish {channel}", lambda: redis.publish(channel, data))
+
+    def publish_many(self, channel: str, payloads: Iterable[dict[str, Any]]) -> None:
+        """Publish several events on one channel in one pipelined round trip after the commit."""
+        data = [json.dumps(payload, default=str) for payload in payloads]
+        if not data:
+            return
+        redis = self.deps.redis
+
+        async def send() -> None:
+            async with redis.pipeline(transaction=False) as pipe:
+                for item in data:
+                    pipe.publish(channel, item)
+                await pipe.execute()
+
+        self.after_commit(f"publish {len(data)} on {channel}", send)
+
+    def enqueue(self, job: JobName, *args: object) -> None:
+        """Enqueue a job after the commit (the job reads the committed state)."""
+        deps = self.deps
+        self.after_commit(
+            f"enqueue {job}", lambda: enqueue(deps.arq, deps.settings.arq_queue_name, job, *args)
+        )
+
+    def reindex(self, lead_ids: Iterable[uuid.UUID], *, indexer: Indexer | None = None) -> None:
+        """Have the search index follow these leads; every id recorded in one unit of work goes
+        out as ONE batch, at the place of the first call among the effects. With an ``indexer``
+        the batch is indexed inline, falling back to the INDEX_LEADS job when that fails."""
+        if indexer is not None:
+            self.indexer = indexer
+        if not self._reindex_placed:
+            self._reindex_placed = True
+            self.after_commit("reindex", self._reindex)
+        self.reindexed.update(lead_ids)
+
+    def discard(self) -> None:
+        """Drop every recorded effect (the transaction rolled back)."""
+        self.effects.clear()
+        self.reindexed.clear()
+        self._reindex_placed = False
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def run_effects(self) -> None:
+        """Run the recorded effects in the order recorded; failures are logged, not raised."""
+        effects, self.effects = self.effects, []
+        for effect in effects:
+            try:
+                await effect.run()
+            except Exception:  # committed already: each effect kind has its own repair path
+                log.exception("after-commit effect failed: %s", effect.label)
+
+    async def _reindex(self) -> None:
+        ids, self.reindexed, self._reindex_placed = sorted(self.reindexed), set(), False
+        if not ids:
+            return
+        if self.indexer is not None:
+            try:
+                await self.indexer(ids)
+                return
+            except Exception as exc:  # PostgreSQL has them; hand indexing to its own retried job
+                log.warning(
+                    "indexing %d leads inline failed (%r); enqueueing %s", len(ids), exc, JobName.INDEX_LEADS
+                )
+        deps = self.deps
+        await enqueue(deps.arq, deps.settings.arq_queue_name, JobName.INDEX_LEADS, reindex_args(ids))
+
+
+def transactions(deps: Backends) -> Callable[[], contextlib.AbstractAsyncContextManager[AsyncSession]]:
+    """A factory of plain transactions (each a unit of work without effects), for code that opens
+    several in a row around a call that must not hold a connection (payments)."""
+
+    @contextlib.asynccontextmanager
+    async def open_one() -> AsyncIterator[AsyncSession]:
+        async with UnitOfWork(deps) as uow:
+            yield uow.session
+
+    return open_one
+
+
+@contextlib.asynccontextmanager
+async def read_only(deps: Backends) -> AsyncIterator[AsyncSession]:
+    """A session without a transaction of ours, for reads (queries, DataLoader batches, job inputs)."""
+    async with deps.sessionmaker() as session:
+        yield session

@@ -1,0 +1,85 @@
+"""Instrumented arq jobs: outcome and duration metrics, retries with backoff, dead letters."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from arq.worker import Retry
+
+from aiqleads.domain.ingest.dead_letters import record_dead_letter
+from aiqleads.domain.unit_of_work import UnitOfWork
+from aiqleads.workers import context as wctx
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 5  # must match worker_settings()["max_tries"]
+RETRY_BASE_SECONDS = 5.0
+RETRY_MAX_SECONDS = 600.0
+T = TypeVar("T")
+
+
+def retry_delay(job_try: int) -> float:
+    """Exponential backoff between attempts: 5 s, 10 s, 20 s, … capped at 10 minutes."""
+    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, job_try - 1))
+
+
+def tracked(
+    fn: Callable[..., Awaitable[T]],
+) -> Callable[..., Awaitable[T]]:
+    """Instrument an arq job: outcome and duration metrics, retries with backoff, dead letters.
+
+    A failing attempt is retried (arq Retry with exponential defer) until MAX_TRIES; the last
+    failure is stored in dead_letters with the job's arguments and traceback, then re-raised.
+    """
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> T:
+        metrics = wctx.metrics(ctx)
+        started = time.perf_counter()
+        try:
+            result = await fn(ctx, *args, **kwargs)
+        except Retry:
+            metrics.job_outcomes.labels(name, "retry").inc()
+            raise
+        except Exception as exc:
+            job_try = wctx.job_try(ctx)
+            if job_try < MAX_TRIES:
+                metrics.job_outcomes.labels(name, "retry").inc()
+                log.warning("job %s failed (try %d/%d): %r; retrying", name, job_try, MAX_TRIES, exc)
+                raise Retry(defer=retry_delay(job_try)) from exc
+            metrics.job_outcomes.labels(name, "dead_letter").inc()
+            await _dead_letter(ctx, name, args, kwargs, exc, job_try)
+            raise
+        else:
+            metrics.job_outcomes.labels(name, "success").inc()
+            return result
+        finally:
+            metrics.job_seconds.labels(name).observe(time.perf_counter() - started)
+
+    return job
+
+
+async def _dead_letter(
+    ctx: dict[str, Any],
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    exc: BaseException,
+    attempts: int,
+) -> None:
+    error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-8000:]
+    payload = json.loads(
+        json.dumps({"args": list(args), "kwargs": kwargs, "job_id": wctx.job_id(ctx)}, default=str)
+    )
+    try:
+        async with UnitOfWork(wctx.deps(ctx)) as uow:
+            await record_dead_letter(uow.session, name, payload, error, attempts)
+    except Exception:  # the dead letter is best effort; the original error is what matters
+        log.exception("could not record dead letter for job %s", name)
