@@ -9,14 +9,15 @@ structured output through tool calling.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from aiqleads.domain.settings import Settings
+
+if TYPE_CHECKING:  # LangChain (most of a second to import) is imported when a model is built
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 OPENAI_MODEL = "gpt-4o-mini"
 ANTHROPIC_MODEL = "claude-haiku-4-5"
@@ -68,6 +69,8 @@ def structured_chain(
     model: BaseChatModel, system_prompt: str, human_prompt: str, schema: type[BaseModel]
 ) -> Runnable[dict[str, Any], Any]:
     """prompt | model answering with ``schema`` through tool calling (a model instance or a dict)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
     prompt = ChatPromptTemplate.from_messages([("system", system_prompt), ("human", human_prompt)])
     structured = model.with_structured_output(schema, method="function_calling")
     return prompt | structured

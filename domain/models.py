@@ -4,8 +4,9 @@ from aiqleads.domain.cart.models import Cart, LeadReturn
 from aiqleads.domain.core.lead import Lead, LeadSourceRecord, PriceHistory, RawListing
 from aiqleads.domain.core.seats import Hold, Purchase
 from aiqleads.domain.core.user import User
-from aiqleads.domain.credits.models import CreditLedgerEntry, DeadLetter, IdempotencyRecord
+from aiqleads.domain.credits.models import CreditLedgerEntry, IdempotencyRecord
 from aiqleads.domain.db import Base
+from aiqleads.domain.ingest.models import DeadLetter
 from aiqleads.domain.payments.models import Payment
 from aiqleads.domain.users.models import ApiKey
 

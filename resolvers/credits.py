@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aiqleads.domain.credits import ledger, use_cases
+from aiqleads.domain.credits import ledger
 from aiqleads.domain.credits.ledger import TransactionPage
-from aiqleads.domain.credits.service import CreditResult, TierResult
 from aiqleads.domain.errors import DomainError, ErrorCode
 from aiqleads.domain.payments import service as payments
+from aiqleads.domain.payments import use_cases
 from aiqleads.domain.payments.models import Payment
 from aiqleads.domain.payments.provider import PaymentProvider
+from aiqleads.domain.payments.purchases import CreditResult, TierResult
 from aiqleads.resolvers.auth import require_viewer
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import mutation_errors, query_errors

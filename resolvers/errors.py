@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from graphql import GraphQLError
 
@@ -57,17 +58,39 @@ def mutation_errors(
     return decorate
 
 
-def query_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Decorate a query resolver (no payload): a DomainError it raises becomes a PublicError."""
+@overload
+def query_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]: ...
+
+
+@overload
+def query_errors(fn: Callable[P, T]) -> Callable[P, T]: ...
+
+
+def query_errors(fn: Callable[P, Any]) -> Callable[P, Any]:
+    """Decorate a query resolver or argument parser (no payload): a DomainError becomes a PublicError.
+
+    It wraps coroutine functions and plain functions alike (a subscription parses its arguments in a
+    plain function before its stream starts).
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def resolver(*args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except DomainError as error:
+                raise from_domain(error) from error
+
+        return resolver
 
     @functools.wraps(fn)
-    async def resolver(*args: P.args, **kwargs: P.kwargs) -> T:
+    def parser(*args: P.args, **kwargs: P.kwargs) -> Any:
         try:
-            return await fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         except DomainError as error:
             raise from_domain(error) from error
 
-    return resolver
+    return parser
 
 
 def service_unavailable(retry_after: int) -> PublicError:

@@ -19,13 +19,12 @@ from aiqleads.domain.core.filters.spec import LeadFilterSpec
 from aiqleads.domain.core.geo import lat_lng as _lat_lng
 from aiqleads.domain.core.lead import Lead, PriceHistory
 from aiqleads.domain.core.visibility import ViewerKind, VisibleLead
-from aiqleads.domain.errors import DomainError
 from aiqleads.domain.leads import query as leads_query
 from aiqleads.domain.leads import service as leads_service
 from aiqleads.domain.leads import viewer_queries
 from aiqleads.domain.search import service as search_service
 from aiqleads.resolvers.context import Context
-from aiqleads.resolvers.errors import from_domain
+from aiqleads.resolvers.errors import query_errors
 from aiqleads.resolvers.ids import uuid_of
 from aiqleads.resolvers.users import tier_in_effect
 
@@ -117,12 +116,10 @@ async def price_history(ctx: Context, lead_id: uuid.UUID, first: int | None) -> 
     return list(await loader.load(lead_id))
 
 
+@query_errors
 async def lead_by_id(ctx: Context, global_id: str) -> Lead | None:
     """Load one lead by its opaque id (INVALID_INPUT for malformed ids)."""
-    try:
-        lead_id = uuid_of(global_id, "Lead")
-    except DomainError as error:
-        raise from_domain(error) from error
+    lead_id = uuid_of(global_id, "Lead")
     async with ctx.read_session() as session:
         return await leads_service.view_lead(
             session,
@@ -142,30 +139,31 @@ def _as_dict(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def _spec(filter_input: Any) -> LeadFilterSpec:
+    return parse_filter(_as_dict(filter_input) if filter_input is not None else None)
+
+
+@query_errors
 def filter_spec(filter_input: Any) -> LeadFilterSpec:
     """Validate a LeadFilter input into a domain filter (raises a public INVALID_INPUT error)."""
-    try:
-        return parse_filter(_as_dict(filter_input) if filter_input is not None else None)
-    except DomainError as error:
-        raise from_domain(error) from error
+    return _spec(filter_input)
 
 
+@query_errors
 async def leads_page(
     ctx: Context, filter_input: Any, sort: Any, first: Any, after: str | None, *, with_total: bool
 ) -> leads_query.LeadPage:
     """One page of the marketplace listing (PostgreSQL/PostGIS)."""
-    try:
-        spec = parse_filter(_as_dict(filter_input) if filter_input is not None else None)
-        sort_value = parse_sort(_as_dict(sort), spec, search=False)
-        size = parse_first(first)
-        async with ctx.read_session() as session, ctx.read_session() as count_session:
-            return await leads_query.list_leads(
-                session, spec, sort_value, size, after, with_total=with_total, count_session=count_session
-            )
-    except DomainError as error:
-        raise from_domain(error) from error
+    spec = _spec(filter_input)
+    sort_value = parse_sort(_as_dict(sort), spec, search=False)
+    size = parse_first(first)
+    async with ctx.read_session() as session, ctx.read_session() as count_session:
+        return await leads_query.list_leads(
+            session, spec, sort_value, size, after, with_total=with_total, count_session=count_session
+        )
 
 
+@query_errors
 async def search_page(
     ctx: Context,
     query: Any,
@@ -177,22 +175,19 @@ async def search_page(
     with_facets: bool,
 ) -> search_service.SearchPage:
     """One page of full-text search results with facets (Elasticsearch, rows from PostgreSQL)."""
-    try:
-        text = parse_query_text(query)
-        spec = parse_filter(_as_dict(filter_input) if filter_input is not None else None)
-        sort_value = parse_sort(_as_dict(sort), spec, search=True)
-        size = parse_first(first)
-        async with ctx.read_session() as session:
-            return await search_service.search_leads(
-                session,
-                ctx.deps.es,
-                ctx.settings,
-                spec,
-                text,
-                sort_value,
-                size,
-                after,
-                with_facets=with_facets,
-            )
-    except DomainError as error:
-        raise from_domain(error) from error
+    text = parse_query_text(query)
+    spec = _spec(filter_input)
+    sort_value = parse_sort(_as_dict(sort), spec, search=True)
+    size = parse_first(first)
+    async with ctx.read_session() as session:
+        return await search_service.search_leads(
+            session,
+            ctx.deps.es,
+            ctx.settings,
+            spec,
+            text,
+            sort_value,
+            size,
+            after,
+            with_facets=with_facets,
+        )

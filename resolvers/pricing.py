@@ -6,24 +6,22 @@ import uuid
 from collections.abc import AsyncIterator
 
 from aiqleads.domain.core.lead import Lead
-from aiqleads.domain.errors import DomainError, not_found
+from aiqleads.domain.errors import not_found
 from aiqleads.domain.leads import repository as leads_repo
 from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_price_changes
 from aiqleads.resolvers.context import Context
-from aiqleads.resolvers.errors import from_domain
+from aiqleads.resolvers.errors import query_errors
 from aiqleads.resolvers.ids import uuid_of
 from aiqleads.resolvers.leads import viewer_tier, visible_point
 from aiqleads.resolvers.subscriptions import fresh_per_event
 
 
+@query_errors
 def _watch(
     lead_ids: list[str] | None, center: tuple[float, float] | None, radius_miles: float | None
 ) -> PriceWatch:
-    try:
-        ids = [uuid_of(global_id, "Lead", "leadIds") for global_id in lead_ids or []]
-        return PriceWatch.create(ids, center, radius_miles)
-    except DomainError as error:
-        raise from_domain(error) from error
+    ids = [uuid_of(global_id, "Lead", "leadIds") for global_id in lead_ids or []]
+    return PriceWatch.create(ids, center, radius_miles)
 
 
 async def price_changes(
@@ -44,10 +42,11 @@ async def visible_location(ctx: Context, lead_id: uuid.UUID, lat: float, lng: fl
     return await visible_point(ctx, lead_id, lat, lng)
 
 
+@query_errors
 async def lead_for_change(ctx: Context, lead_id: uuid.UUID) -> Lead:
     """The lead a price change is about, as it is now."""
     async with ctx.read_session() as session:
         row = await leads_repo.get_lead(session, lead_id)
     if row is None:
-        raise from_domain(not_found("The lead no longer exists.", "lead"))
+        raise not_found("The lead no longer exists.", "lead")
     return row

@@ -2,7 +2,8 @@
 
 app.py routes ``POST /webhooks/stripe`` to ``stripe_webhook``, which reads at most
 ``MAX_BODY_BYTES`` of the body (a bigger one is refused with 413 before it is read whole); the
-rules live in domain/payments/service.py.
+rules live in domain/payments/provider_events.py (which event applies to which payment, exactly
+once) and domain/payments/fulfilment.py (granting, failing and reversing what a payment bought).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from starlette.types import Receive, Scope
 
 from aiqleads.domain.bootstrap import Deps
-from aiqleads.domain.payments import service as payments
+from aiqleads.domain.payments.provider_events import apply_event
 from aiqleads.domain.payments.stripe_provider import InvalidWebhook, parse_webhook
 from aiqleads.domain.unit_of_work import UnitOfWork
 from aiqleads.request_body import BodyTooLarge, read_limited
@@ -74,7 +75,7 @@ async def handle_stripe_delivery(
         log.warning("rejected a Stripe webhook delivery: %s", exc)
         return WebhookResponse(400, {"error": f"Invalid webhook delivery: {exc}."})
     async with UnitOfWork(deps) as uow:
-        outcome = await payments.apply_event(uow.session, STRIPE, event)
+        outcome = await apply_event(uow.session, STRIPE, event)
     if metrics is not None and outcome.payment is not None:
         if outcome.result == "fulfilled":
             kind = "credits_bought" if outcome.payment.purpose == "CREDIT_PACK" else "tier_paid"

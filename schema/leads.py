@@ -1,4 +1,4 @@
-"""GraphQL types of the marketplace read side: leads, filters, connections, facets."""
+"""GraphQL types of the marketplace read side: leads, filters, connections, facets (queries: lead_queries)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from aiqleads.resolvers import leads as resolve
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
-from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node, PageInfo
+from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node
 from aiqleads.schema.connections import Connection, Edge, describe_fields
 
 
@@ -300,125 +299,3 @@ class SearchFacets:
 @strawberry.type(description="A page of full-text search results with facets.")
 class LeadSearchResult(Connection[LeadEdge]):
     facets: SearchFacets = strawberry.field(description="Facet counts on the filtered set.")
-
-
-def _selects(selections: list[Any], name: str) -> bool:
-    """Whether a field called name is selected (directly or through fragments)."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                return True
-        elif isinstance(selection, (FragmentSpread, InlineFragment)) and _selects(selection.selections, name):
-            return True
-    return False
-
-
-def _field_selected(info: Info[Context, None], name: str) -> bool:
-    return any(_selects(field.selections, name) for field in info.selected_fields)
-
-
-def _edges(hits: list[Any]) -> list[LeadEdge]:
-    return [
-        LeadEdge(cursor=h.cursor, node=Lead.from_row(h.lead, h.distance_miles, h.public_distance_miles))
-        for h in hits
-    ]
-
-
-def _page_info(page: Any) -> PageInfo:
-    return PageInfo(
-        has_next_page=page.has_next_page,
-        has_previous_page=page.has_previous_page,
-        start_cursor=page.hits[0].cursor if page.hits else None,
-        end_cursor=page.end_cursor,
-    )
-
-
-def _facets(facets: Any) -> SearchFacets:
-    def counts(values: list[Any]) -> list[FacetCount]:
-        return [FacetCount(value=v.value, count=v.count) for v in values]
-
-    return SearchFacets(
-        property_types=counts(facets.property_types),
-        sources=counts(facets.sources),
-        cities=counts(facets.cities),
-        bedrooms=counts(facets.bedrooms),
-        price_ranges=[RangeFacet(from_=r.low, to=r.high, count=r.count) for r in facets.price_ranges],
-    )
-
-
-FilterArg = Annotated[
-    LeadFilter | None,
-    strawberry.argument(description="Filters, combined with AND (default: available leads)."),
-]
-FirstArg = Annotated[int | None, strawberry.argument(description="Page size, 0..100 (default 20).")]
-AfterArg = Annotated[
-    str | None, strawberry.argument(description="Return items after this cursor (a previous endCursor).")
-]
-
-
-@strawberry.type
-class LeadsQuery:
-    """Query fields of the marketplace read side: one lead, listing and search."""
-
-    @strawberry.field(description="One lead by id; null when it does not exist.")
-    async def lead(
-        self,
-        info: Info[Context, None],
-        id: Annotated[strawberry.ID, strawberry.argument(description="Lead id.")],
-    ) -> Lead | None:
-        row = await resolve.lead_by_id(info.context, id)
-        return Lead.from_row(row) if row is not None else None
-
-    @strawberry.field(
-        description=(
-            "Browse the marketplace: every filter combined with AND, geo filters on PostGIS, "
-            "keyset pagination (cursors stay valid while new leads arrive)."
-        )
-    )
-    async def leads(
-        self,
-        info: Info[Context, None],
-        filter: FilterArg = None,
-        sort: Annotated[
-            LeadSort | None,
-            strawberry.argument(description="Order; DISTANCE needs filter.near, RELEVANCE is search-only."),
-        ] = LeadSort.NEWEST,
-        first: FirstArg = 20,
-        after: AfterArg = None,
-    ) -> LeadConnection:
-        page = await resolve.leads_page(
-            info.context, filter, sort, first, after, with_total=_field_selected(info, "totalCount")
-        )
-        return LeadConnection(
-            edges=_edges(page.hits), page_info=_page_info(page), total_count=page.total_count or 0
-        )
-
-    @strawberry.field(
-        description=(
-            "Full-text search (synonyms and typos tolerated) with the same filters as leads, "
-            "relevance or field sorts, and facet counts over the filtered set."
-        )
-    )
-    async def search_leads(
-        self,
-        info: Info[Context, None],
-        query: Annotated[
-            str, strawberry.argument(description='Free text, e.g. "2 bed 2 bath condo near UT Austin".')
-        ],
-        filter: FilterArg = None,
-        sort: Annotated[
-            LeadSort | None,
-            strawberry.argument(description="Order; RELEVANCE by default. DISTANCE needs filter.near."),
-        ] = LeadSort.RELEVANCE,
-        first: FirstArg = 20,
-        after: AfterArg = None,
-    ) -> LeadSearchResult:
-        page = await resolve.search_page(
-            info.context, query, filter, sort, first, after, with_facets=_field_selected(info, "facets")
-        )
-        return LeadSearchResult(
-            edges=_edges(page.hits),
-            page_info=_page_info(page),
-            total_count=page.total_count,
-            facets=_facets(page.facets),
-        )

@@ -15,7 +15,7 @@ from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
 from aiqleads.schema.extensions import OperationBudget, OperationMetrics, RequestErrorCodes, masked_errors
 from aiqleads.schema.ingest import IngestSubscription
-from aiqleads.schema.leads import LeadsQuery
+from aiqleads.schema.lead_queries import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
 from aiqleads.schema.pricing import PricingSubscription
 from aiqleads.schema.users import UsersMutation, UsersQuery

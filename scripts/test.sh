@@ -8,6 +8,10 @@ cd "$ROOT"
 # Tests run the development deployment (development payment provider); production is the default
 # everywhere else and is covered by its own start-up tests.
 export AIQ_ENV=development
+# The environment may set PYTHONDONTWRITEBYTECODE=1; then every run compiles our ~300 sources (and
+# pytest re-rewrites every test module) from scratch, seconds of each run. Bytecode goes to the
+# git-ignored __pycache__ folders, where later runs (a plain `pytest -m unit` too) read it.
+unset PYTHONDONTWRITEBYTECODE
 
 bash scripts/bootstrap.sh
 .venv/bin/aiqleads services up

@@ -1,4 +1,9 @@
-"""Session fixtures: a private migrated database, the real Redis and Elasticsearch, the app."""
+"""Session fixtures: a private migrated database, the real Redis and Elasticsearch, the app.
+
+The product and the service helpers are imported inside the fixtures that use them, not here: this
+module is loaded before any test, and ``pytest -m unit`` (no fixture of this module) must not pay
+for importing the whole app (ARCHITECTURE.md, "Tests in tiers").
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 import pytest_asyncio
-from aiqtest_support.cartkit import Buyers, checked_buyers
-from aiqtest_support.database import BASE, create_test_database, drop_test_database
-from asgi_lifespan import LifespanManager
-from sqlalchemy import event, text
-from starlette.applications import Starlette
 
-from aiqleads.app import create_app
-from aiqleads.domain.bootstrap import Deps, bootstrap
-from aiqleads.domain.core.geo import point
-from aiqleads.domain.core.lead import Lead
-from aiqleads.domain.settings import Settings
-from aiqleads.domain.users import service as user_service
+if TYPE_CHECKING:
+    import httpx
+    from aiqtest_support.cartkit import Buyers
+    from starlette.applications import Starlette
+
+    from aiqleads.domain.bootstrap import Deps
+    from aiqleads.domain.core.lead import Lead
+    from aiqleads.domain.settings import Settings
 
 pytest_plugins = ["aiqtest_support.tiers"]  # marks every test unit, integration or e2e
 
@@ -40,6 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     """Settings pointing at a fresh migrated database and a private ES index prefix."""
+    from aiqtest_support.database import BASE, create_test_database, drop_test_database
+
     name, url = create_test_database()
     suffix = name.removeprefix("aiq_test_")
     yield BASE.replace(
@@ -57,6 +60,8 @@ def settings() -> Iterator[Settings]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def deps(settings: Settings) -> AsyncIterator[Deps]:
     """The API process's Deps (real engine, Redis, Elasticsearch, event hub) for direct domain tests."""
+    from aiqleads.domain.bootstrap import bootstrap
+
     built = await bootstrap(settings, purpose="api")
     yield built
     with contextlib.suppress(Exception):
@@ -67,6 +72,10 @@ async def deps(settings: Settings) -> AsyncIterator[Deps]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     """The full ASGI app with its lifespan running."""
+    from asgi_lifespan import LifespanManager
+
+    from aiqleads.app import create_app
+
     application = create_app(settings)
     async with LifespanManager(application, startup_timeout=60, shutdown_timeout=30):
         yield application
@@ -75,6 +84,8 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process."""
+    import httpx
+
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as c:
         yield c
@@ -131,6 +142,10 @@ class TestUser:
 @pytest_asyncio.fixture(loop_scope="session")
 async def make_user(app: Starlette, settings: Settings) -> Any:
     """Factory: register a user (optionally with tier and starting credits) and return a TestUser."""
+    from sqlalchemy import text
+
+    from aiqleads.domain.users import service as user_service
+
     deps: Deps = app.state.deps
 
     async def factory(tier: str = "FREE", credits: int = 0, role: str = "user") -> TestUser:
@@ -160,12 +175,17 @@ async def make_user(app: Starlette, settings: Settings) -> Any:
 @pytest_asyncio.fixture(loop_scope="session")
 async def buyers(make_user: Any, app: Starlette) -> AsyncIterator[Buyers]:
     """Users for one test (cart, checkout, credits, returns); their ledgers must balance when it ends."""
+    from aiqtest_support.cartkit import checked_buyers
+
     async with checked_buyers(make_user, app) as factory:
         yield factory
 
 
 def lead_row(**overrides: Any) -> Lead:
     """A valid lead row in Austin, TX with any field overridden (lat/lng set the location)."""
+    from aiqleads.domain.core.geo import point
+    from aiqleads.domain.core.lead import Lead
+
     lat = overrides.pop("lat", 30.2672)
     lng = overrides.pop("lng", -97.7431)
     values: dict[str, Any] = dict(
@@ -232,6 +252,8 @@ class StatementCounter:
 @pytest.fixture
 def count_statements(app: Starlette) -> Any:
     """Context manager factory counting SQL statements the app's engine executes."""
+    from sqlalchemy import event
+
     engine = app.state.deps.engine.sync_engine
 
     @contextlib.contextmanager

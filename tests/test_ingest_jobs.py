@@ -19,7 +19,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from aiqleads.domain.core.lead import LeadSourceRecord, RawListing
-from aiqleads.domain.credits.models import DeadLetter
+from aiqleads.domain.ingest.models import DeadLetter
 from aiqleads.workers.context import metrics as worker_metrics
 from aiqleads.workers.ingest_jobs import clean_job, scrape_job
 from aiqleads.workers.settings import worker_settings

@@ -50,6 +50,17 @@ def _strip_markup(text: str) -> str:
     return soup.get_text()
 
 
+def _tidy_spaces(line: str) -> str:
+    """Every run of spaces as one plain space; a line that has none to change is returned as is.
+
+    The check with string methods is much cheaper than the substitution on long text, which replaces
+    each single space between words with itself.
+    """
+    if line.isascii() and "\t" not in line and "  " not in line:
+        return line
+    return _SPACES.sub(" ", line)
+
+
 def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS) -> str | None:
     """Sanitise scraped text to plain text: no markup, no scripts, entities decoded, whitespace tidy.
 
@@ -68,15 +79,16 @@ def to_plain_text(value: Any, max_chars: int = MAX_DESCRIPTION_CHARS) -> str | N
             break
         text = _decode(_strip_markup(text))  # the visible text may itself decode to markup
     text = _TAG_SHAPE.sub(" ", text).replace("<", "‹").replace(">", "›")
-    for _ in range(MAX_MARKUP_ROUNDS):
-        cleaned = _SCRIPT_SCHEME.sub("", text)
-        if cleaned == text:
-            break
-        text = cleaned
-    else:
-        text = _SCRIPT_SCHEME.sub("", text.replace(":", " "))
+    if ":" in text:  # every script scheme ends in a colon: without one there is none to remove
+        for _ in range(MAX_MARKUP_ROUNDS):
+            cleaned = _SCRIPT_SCHEME.sub("", text)
+            if cleaned == text:
+                break
+            text = cleaned
+        else:
+            text = _SCRIPT_SCHEME.sub("", text.replace(":", " "))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    lines = [_tidy_spaces(line).strip() for line in text.split("\n")]
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     if not text:
         return None

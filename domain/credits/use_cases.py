@@ -1,14 +1,11 @@
-"""Credit use cases over a unit of work: allowances, packs and tier changes."""
+"""Credit use cases over a unit of work: monthly allowances and idempotency-record pruning."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from aiqleads.domain.credits import idempotency, service
-from aiqleads.domain.credits.service import CreditResult, TierResult
-from aiqleads.domain.payments.provider import PaymentProvider
-from aiqleads.domain.unit_of_work import Backends, UnitOfWork, transactions
+from aiqleads.domain.unit_of_work import Backends, UnitOfWork
 
 
 async def grant_due_allowances(deps: Backends, now: datetime, batch_size: int = 200) -> int:
@@ -27,20 +24,6 @@ async def grant_due_allowances(deps: Backends, now: datetime, batch_size: int = 
         granted += made
         if len(user_ids) < batch_size or made == 0:
             return granted
-
-
-async def buy_credits(
-    deps: Backends, provider: PaymentProvider, user_id: uuid.UUID, pack: str, key: str
-) -> CreditResult:
-    """Buy a credit pack: one payment per idempotency key, credits when it succeeds."""
-    return await service.buy_credits(transactions(deps), provider, user_id, pack, key)
-
-
-async def change_tier(
-    deps: Backends, provider: PaymentProvider, user_id: uuid.UUID, tier: str, key: str | None
-) -> TierResult:
-    """Move a user to another tier (upgrades through a payment, downgrades at once)."""
-    return await service.change_tier(transactions(deps), provider, user_id, tier, key)
 
 
 async def prune_idempotency_records(deps: Backends, now: datetime, batch_size: int) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.credits.models import DeadLetter
+from aiqleads.domain.ingest.models import DeadLetter
 
 
 async def record_dead_letter(

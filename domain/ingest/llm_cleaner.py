@@ -15,10 +15,8 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from aiqleads.domain.cleaning.addresses import NormalizedAddress, normalize_address, normalize_zip
@@ -30,6 +28,10 @@ from aiqleads.domain.core.listings import CleanListing, RawRecord
 from aiqleads.domain.core.phones import normalize_phone
 from aiqleads.domain.llm import build_chat_model, structured_chain
 from aiqleads.domain.settings import Settings
+
+if TYPE_CHECKING:  # LangChain is imported only when a chat model is built (aiqleads.domain.llm)
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 log = logging.getLogger(__name__)
 

@@ -335,18 +335,7 @@ async def _score(session: AsyncSession, lead: Lead, clean: CleanListing) -> None
 
 
 def _first_price(session: AsyncSession, lead: Lead, now: datetime) -> None:
-    quote = initial_price(
-        LeadFacts(
-            property_type=lead.property_type,
-            asking_price=lead.asking_price,
-            quality_score=lead.quality_score,
-            posted_at=lead.posted_at,
-            max_buyers=lead.max_buyers,
-            buyers_count=lead.buyers_count,
-            holds_count=lead.holds_count,
-        ),
-        now,
-    )
+    quote = initial_price(LeadFacts.of(lead), now)
     lead.price_credits = quote.price
     lead.priced_at = now
     lead.reprice_due_at = quote.next_reprice_at

@@ -16,10 +16,10 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.periods import TIER_PERIOD, allowance_ref, tier_rank
 from aiqleads.domain.core.plans import effective_tier, plan_for
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.payments.models import Payment
-from aiqleads.domain.payments.periods import TIER_PERIOD, allowance_ref, tier_rank
 
 log = logging.getLogger("aiqleads.payments")
 

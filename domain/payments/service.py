@@ -30,11 +30,11 @@ from typing import Literal
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.periods import TIER_PERIOD, allowance_ref, current_period_end, tier_rank
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 from aiqleads.domain.payments.fulfilment import fulfil, mark_failed, payment_ref
 from aiqleads.domain.payments.models import Payment
-from aiqleads.domain.payments.periods import TIER_PERIOD, allowance_ref, current_period_end, tier_rank
 from aiqleads.domain.payments.provider import PaymentProvider, PaymentRequest, ProviderPayment
 from aiqleads.domain.payments.provider_events import EventOutcome, apply_event
 from aiqleads.domain.payments.records import find_payment, get_payment, lock_payment, open_tier_payment_key

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -69,6 +70,25 @@ class PricingPolicy:
 DEFAULT_POLICY = PricingPolicy()
 
 
+class PricedLead(Protocol):
+    """A lead as the engine reads it: the ORM row or a repository row (read-only attributes)."""
+
+    @property
+    def property_type(self) -> str: ...
+    @property
+    def asking_price(self) -> int | None: ...
+    @property
+    def quality_score(self) -> float: ...
+    @property
+    def posted_at(self) -> datetime: ...
+    @property
+    def max_buyers(self) -> int: ...
+    @property
+    def buyers_count(self) -> int: ...
+    @property
+    def holds_count(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class LeadFacts:
     """What the engine needs to know about a lead."""
@@ -80,6 +100,19 @@ class LeadFacts:
     max_buyers: int = 1
     buyers_count: int = 0
     holds_count: int = 0
+
+    @classmethod
+    def of(cls, lead: PricedLead) -> LeadFacts:
+        """Engine input from a lead (the one mapping, for the first price and every reprice)."""
+        return cls(
+            property_type=lead.property_type,
+            asking_price=lead.asking_price,
+            quality_score=lead.quality_score,
+            posted_at=lead.posted_at,
+            max_buyers=lead.max_buyers,
+            buyers_count=lead.buyers_count,
+            holds_count=lead.holds_count,
+        )
 
 
 @dataclass(frozen=True)

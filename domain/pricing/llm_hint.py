@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field
 
 from aiqleads.domain.llm import build_chat_model, structured_chain
 from aiqleads.domain.pricing.engine import DEFAULT_POLICY, PriceHint, PricingPolicy
 from aiqleads.domain.pricing.hints import HintRequest
 from aiqleads.domain.settings import Settings
+
+if TYPE_CHECKING:  # LangChain is imported only when a chat model is built (aiqleads.domain.llm)
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 log = logging.getLogger(__name__)
 

@@ -68,19 +68,6 @@ class RepriceOutcome:
     missing: set[uuid.UUID] = field(default_factory=set)  # no such lead
 
 
-def facts_of(row: repo.PricingRow) -> LeadFacts:
-    """Engine input from a lead row."""
-    return LeadFacts(
-        property_type=row.property_type,
-        asking_price=row.asking_price,
-        quality_score=row.quality_score,
-        posted_at=row.posted_at,
-        max_buyers=row.max_buyers,
-        buyers_count=row.buyers_count,
-        holds_count=row.holds_count,
-    )
-
-
 async def reprice_batch(
     session: AsyncSession,
     redis: Redis,
@@ -152,7 +139,7 @@ async def _reprice_rows(
             updates.append(repo.PriceUpdate(row.id, row.price_credits, None))
             continue
         quote = compute_price(
-            facts_of(row), demand.get(row.id, NO_DEMAND), row.price_credits, now,
+            LeadFacts.of(row), demand.get(row.id, NO_DEMAND), row.price_credits, now,
             hint=hints.get(row.id), policy=policy,
         )  # fmt: skip
         updates.append(repo.PriceUpdate(row.id, quote.price, quote.next_reprice_at))
@@ -182,7 +169,7 @@ async def hint_requests(
     )
     requests = []
     for row in rows:
-        facts = facts_of(row)
+        facts = LeadFacts.of(row)
         lead_demand = demand.get(row.id, NO_DEMAND)
         quote = compute_price(facts, lead_demand, row.price_credits, now, policy=policy)
         requests.append(HintRequest(row.id, facts, lead_demand, quote))

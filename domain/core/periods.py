@@ -36,7 +36,7 @@ def allowance_ref(paid_until: datetime, now: datetime) -> str:
 
     A downgrade keeps ``tier_paid_until`` (same ref: nothing new); a payment that extends the same
     tier adds a period after the current one (granted when it starts); a new run of paid time
-    (first payment, upgrade) has a new end (granted once). The SQL twin is in credits.service.
+    (first payment, upgrade) has a new end (granted once). The SQL twin is credits.service.allowance_ref_sql.
     """
     end = current_period_end(paid_until, now)
     return f"allowance:{(end - EPOCH) // timedelta(seconds=1)}"
