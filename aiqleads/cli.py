@@ -282,6 +282,23 @@ def reindex(batch_size: int) -> None:
         raise click.ClickException(f"reindex failed: {exc}") from exc
 
 
+@main.command()
+def reembed() -> None:
+    """Embed every lead without a vector of the configured model (AIQ_EMBEDDER), then rebuild the
+    buyer profiles; resumable, with a progress line."""
+    from aiqleads.domain.bootstrap import opened
+    from aiqleads.domain.recommendations.use_cases import reembed as reembed_all
+
+    async def go(settings: Settings) -> str:
+        async with opened(settings, embedder=True) as deps:
+            return (await reembed_all(deps, deps.lead_embedder, click.echo)).line()
+
+    try:
+        click.echo(_run(go))
+    except Exception as exc:
+        raise click.ClickException(f"reembed failed: {exc}") from exc
+
+
 @main.command("export-schema")
 @click.option("--check", is_flag=True, help="Fail if the committed SDL differs.")
 def export_schema(check: bool) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from arq.connections import ArqRedis
 from elasticsearch import AsyncElasticsearch
@@ -25,6 +25,7 @@ from aiqleads.domain.ingest.prepare import Refiner
 from aiqleads.domain.jobs import queue_client
 from aiqleads.domain.payments.provider import PaymentProvider, build_payment_provider
 from aiqleads.domain.pricing.hints import PriceHinter
+from aiqleads.domain.recommendations.embedder import Embedder, build_embedder, configured_model_id
 from aiqleads.domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,22 +42,15 @@ class Profile:
     event_hub: bool  # API processes fan pub/sub events out to their websockets
     payments: bool  # API processes create payments and verify webhooks
     llm: bool  # the worker cleans listings and hints prices with an LLM when configured
+    embedder: bool  # the worker embeds leads; requests only read stored vectors
 
 
 PROFILES: dict[Purpose, Profile] = {
-    "api": Profile(pool_size=10, es_timeout=30, event_hub=True, payments=True, llm=False),
-    "worker": Profile(pool_size=5, es_timeout=60, event_hub=False, payments=False, llm=True),
-    "cli": Profile(pool_size=2, es_timeout=120, event_hub=False, payments=False, llm=False),
-    "bench": Profile(pool_size=5, es_timeout=120, event_hub=False, payments=False, llm=False),
+    "api": Profile(pool_size=10, es_timeout=30, event_hub=True, payments=True, llm=False, embedder=False),
+    "worker": Profile(pool_size=5, es_timeout=60, event_hub=False, payments=False, llm=True, embedder=True),
+    "cli": Profile(pool_size=2, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False),
+    "bench": Profile(pool_size=5, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False),
 }
-
-
-class Embedder(Protocol):
-    """Turns texts into vectors of ``core.lead.EMBEDDING_DIM`` floats (for the lead embedding)."""
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ class Deps:
     payments: PaymentProvider | None = None  # None: no provider configured (or not this process)
     refiner: Refiner | None = None  # the LLM listing cleaner; None: rules only
     hinter: PriceHinter | None = None  # the LLM price hinter; None: rules only
-    embedder: Embedder | None = None  # no embedding provider is configured yet: the slot stays None
+    embedder: Embedder | None = None  # the worker's (and reembed's); None: this process embeds nothing
     hub: EventHub | None = None  # API processes only
     purpose: Purpose = "cli"
     _closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list, repr=False, compare=False)
@@ -89,6 +83,18 @@ class Deps:
             raise RuntimeError("this process has no event hub (bootstrap with purpose='api')")
         return self.hub
 
+    @property
+    def lead_embedder(self) -> Embedder:
+        """The embedder (worker, reembed, seeding); raises where the process has none."""
+        if self.embedder is None:
+            raise RuntimeError("this process has no embedder (bootstrap with embedder=True)")
+        return self.embedder
+
+    @property
+    def embedding_model(self) -> str:
+        """The model id whose vectors this deployment compares (known without loading the model)."""
+        return configured_model_id(self.settings)
+
     async def aclose(self) -> None:
         """Close everything bootstrap opened, newest first; one failure does not leak the rest."""
         await _close_all(self._closers)
@@ -100,14 +106,19 @@ class Deps:
         await self.aclose()
 
 
-async def bootstrap(settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None) -> Deps:
+async def bootstrap(
+    settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None, embedder: bool | None = None
+) -> Deps:
     """Build the clients of one process for ``purpose``; close them with ``await deps.aclose()``.
 
-    ``llm`` overrides whether the LLM clients are built (e.g. ``aiqleads scrape`` cleans with one).
+    ``llm`` overrides whether the LLM clients are built (e.g. ``aiqleads scrape`` cleans with one),
+    ``embedder`` whether the embedding model is loaded (``aiqleads reembed``, seeding).
     """
     profile = PROFILES[purpose]
     if llm is not None:
         profile = replace(profile, llm=llm)
+    if embedder is not None:
+        profile = replace(profile, embedder=embedder)
     closers: list[Callable[[], Awaitable[object]]] = []
     engine = make_engine(settings.database_url, pool_size=profile.pool_size)
     closers.append(engine.dispose)
@@ -121,6 +132,9 @@ async def bootstrap(settings: Settings, *, purpose: Purpose = "cli", llm: bool |
         if payments is not None:
             closers.append(payments.aclose)
         refiner, hinter = _llm_clients(settings) if profile.llm else (None, None)
+        lead_embedder = build_embedder(settings) if profile.embedder else None
+        if lead_embedder is not None:
+            closers.append(lead_embedder.aclose)
         hub = None
         if profile.event_hub:
             hub = EventHub(redis)
@@ -139,6 +153,7 @@ async def bootstrap(settings: Settings, *, purpose: Purpose = "cli", llm: bool |
         payments=payments,
         refiner=refiner,
         hinter=hinter,
+        embedder=lead_embedder,
         hub=hub,
         purpose=purpose,
         _closers=closers,
@@ -147,10 +162,10 @@ async def bootstrap(settings: Settings, *, purpose: Purpose = "cli", llm: bool |
 
 @contextlib.asynccontextmanager
 async def opened(
-    settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None
+    settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None, embedder: bool | None = None
 ) -> AsyncIterator[Deps]:
     """``async with opened(settings) as deps:`` — bootstrap, then close on the way out."""
-    deps = await bootstrap(settings, purpose=purpose, llm=llm)
+    deps = await bootstrap(settings, purpose=purpose, llm=llm, embedder=embedder)
     try:
         yield deps
     finally:

@@ -31,6 +31,9 @@ class JobName(StrEnum):
     GRANT_MONTHLY_ALLOWANCES = "grant_monthly_allowances"
     SCRAPE = "scrape_job"
     CLEAN = "clean_job"
+    EMBED_LEADS = "embed_leads_job"
+    EMBED_PENDING = "embed_pending_job"
+    UPDATE_PROFILES = "update_profiles_job"
 
 
 def queue_client(redis: Redis, queue_name: str) -> ArqRedis:
@@ -39,10 +42,15 @@ def queue_client(redis: Redis, queue_name: str) -> ArqRedis:
     return ArqRedis(pool_or_conn=redis.connection_pool, default_queue_name=queue_name)
 
 
-async def enqueue(arq: ArqRedis, queue_name: str, job: JobName, *args: object) -> bool:
-    """Put one job on the queue; False (logged) if Redis refused, since the change already committed."""
+async def enqueue(
+    arq: ArqRedis, queue_name: str, job: JobName, *args: object, job_id: str | None = None
+) -> bool:
+    """Put one job on the queue; False (logged) if Redis refused, since the change already committed.
+
+    With a ``job_id``, a job of that id already queued absorbs this one (arq returns None).
+    """
     try:
-        return await arq.enqueue_job(str(job), *args, _queue_name=queue_name) is not None
+        return await arq.enqueue_job(str(job), *args, _queue_name=queue_name, _job_id=job_id) is not None
     except Exception:
         log.exception("could not enqueue %s", job)
         return False
@@ -51,3 +59,8 @@ async def enqueue(arq: ArqRedis, queue_name: str, job: JobName, *args: object) -
 def reindex_args(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:
     """The argument of one INDEX_LEADS job: the distinct lead ids, sorted (stable for tests)."""
     return sorted({str(lead_id) for lead_id in lead_ids})
+
+
+def profile_update_job_id(queue_name: str) -> str:
+    """The one id of the queued profile update: triggers while one is queued coalesce into it."""
+    return f"aiq:update-profiles:{queue_name}"

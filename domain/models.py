@@ -8,17 +8,20 @@ from aiqleads.domain.credits.models import CreditLedgerEntry, IdempotencyRecord
 from aiqleads.domain.db import Base
 from aiqleads.domain.ingest.models import DeadLetter
 from aiqleads.domain.payments.models import Payment
+from aiqleads.domain.recommendations.models import BuyerProfile, LeadInteraction
 from aiqleads.domain.users.models import ApiKey
 
 __all__ = [
     "ApiKey",
     "Base",
+    "BuyerProfile",
     "Cart",
     "CreditLedgerEntry",
     "DeadLetter",
     "Hold",
     "IdempotencyRecord",
     "Lead",
+    "LeadInteraction",
     "LeadReturn",
     "LeadSourceRecord",
     "Payment",

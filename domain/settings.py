@@ -32,6 +32,7 @@ ENVIRONMENTS = ("development", "production")
 DEVELOPMENT_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"
 MIN_JWT_SECRET_BYTES = 32
 PAYMENT_PROVIDERS = ("stripe", "development")
+EMBEDDERS = ("local", "openai")
 
 
 class UnsafeSettings(ValueError):
@@ -69,6 +70,14 @@ class Settings:
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
     llm_timeout_seconds: float = 20.0
+    embedder: str = "local"  # local: all-MiniLM-L6-v2 on onnxruntime; openai: text-embedding-3-small
+    openai_embedding_model: str = "text-embedding-3-small"
+    embed_batch_size: int = 64
+    embed_threads: int = 0  # onnxruntime intra-op threads; 0: one per core
+    embed_sweep_leads: int = 2048  # per minute, the worker's repair sweep of leads without a vector
+    hnsw_ef_search: int = 100
+    recommend_mmr_lambda: float = 0.7  # 1: pure relevance, 0: pure diversity
+    profile_half_life_days: float = 14.0
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_tokens: int = 2000
@@ -105,6 +114,9 @@ class Settings:
             raise ValueError(
                 f"AIQ_PAYMENT_PROVIDER must be one of {', '.join(PAYMENT_PROVIDERS)}, got {provider!r}"
             )
+        embedder = env.get("AIQ_EMBEDDER", "").strip().lower() or d.embedder
+        if embedder not in EMBEDDERS:
+            raise ValueError(f"AIQ_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}")
         return cls(
             env=environment,
             database_url=env.get("DATABASE_URL", d.database_url),
@@ -133,6 +145,16 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+            embedder=embedder,
+            openai_embedding_model=env.get("AIQ_OPENAI_EMBEDDING_MODEL") or d.openai_embedding_model,
+            embed_batch_size=max(1, _int("AIQ_EMBED_BATCH_SIZE", d.embed_batch_size)),
+            embed_threads=max(0, _int("AIQ_EMBED_THREADS", d.embed_threads)),
+            embed_sweep_leads=max(0, _int("AIQ_EMBED_SWEEP_LEADS", d.embed_sweep_leads)),
+            hnsw_ef_search=min(1000, max(10, _int("AIQ_HNSW_EF_SEARCH", d.hnsw_ef_search))),
+            recommend_mmr_lambda=min(
+                1.0, max(0.0, _float("AIQ_RECOMMEND_MMR_LAMBDA", d.recommend_mmr_lambda))
+            ),
+            profile_half_life_days=max(0.1, _float("AIQ_PROFILE_HALF_LIFE_DAYS", d.profile_half_life_days)),
             rate_limit_per_minute=_int("AIQ_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
             rate_limit_cost_unit=max(1, _int("AIQ_RATE_LIMIT_COST_UNIT", d.rate_limit_cost_unit)),
             trusted_proxies=tuple(
@@ -205,6 +227,8 @@ class Settings:
             reasons.append("AIQ_STRIPE_SECRET_KEY is a test-mode key (test cards would buy real credits)")
         if self.stripe_api_base:
             reasons.append("AIQ_STRIPE_API_BASE points Stripe calls at another host")
+        if self.embedder == "openai" and not self.openai_api_key:
+            reasons.append("AIQ_EMBEDDER=openai needs OPENAI_API_KEY")
         return reasons
 
     def check_safe_to_serve(self) -> None:

@@ -143,6 +143,11 @@ def _spec(filter_input: Any) -> LeadFilterSpec:
     return parse_filter(_as_dict(filter_input) if filter_input is not None else None)
 
 
+def parse_lead_filter(filter_input: Any) -> LeadFilterSpec:
+    """A LeadFilter input as a domain filter (DomainError INVALID_INPUT; callers map errors)."""
+    return _spec(filter_input)
+
+
 @query_errors
 def filter_spec(filter_input: Any) -> LeadFilterSpec:
     """Validate a LeadFilter input into a domain filter (raises a public INVALID_INPUT error)."""

@@ -37,6 +37,8 @@ LIST_FIELD_SIZES = {
     "priceHistory": DEFAULT_PAGE,
     "creditTransactions": DEFAULT_PAGE,
     "items": 50,  # cart items: at most the largest tier's cart
+    "similarLeads": 10,
+    "recommendedLeads": 10,
 }
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 

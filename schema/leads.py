@@ -106,16 +106,33 @@ class Lead(Node):
     row: strawberry.Private[Any]
     distance: strawberry.Private[float | None] = None
     public_distance: strawberry.Private[float | None] = None
+    reason: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_row(cls, row: Any, distance: float | None = None, public_distance: float | None = None) -> Lead:
-        """Wrap a domain lead row (and optional exact and public distances in miles)."""
+    def from_row(
+        cls,
+        row: Any,
+        distance: float | None = None,
+        public_distance: float | None = None,
+        reason: str | None = None,
+    ) -> Lead:
+        """Wrap a domain lead row (optional exact and public distances in miles, and why it is suggested)."""
         return cls(
             id=strawberry.ID(to_global_id("Lead", row.id)),
             row=row,
             distance=distance,
             public_distance=public_distance,
+            reason=reason,
         )
+
+    @strawberry.field(
+        description=(
+            "Why this lead was suggested (similarLeads, recommendedLeads), e.g. "
+            '"similar to 3 condos you bought in Austin"; null elsewhere.'
+        )
+    )
+    def recommendation_reason(self) -> str | None:
+        return self.reason
 
     @strawberry.field(description="Primary source of the listing.")
     def source(self) -> LeadSource:

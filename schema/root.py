@@ -18,9 +18,12 @@ from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.lead_queries import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
 from aiqleads.schema.pricing import PricingSubscription
+from aiqleads.schema.recommendation_queries import RecommendationsQuery
 from aiqleads.schema.users import UsersMutation, UsersQuery
 
-Query = merge_types("Query", (NodeQuery, UsersQuery, LeadsQuery, CartQuery, CreditsQuery))
+Query = merge_types(
+    "Query", (NodeQuery, UsersQuery, LeadsQuery, RecommendationsQuery, CartQuery, CreditsQuery)
+)
 Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation))
 Subscription = merge_types("Subscription", (CartSubscription, PricingSubscription, IngestSubscription))
 

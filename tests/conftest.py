@@ -52,6 +52,7 @@ def settings() -> Iterator[Settings]:
         arq_queue_name=f"aiqtest:{suffix}:queue",
         rate_limit_per_minute=1_000_000,  # the rate-limit test builds its own app with a small budget
         registrations_per_ip_per_hour=1_000_000,  # every in-process request comes from one address
+        embed_sweep_leads=64,  # workers started by tests repair a few leads, not the whole test database
         jwt_secret=f"test-secret-{suffix}-0123456789abcdef0123456789",
     )
     drop_test_database(name)

@@ -18,7 +18,7 @@ from arq.worker import Retry, Worker
 from prometheus_client import generate_latest
 from sqlalchemy import select
 
-from aiqleads.domain.core.lead import LeadSourceRecord, RawListing
+from aiqleads.domain.core.lead import Lead, LeadSourceRecord, RawListing
 from aiqleads.domain.ingest.models import DeadLetter
 from aiqleads.workers.context import metrics as worker_metrics
 from aiqleads.workers.ingest_jobs import clean_job, scrape_job
@@ -53,6 +53,16 @@ async def test_scrape_job_runs_in_a_real_arq_worker(deps: Any, settings: Any) ->
             )
         )
     assert sorted(sources) == sorted(h.ident("fsbo") for h in homes)
+    # the scrape's commit enqueued the embedding of its leads, and the burst worker ran it
+    async with deps.sessionmaker() as session:
+        models = list(
+            await session.scalars(
+                select(Lead.embedding_model)
+                .join(LeadSourceRecord, LeadSourceRecord.lead_id == Lead.id)
+                .where(LeadSourceRecord.external_id.in_([h.ident("fsbo") for h in homes]))
+            )
+        )
+    assert models == [deps.embedding_model] * 2
 
 
 async def test_failing_job_is_retried_with_backoff_then_dead_lettered(deps: Any, settings: Any) -> None:

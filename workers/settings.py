@@ -8,12 +8,19 @@ from arq.connections import RedisSettings
 
 from aiqleads.domain.jobs import JobName
 from aiqleads.domain.settings import Settings
-from aiqleads.workers import basic_jobs, cart_jobs, index_jobs, ingest_jobs, pricing_jobs
+from aiqleads.workers import (
+    basic_jobs,
+    cart_jobs,
+    index_jobs,
+    ingest_jobs,
+    pricing_jobs,
+    recommendation_jobs,
+)
 from aiqleads.workers import context as wctx
 from aiqleads.workers.runtime import shutdown, startup
 
 # Each job module exposes FUNCTIONS ({JobName: arq function}) and CRON_JOBS (arq.cron(...) entries).
-JOB_MODULES: list[Any] = [basic_jobs, index_jobs, pricing_jobs, cart_jobs, ingest_jobs]
+JOB_MODULES: list[Any] = [basic_jobs, index_jobs, pricing_jobs, cart_jobs, ingest_jobs, recommendation_jobs]
 
 
 def registered_functions() -> list[Any]:
@@ -22,13 +29,18 @@ def registered_functions() -> list[Any]:
     functions: list[Any] = []
     for module in JOB_MODULES:
         for name, function in getattr(module, "FUNCTIONS", {}).items():
-            if function.__name__ != str(name):
-                raise RuntimeError(f"job {function.__name__} is registered as {name}")
+            if _job_name(function) != str(name):
+                raise RuntimeError(f"job {_job_name(function)} is registered as {name}")
             functions.append(function)
-    missing = set(JobName) - {JobName(f.__name__) for f in functions}
+    missing = set(JobName) - {JobName(_job_name(f)) for f in functions}
     if missing:
         raise RuntimeError(f"no job function for {sorted(missing)}")
     return functions
+
+
+def _job_name(function: Any) -> str:
+    """The name arq registers: a plain coroutine's __name__, or an arq.func(...)'s name."""
+    return str(getattr(function, "__name__", None) or function.name)
 
 
 def worker_settings(settings: Settings, metrics_port: int | None = None) -> dict[str, Any]:

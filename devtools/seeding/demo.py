@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiqleads.domain.bootstrap import Deps, opened
 from aiqleads.domain.settings import Settings
-from aiqleads_dev.seeding.writer import count_leads, seed_synthetic
+from aiqleads_dev.seeding.writer import count_leads, embed_all_leads, seed_synthetic
 
 Progress = Callable[[str], None]
 
@@ -69,9 +69,10 @@ async def seed_demo(settings: Settings, progress: Progress | None = None) -> str
     existing = await count_leads(settings)
     if existing < DEMO_MIN_LEADS:
         say(f"{existing} leads in the database; seeding {DEMO_SYNTHETIC_LEADS:,} synthetic leads")
-        await seed_synthetic(settings, DEMO_SYNTHETIC_LEADS, progress=say)
+        await seed_synthetic(settings, DEMO_SYNTHETIC_LEADS, progress=say, embed=False)
         total = existing + DEMO_SYNTHETIC_LEADS
         leads_line = f"seeded {DEMO_SYNTHETIC_LEADS:,} synthetic leads ({total:,} in total)"
     else:
         leads_line = f"{existing:,} leads already present, none added"
+    await embed_all_leads(settings, say)  # the scraped leads and the synthetic ones
     return f"{user_line}; {scraped_line}; {leads_line}"

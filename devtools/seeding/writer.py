@@ -14,7 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aiqleads.domain.bootstrap import opened
 from aiqleads.domain.leads import bulk
+from aiqleads.domain.recommendations.embedding import embed_missing
 from aiqleads.domain.settings import Settings
 from aiqleads_dev.seeding.generator import LeadRecord, generate_leads
 
@@ -41,11 +43,13 @@ async def seed_synthetic(
     progress: Progress | None = None,
     *,
     now: datetime | None = None,
+    embed: bool = True,
 ) -> int:
     """Write N synthetic leads (and their initial price_history rows) with COPY; returns N.
 
     Prices come from the pricing engine as of `now` (default: the current time), which is also
     when the price_history rows are dated; `reprice_due_at` is the quote's next freshness tick.
+    With ``embed`` (the default) every lead is then given its vector with the configured embedder.
     """
     if n < 1:
         raise ValueError("the number of synthetic leads must be at least 1")
@@ -81,11 +85,18 @@ async def seed_synthetic(
             if not pending.done():  # a COPY failed while the next chunk was being generated
                 with contextlib.suppress(Exception):
                     await pending
-    say(
-        f"seeded {n:,} synthetic leads in {time.perf_counter() - started:.1f}s; "
-        "run `aiqleads reindex` to index them in Elasticsearch"
-    )
+    say(f"seeded {n:,} synthetic leads in {time.perf_counter() - started:.1f}s")
+    if embed:
+        await embed_all_leads(settings, say)
+    say("run `aiqleads reindex` to index them in Elasticsearch")
     return n
+
+
+async def embed_all_leads(settings: Settings, progress: Progress) -> None:
+    """Give every lead without one a vector of the configured embedder (with a progress line)."""
+    async with opened(settings, purpose="cli", embedder=True) as deps:
+        report = await embed_missing(deps, deps.lead_embedder, progress=progress)
+    progress(report.line())
 
 
 async def count_leads(settings: Settings) -> int:

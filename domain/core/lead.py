@@ -83,6 +83,11 @@ class Lead(Base):
         Index("ix_leads_city_state", "city", "state"),
         Index("ix_leads_zip", "zip"),
         Index("ix_leads_dedup_key", "dedup_key"),
+        Index(
+            "ix_leads_embedding_text_hash",
+            "embedding_text_hash",
+            postgresql_where="embedding_text_hash IS NOT NULL",
+        ),
         Index("ix_leads_reprice_due", "reprice_due_at", postgresql_where="reprice_due_at IS NOT NULL"),
         Index(
             "ix_leads_embedding_hnsw",
@@ -134,6 +139,10 @@ class Lead(Base):
     embedding: Mapped[Any | None] = mapped_column(
         Vector(EMBEDDING_DIM), deferred=True, deferred_raiseload=True
     )
+    # which model wrote `embedding` (vectors of different models are never compared) and a hash of
+    # the text it embedded (a lead is re-embedded only when that text changes)
+    embedding_model: Mapped[str | None] = mapped_column(String(64))
+    embedding_text_hash: Mapped[str | None] = mapped_column(String(32))
     dedup_key: Mapped[str | None] = mapped_column(Text)
     search_tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(_SEARCH_TSV, persisted=True), deferred=True, deferred_raiseload=True

@@ -12,6 +12,7 @@ from aiqleads.domain.events import NEW_LEADS_CHANNEL
 from aiqleads.domain.ingest.events import new_lead_event
 from aiqleads.domain.ingest.prepare import PreparedBatch
 from aiqleads.domain.ingest.store import IngestOutcome, store_batch
+from aiqleads.domain.jobs import JobName, reindex_args
 from aiqleads.domain.unit_of_work import Backends, UnitOfWork
 
 # Indexes lead rows now and returns how many; the rows are those the transaction just wrote, so
@@ -39,6 +40,8 @@ async def store_prepared(deps: Backends, prepared: PreparedBatch, *, index_now: 
             return await index_now([touched[i] for i in ids if i in touched])
 
         uow.reindex(touched, indexer=inline if index_now is not None else None)
+        if touched:  # new or changed text: the worker embeds it (never in this transaction)
+            uow.enqueue(JobName.EMBED_LEADS, reindex_args(touched))
         announced = [touched[i] for i in outcome.created if i in touched]
         for lead in announced:
             uow.publish(NEW_LEADS_CHANNEL, new_lead_event(lead))

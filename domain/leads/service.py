@@ -7,6 +7,7 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.interactions import InteractionKind, interaction, record_interactions, user_of_actor
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads import repository
 from aiqleads.domain.pricing.signals import record_signal
@@ -19,9 +20,13 @@ async def view_lead(
 
     ``viewer`` (``user:<id>``, ``key:<id>`` or ``ip:<addr>``) counts once per lead and demand
     window, so repeated views by one viewer cannot pump the price. Recording is one Redis round
-    trip and no SQL, and a read has nothing to commit, so it happens right away.
+    trip and no SQL, and a read has nothing to commit, so it happens right away. A signed-in
+    buyer's view is also buffered for their profile (one more round trip; the worker applies it).
     """
     row = await repository.get_lead(session, lead_id)
     if row is not None:
         await record_signal(redis, row.id, "view", queue_name=queue_name, actor=viewer)
+        user_id = user_of_actor(viewer)
+        if user_id is not None:
+            await record_interactions(redis, queue_name, [interaction(user_id, row.id, InteractionKind.VIEW)])
     return row

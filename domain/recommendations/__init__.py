@@ -1,0 +1,1 @@
+"""Recommendations: lead embeddings, buyer profiles, similar and recommended leads."""
