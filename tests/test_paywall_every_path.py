@@ -68,6 +68,12 @@ LEADS = f"""query Ls($city: String!, $lat: Float!, $lng: Float!) {{
 SEARCH = f"""query S($q: String!, $city: String!) {{
   searchLeads(query: $q, filter: {{ city: $city }}) {{ totalCount edges {{ node {{ {LEAD_FIELDS} }} }} }}
 }}"""
+SIMILAR = f"""query Sim($id: ID!, $city: String!) {{
+  similarLeads(leadId: $id, filter: {{ city: $city }}, first: 10) {{ {LEAD_FIELDS} recommendationReason }}
+}}"""
+RECOMMENDED = f"""query Rec($city: String!) {{
+  recommendedLeads(filter: {{ city: $city }}, first: 10) {{ {LEAD_FIELDS} recommendationReason }}
+}}"""
 CART = f"query {{ cart {{ items {{ lead {{ {LEAD_FIELDS} }} }} }} }}"
 PURCHASES = f"query {{ purchases {{ lead {{ {LEAD_FIELDS} }} }} }}"
 ADD = "mutation A($id: ID!) { addToCart(leadId: $id) { errors { code message } } }"
@@ -204,9 +210,16 @@ async def world(app: Starlette) -> dict[str, Any]:
     async with res.sessionmaker() as session:
         rows = await leads_for_index(session, [lead.id, *(o.id for o in others)])
         await index_leads(res.es, res.settings, rows, refresh=True)
+    from aiqleads.domain.recommendations.embedding import embed_leads
+    from aiqleads.domain.recommendations.local_minilm import LocalMiniLM
+
+    embedder = LocalMiniLM(res.settings)
+    await embed_leads(res, embedder, [lead.id, *(o.id for o in others)])
+    await embedder.aclose()
     return {
         "city": city,
         "lead_id": lead.id,
+        "neighbour_gid": global_id("Lead", others[0].id),
         "gid": global_id("Lead", lead.id),
         "buyer": buyer,
         "nonbuyer": nonbuyer,
@@ -237,6 +250,27 @@ async def test_lead_and_node_hide_the_paid_fields_from_every_non_buyer(
     # an operator sees the originals too (returns are reviewed against them)
     admin = (await gql(LEAD, {"id": world["gid"]}, token=world["admin"].token))["data"]["lead"]
     assert admin["contact"]["phone"] == "+12145550143" and admin["sourceUrl"] == SOURCE_URL
+
+
+async def test_similar_and_recommended_leads_apply_the_same_policy(gql: Any, world: dict[str, Any]) -> None:
+    """Suggestions are leads like any other: redacted for non-buyers, the originals for the buyer."""
+    similar_vars = {"id": world["neighbour_gid"], "city": world["city"]}
+    for name, auth in _viewers(world).items():
+        for query, field, variables in (
+            (SIMILAR, "similarLeads", similar_vars),
+            (RECOMMENDED, "recommendedLeads", {"city": world["city"]}),
+        ):
+            found = (await gql(query, variables, **auth))["data"][field]
+            node = next((n for n in found if n["id"] == world["gid"]), None)
+            assert node is not None, (name, field, found)
+            assert_public(node)
+            assert node["recommendationReason"]
+    buyer = world["buyer"].token
+    found = (await gql(SIMILAR, similar_vars, token=buyer))["data"]["similarLeads"]
+    assert_original(next(n for n in found if n["id"] == world["gid"]))
+    # the buyer's own purchase is never recommended back to them
+    mine = (await gql(RECOMMENDED, {"city": world["city"]}, token=buyer))["data"]["recommendedLeads"]
+    assert world["gid"] not in {n["id"] for n in mine} and len(mine) == 3
 
 
 async def test_distance_sorted_lists_show_rounded_distances_in_order(gql: Any, world: dict[str, Any]) -> None:

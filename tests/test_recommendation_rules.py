@@ -131,6 +131,8 @@ def test_interaction_entries_round_trip_and_bad_ones_are_dropped() -> None:
 
 def test_embedder_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """AIQ_EMBEDDER picks local or openai; anything else is refused; openai needs a key in production."""
+    monkeypatch.setenv("AIQ_ENV", "production")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("AIQ_EMBEDDER", "openai")
     monkeypatch.setenv("AIQ_RECOMMEND_MMR_LAMBDA", "3")
     settings = Settings.from_env()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
@@ -31,6 +32,7 @@ from aiqleads.domain.pricing.engine import (
     freshness_multiplier,
     initial_price,
 )
+from aiqleads.domain.recommendations.local_minilm import LOCAL_MODEL_ID
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.service import login
 from aiqleads_dev import seeding
@@ -130,6 +132,10 @@ async def test_seed_synthetic_writes_realistic_leads(seeded: Settings) -> None:
     progress = [line for line in lines if "leads written" in line]
     assert 9 <= len(progress) <= 11 and progress[-1].strip().startswith(f"{N:,}/{N:,}")
     assert "aiqleads reindex" in lines[-1]
+    # every lead leaves seeding with a vector of the configured model, with progress on the way
+    assert any(line.strip().startswith(f"{N:,}/{N:,} leads embedded (100%") for line in lines), lines
+    models = await _fetch(seeded, "SELECT embedding_model, count(embedding) AS n FROM leads GROUP BY 1")
+    assert [(m["embedding_model"], m["n"]) for m in models] == [(LOCAL_MODEL_ID, N)]
 
     rows = await _fetch(seeded, LEAD_QUERY)
     assert len(rows) == N
@@ -336,6 +342,7 @@ def test_cli_seed_synthetic_end_to_end(fresh_db: Callable[[], Settings]) -> None
     assert done.returncode == 0, done.stderr
     assert "300/300 leads written (100%" in done.stdout
     assert "wrote 300 synthetic leads" in done.stdout
+    assert "300/300 leads embedded (100%" in done.stdout
     assert "aiqleads reindex" in done.stdout
 
     bad = subprocess.run(
@@ -383,3 +390,42 @@ async def test_seed_demo_is_idempotent(fresh_db: Callable[[], Settings]) -> None
         assert signed_in.user.tier == "PRO" and signed_in.token
     finally:
         await engine.dispose()
+
+
+def _reembed_cli(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(script), "reembed"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def test_reembed_after_a_model_change_is_complete_and_resumable(
+    fresh_db: Callable[[], Settings],
+) -> None:
+    """After a model change every lead is re-embedded; a run that stopped half way is resumed by the
+    next one, which prints its progress and only does what is left."""
+    from aiqleads.domain.bootstrap import opened
+    from aiqleads.domain.recommendations.embedding import embed_missing
+
+    target = fresh_db()
+    await seed_synthetic(target, 40, 5, now=NOW)
+    conn = await asyncpg.connect(seeding.raw_dsn(target.database_url))
+    try:
+        await conn.execute("UPDATE leads SET embedding_model = 'retired-model@384'")  # the model changed
+    finally:
+        await conn.close()
+    async with opened(target, purpose="cli", embedder=True) as deps:
+        interrupted = await embed_missing(deps, deps.lead_embedder, max_leads=15)
+    assert interrupted.embedded == 15
+
+    script = Path(sys.executable).with_name("aiqleads")
+    env = {**os.environ, "DATABASE_URL": target.database_url, "AIQ_ENV": "development"}
+    done = await asyncio.to_thread(_reembed_cli, script, env)
+    assert done.returncode == 0, done.stderr
+    assert f"embedding 25 leads with {LOCAL_MODEL_ID}" in done.stdout
+    assert "25/25 leads embedded (100%" in done.stdout and "embedded 25 leads" in done.stdout
+    assert "buyer profiles" in done.stdout
+    models = await _fetch(target, "SELECT embedding_model, count(embedding) AS n FROM leads GROUP BY 1")
+    assert [(m["embedding_model"], m["n"]) for m in models] == [(LOCAL_MODEL_ID, 40)]
+
+    again = await asyncio.to_thread(_reembed_cli, script, env)
+    assert again.returncode == 0 and "embedded 0 leads" in again.stdout

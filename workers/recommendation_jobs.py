@@ -16,6 +16,7 @@ from aiqleads.workers import context as wctx
 
 log = logging.getLogger(__name__)
 
+
 async def embed_leads_job(ctx: wctx.WorkerCtx, lead_ids: list[str]) -> str:
     """Give these leads a vector where their text or the model changed."""
     deps = wctx.deps(ctx)

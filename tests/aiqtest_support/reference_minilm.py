@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,19 @@ def _erf(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return sign * (1.0 - poly * np.exp(-a * a))
 
 
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """One BLAS thread: these matrices are tiny, and OpenBLAS's threads on a busy machine (next to
+    onnxruntime's) make each product ~10x slower. threadpoolctl is optional (not a declared dependency)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def load_safetensors(path: Path) -> dict[str, NDArray[np.float64]]:
     """Reads a safetensors file's F32 tensors as float64 arrays (no safetensors package needed)."""
     raw = path.read_bytes()
@@ -38,7 +53,9 @@ def load_safetensors(path: Path) -> dict[str, NDArray[np.float64]]:
     return tensors
 
 
-def _layer_norm(x: NDArray[np.float64], weight: NDArray[np.float64], bias: NDArray[np.float64]) -> NDArray[np.float64]:
+def _layer_norm(
+    x: NDArray[np.float64], weight: NDArray[np.float64], bias: NDArray[np.float64]
+) -> NDArray[np.float64]:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
     return (x - mean) / np.sqrt(var + _EPS) * weight + bias
@@ -49,12 +66,22 @@ class ReferenceMiniLM:
 
     def __init__(self, safetensors_path: Path) -> None:
         self.w = load_safetensors(safetensors_path)
+        # linear layers' weights transposed once, contiguous: BLAS on a transposed view is ~10x slower
+        self._wt = {
+            name.removesuffix(".weight"): np.ascontiguousarray(value.T)
+            for name, value in self.w.items()
+            if name.startswith("encoder.") and name.endswith(".weight") and value.ndim == 2
+        }
 
     def _linear(self, x: NDArray[np.float64], name: str) -> NDArray[np.float64]:
-        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+        return x @ self._wt[name] + self.w[f"{name}.bias"]
 
     def embed(self, ids: list[int]) -> NDArray[np.float64]:
         """One sentence's token ids (with [CLS]/[SEP]) → its unit-length 384-dimensional vector."""
+        with _one_blas_thread():
+            return self._embed(ids)
+
+    def _embed(self, ids: list[int]) -> NDArray[np.float64]:
         w = self.w
         n = len(ids)
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
