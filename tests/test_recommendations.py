@@ -467,3 +467,33 @@ async def test_held_leads_are_never_recommended_and_holds_reach_the_profile(
         "similar to a single family home you held",
         "in Denver, where you held 1 lead",
     }
+
+
+async def test_the_worker_applies_the_buffer_after_a_trigger(
+    app: Starlette, make_user: Any, dataset: Dataset, settings: Any
+) -> None:
+    """A purchase's trigger job, run by a real arq worker, builds the buyer's profile."""
+    from arq.worker import Worker
+
+    from aiqleads.domain.jobs import JobName, enqueue, profile_update_job_id
+    from aiqleads.workers.settings import worker_settings
+
+    deps: Deps = app.state.deps
+    buyer = await make_user()
+    await _buy(deps, buyer.id, dataset.by("Nashville", "LAND")[:2])
+    queue = settings.arq_queue_name
+    assert await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
+    # a second trigger while the first is queued coalesces into it
+    assert not await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
+    worker = Worker(**{**worker_settings(settings), "burst": True, "poll_delay": 0.05})
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    async with deps.sessionmaker() as session:
+        profile = await load_profile(session, buyer.id)
+    assert profile is not None and profile.interactions == 2
+    assert profile.summary[0]["kind"] == "BUY" and profile.summary[0]["property_type"] == "LAND"
+    # the job keeps no result, so the next purchase can trigger it again at once
+    assert await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
+    await deps.redis.delete(queue)
