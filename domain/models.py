@@ -8,7 +8,7 @@ from aiqleads.domain.credits.models import CreditLedgerEntry, IdempotencyRecord
 from aiqleads.domain.db import Base
 from aiqleads.domain.ingest.models import DeadLetter
 from aiqleads.domain.payments.models import Payment
-from aiqleads.domain.recommendations.models import BuyerProfile, LeadInteraction
+from aiqleads.domain.recommendations.models import BuyerProfile, LeadEmbedding, LeadInteraction
 from aiqleads.domain.users.models import ApiKey
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Hold",
     "IdempotencyRecord",
     "Lead",
+    "LeadEmbedding",
     "LeadInteraction",
     "LeadReturn",
     "LeadSourceRecord",

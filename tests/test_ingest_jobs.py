@@ -18,8 +18,9 @@ from arq.worker import Retry, Worker
 from prometheus_client import generate_latest
 from sqlalchemy import select
 
-from aiqleads.domain.core.lead import Lead, LeadSourceRecord, RawListing
+from aiqleads.domain.core.lead import LeadSourceRecord, RawListing
 from aiqleads.domain.ingest.models import DeadLetter
+from aiqleads.domain.recommendations.models import LeadEmbedding
 from aiqleads.workers.context import metrics as worker_metrics
 from aiqleads.workers.ingest_jobs import clean_job, scrape_job
 from aiqleads.workers.settings import worker_settings
@@ -57,8 +58,8 @@ async def test_scrape_job_runs_in_a_real_arq_worker(deps: Any, settings: Any) ->
     async with deps.sessionmaker() as session:
         models = list(
             await session.scalars(
-                select(Lead.embedding_model)
-                .join(LeadSourceRecord, LeadSourceRecord.lead_id == Lead.id)
+                select(LeadEmbedding.embedding_model)
+                .join(LeadSourceRecord, LeadSourceRecord.lead_id == LeadEmbedding.lead_id)
                 .where(LeadSourceRecord.external_id.in_([h.ident("fsbo") for h in homes]))
             )
         )

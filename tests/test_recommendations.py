@@ -349,7 +349,8 @@ async def test_vectors_of_another_model_are_never_compared(
     await embed_leads(deps, embedder, [odd.id])
     async with deps.sessionmaker() as session, session.begin():
         await session.execute(
-            text("UPDATE leads SET embedding_model = 'other-model@384' WHERE id = :id"), {"id": odd.id}
+            text("UPDATE lead_embeddings SET embedding_model = 'other-model@384' WHERE lead_id = :id"),
+            {"id": odd.id},
         )
     source = dataset.by("Austin", "CONDO")[0]
     found = await gql(SIMILAR, {"id": to_global_id("Lead", source.id), "filter": dataset.filter, "first": 50})
@@ -473,6 +474,7 @@ async def test_the_worker_applies_the_buffer_after_a_trigger(
     app: Starlette, make_user: Any, dataset: Dataset, settings: Any
 ) -> None:
     """A purchase's trigger job, run by a real arq worker, builds the buyer's profile."""
+    from arq.constants import job_key_prefix
     from arq.worker import Worker
 
     from aiqleads.domain.jobs import JobName, enqueue, profile_update_job_id
@@ -482,6 +484,8 @@ async def test_the_worker_applies_the_buffer_after_a_trigger(
     buyer = await make_user()
     await _buy(deps, buyer.id, dataset.by("Nashville", "LAND")[:2])
     queue = settings.arq_queue_name
+    # earlier tests' holds queued a trigger no worker ran: start from an empty queue
+    await deps.redis.delete(queue, job_key_prefix + profile_update_job_id(queue))
     assert await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
     # a second trigger while the first is queued coalesces into it
     assert not await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))

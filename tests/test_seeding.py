@@ -103,6 +103,10 @@ async def _fetch(settings: Settings, sql: str, *args: Any) -> list[asyncpg.Recor
         await conn.close()
 
 
+EMBEDDED_BY_MODEL = (
+    "SELECT e.embedding_model, count(*) AS n FROM leads l LEFT JOIN lead_embeddings e ON e.lead_id = l.id "
+    "GROUP BY 1"
+)
 LEAD_QUERY = """
     SELECT id, source, source_url, property_type, title, description, street, city, state, zip,
            ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lng, asking_price, bedrooms,
@@ -134,7 +138,10 @@ async def test_seed_synthetic_writes_realistic_leads(seeded: Settings) -> None:
     assert "aiqleads reindex" in lines[-1]
     # every lead leaves seeding with a vector of the configured model, with progress on the way
     assert any(line.strip().startswith(f"{N:,}/{N:,} leads embedded (100%") for line in lines), lines
-    models = await _fetch(seeded, "SELECT embedding_model, count(embedding) AS n FROM leads GROUP BY 1")
+    models = await _fetch(
+        seeded,
+        EMBEDDED_BY_MODEL,
+    )
     assert [(m["embedding_model"], m["n"]) for m in models] == [(LOCAL_MODEL_ID, N)]
 
     rows = await _fetch(seeded, LEAD_QUERY)
@@ -410,7 +417,9 @@ async def test_reembed_after_a_model_change_is_complete_and_resumable(
     await seed_synthetic(target, 40, 5, now=NOW)
     conn = await asyncpg.connect(seeding.raw_dsn(target.database_url))
     try:
-        await conn.execute("UPDATE leads SET embedding_model = 'retired-model@384'")  # the model changed
+        await conn.execute(
+            "UPDATE lead_embeddings SET embedding_model = 'retired-model@384'"
+        )  # the model changed
     finally:
         await conn.close()
     async with opened(target, purpose="cli", embedder=True) as deps:
@@ -424,7 +433,10 @@ async def test_reembed_after_a_model_change_is_complete_and_resumable(
     assert f"embedding 25 leads with {LOCAL_MODEL_ID}" in done.stdout
     assert "25/25 leads embedded (100%" in done.stdout and "embedded 25 leads" in done.stdout
     assert "buyer profiles" in done.stdout
-    models = await _fetch(target, "SELECT embedding_model, count(embedding) AS n FROM leads GROUP BY 1")
+    models = await _fetch(
+        target,
+        EMBEDDED_BY_MODEL,
+    )
     assert [(m["embedding_model"], m["n"]) for m in models] == [(LOCAL_MODEL_ID, 40)]
 
     again = await asyncio.to_thread(_reembed_cli, script, env)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
-from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from aiqleads.domain.core.vocabulary import LEAD_SOURCES, LEAD_STATUSES, PROPERTY_TYPES
 from aiqleads.domain.db import Base
 
-EMBEDDING_DIM = 384
+EMBEDDING_DIM = 384  # the lead embedding (aiqleads.domain.recommendations.models.LeadEmbedding)
 # The values PostgreSQL fills in when an insert leaves these columns out. A row added in another
 # session may not have them loaded yet; readers that must not round-trip (the search document) use
 # these same values, so the two can never disagree.
@@ -83,19 +82,7 @@ class Lead(Base):
         Index("ix_leads_city_state", "city", "state"),
         Index("ix_leads_zip", "zip"),
         Index("ix_leads_dedup_key", "dedup_key"),
-        Index(
-            "ix_leads_embedding_text_hash",
-            "embedding_text_hash",
-            postgresql_where="embedding_text_hash IS NOT NULL",
-        ),
         Index("ix_leads_reprice_due", "reprice_due_at", postgresql_where="reprice_due_at IS NOT NULL"),
-        Index(
-            "ix_leads_embedding_hnsw",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_with={"m": 16, "ef_construction": 64},
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -135,14 +122,6 @@ class Lead(Base):
     buyers_count: Mapped[int] = mapped_column(Integer, server_default=_default("buyers_count"))
     holds_count: Mapped[int] = mapped_column(Integer, server_default=_default("holds_count"))
     status: Mapped[str] = mapped_column(String(16), server_default=_default("status"))
-    # large and rarely needed: never loaded unless a query asks for it (access otherwise raises)
-    embedding: Mapped[Any | None] = mapped_column(
-        Vector(EMBEDDING_DIM), deferred=True, deferred_raiseload=True
-    )
-    # which model wrote `embedding` (vectors of different models are never compared) and a hash of
-    # the text it embedded (a lead is re-embedded only when that text changes)
-    embedding_model: Mapped[str | None] = mapped_column(String(64))
-    embedding_text_hash: Mapped[str | None] = mapped_column(String(32))
     dedup_key: Mapped[str | None] = mapped_column(Text)
     search_tsv: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(_SEARCH_TSV, persisted=True), deferred=True, deferred_raiseload=True

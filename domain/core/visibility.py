@@ -19,7 +19,7 @@ import enum
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -130,7 +130,7 @@ class VisibleLead:
         self.photos: list[str] = list(lead.photos or []) if full else []
 
     @functools.cached_property
-    def _known(self) -> list[re.Pattern[str]]:
+    def _known(self) -> tuple[re.Pattern[str], ...]:
         return _known_values(self.facts)
 
     def text(self, value: str) -> str:
@@ -234,15 +234,24 @@ def _street_parts(street: str) -> list[str]:
     return pieces
 
 
-def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
+def _known_values(lead: ContactFacts) -> tuple[re.Pattern[str], ...]:
     """Patterns for this lead's own contact values, however the listing spelled them."""
+    return _contact_patterns(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
+
+
+# A page of leads compiles a handful of patterns per lead; the same leads come back request after
+# request, and compiling was a third of a suggestions request's time (bench/bench_recommend.py).
+@functools.lru_cache(maxsize=8192)
+def _contact_patterns(
+    street: str | None, email: str | None, phone: str | None, name: str | None
+) -> tuple[re.Pattern[str], ...]:
     patterns: list[re.Pattern[str]] = []
-    values = [*(_street_parts(lead.street) if lead.street and lead.street.strip() else [])]
-    if lead.contact_email and lead.contact_email.strip():
-        values.append(lead.contact_email)
+    values = [*(_street_parts(street) if street and street.strip() else [])]
+    if email and email.strip():
+        values.append(email)
     for value in values:
         patterns.append(re.compile(r"\s+".join(map(re.escape, value.split())), re.IGNORECASE))
-    phone_digits = "".join(_DIGITS.findall(lead.contact_phone or ""))
+    phone_digits = "".join(_DIGITS.findall(phone or ""))
     if len(phone_digits) >= 7:
         # the last seven digits (the local number) with any light separators between them, with
         # the area code and country code optionally in front
@@ -250,19 +259,19 @@ def _known_values(lead: ContactFacts) -> list[re.Pattern[str]]:
         area = phone_digits[-10:-7]
         prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
         patterns.append(re.compile(prefix + _SEP.join(local) + r"(?!\d)"))
-    for part in (lead.contact_name or "").split():
+    for part in (name or "").split():
         word = part.strip(".,;:'\"()")
         if len(word) >= _MIN_NAME_PART:
             patterns.append(re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE))
-    return patterns
+    return tuple(patterns)
 
 
 def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
     """Text with phones, e-mails, URLs, street addresses (and the lead's own contact) replaced."""
-    return _redact(text, _known_values(lead) if lead is not None else [], marker)
+    return _redact(text, _known_values(lead) if lead is not None else (), marker)
 
 
-def _redact(text: str, known: list[re.Pattern[str]], marker: str = REDACTED) -> str:
+def _redact(text: str, known: Sequence[re.Pattern[str]], marker: str = REDACTED) -> str:
     if len(text) > MAX_REDACTED_CHARS:
         return marker
     text = _normalised(text)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import defer
 from aiqleads.domain.core.lead import Lead
 
 # Columns never needed to show a lead (large or internal); loading them raises instead of lazy-loading.
-LIST_OPTIONS = (defer(Lead.embedding, raiseload=True), defer(Lead.search_tsv, raiseload=True))
+LIST_OPTIONS = (defer(Lead.search_tsv, raiseload=True),)
 
 
 async def get_lead(session: AsyncSession, lead_id: uuid.UUID) -> Lead | None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, bindparam, or_, select, text
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, TEXT, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.recommendations.models import LeadEmbedding
 
-# what the embedded text is built from (the contact columns only so the title can be redacted)
+# what the embedded text is built from (the contact columns only so the title can be redacted),
+# and the model and text hash of the lead's current vector (None without one)
 TEXT_COLUMNS = (
     Lead.id,
     Lead.property_type,
@@ -24,9 +27,13 @@ TEXT_COLUMNS = (
     Lead.contact_name,
     Lead.contact_phone,
     Lead.contact_email,
-    Lead.embedding_model,
-    Lead.embedding_text_hash,
+    LeadEmbedding.embedding_model,
+    LeadEmbedding.text_hash.label("embedding_text_hash"),
 )
+
+
+def _with_vectors() -> Any:
+    return select(*TEXT_COLUMNS).outerjoin(LeadEmbedding, LeadEmbedding.lead_id == Lead.id)
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ async def rows_by_id(
     """The text columns of these leads (missing ids are skipped)."""
     if not lead_ids:
         return []
-    result = await session.execute(select(*TEXT_COLUMNS).where(Lead.id.in_(list(lead_ids))))
+    result = await session.execute(_with_vectors().where(Lead.id.in_(list(lead_ids))))
     return result.all()
 
 
@@ -52,9 +59,7 @@ async def rows_needing_model(
     session: AsyncSession, model_id: str, after: uuid.UUID | None, limit: int
 ) -> Sequence[Row[tuple[object, ...]]]:
     """The next leads (in id order, after ``after``) without a vector of ``model_id``."""
-    query = select(*TEXT_COLUMNS).where(
-        or_(Lead.embedding.is_(None), Lead.embedding_model.is_distinct_from(model_id))
-    )
+    query = _with_vectors().where(LeadEmbedding.embedding_model.is_distinct_from(model_id))
     if after is not None:
         query = query.where(Lead.id > after)
     result = await session.execute(query.order_by(Lead.id).limit(limit))
@@ -65,7 +70,8 @@ async def count_needing_model(session: AsyncSession, model_id: str) -> int:
     """How many leads have no vector of ``model_id``."""
     result = await session.execute(
         text(
-            "SELECT count(*) FROM leads WHERE embedding IS NULL OR embedding_model IS DISTINCT FROM :m"
+            "SELECT count(*) FROM leads l LEFT JOIN lead_embeddings e ON e.lead_id = l.id "
+            "WHERE e.embedding_model IS DISTINCT FROM :m"
         ).bindparams(m=model_id)
     )
     return int(result.scalar_one())
@@ -78,8 +84,8 @@ async def vectors_for_texts(
     if not hashes:
         return {}
     query = text(
-        "SELECT DISTINCT ON (embedding_text_hash) embedding_text_hash, embedding::text FROM leads "
-        "WHERE embedding_text_hash = ANY(:hashes) AND embedding_model = :m AND embedding IS NOT NULL"
+        "SELECT DISTINCT ON (text_hash) text_hash, embedding::text FROM lead_embeddings "
+        "WHERE text_hash = ANY(:hashes) AND embedding_model = :m"
     ).bindparams(bindparam("hashes", type_=ARRAY(TEXT)), m=model_id)
     result = await session.execute(query, {"hashes": list(hashes)})
     return {h: parse_vector(v) for h, v in result.tuples()}
@@ -96,16 +102,18 @@ def vector_literal(vector: np.ndarray) -> str:
 
 
 async def write_embeddings(session: AsyncSession, model_id: str, rows: Sequence[EmbeddedRow]) -> int:
-    """Store vectors, their model and text hashes in one statement; returns how many rows changed.
+    """Store vectors, their model and text hashes in one statement; returns how many were written.
 
-    ``updated_at`` is left alone: a vector changes nothing a viewer or the search index sees.
+    Leads deleted meanwhile are skipped; the lead row itself is not touched.
     """
     if not rows:
         return 0
     query = text(
-        "UPDATE leads SET embedding = v.embedding::vector, embedding_model = :m, "
-        "embedding_text_hash = v.text_hash "
-        "FROM unnest(:ids, :vectors, :hashes) AS v(id, embedding, text_hash) WHERE leads.id = v.id"
+        "INSERT INTO lead_embeddings (lead_id, embedding_model, text_hash, embedding) "
+        "SELECT v.id, :m, v.text_hash, v.embedding::vector "
+        "FROM unnest(:ids, :vectors, :hashes) AS v(id, embedding, text_hash) JOIN leads l ON l.id = v.id "
+        "ON CONFLICT (lead_id) DO UPDATE SET embedding_model = excluded.embedding_model, "
+        "text_hash = excluded.text_hash, embedding = excluded.embedding"
     ).bindparams(
         bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
         bindparam("vectors", type_=ARRAY(TEXT)),

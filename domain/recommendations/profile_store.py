@@ -67,14 +67,14 @@ async def upsert_interactions(session: AsyncSession, items: Sequence[Interaction
 
 
 _INPUTS = text(
-    "SELECT i.kind, extract(epoch FROM i.at) AS at, l.embedding::text AS embedding, "
+    "SELECT i.kind, extract(epoch FROM i.at) AS at, e.embedding::text AS embedding, "
     "l.property_type, l.city, l.state "
     "FROM (SELECT lead_id, kind, at FROM lead_interactions WHERE user_id = :user "
     "      UNION ALL "
     "      SELECT lead_id, 'BUY', purchased_at FROM purchases "
     "      WHERE user_id = :user AND returned_at IS NULL) i "
-    "JOIN leads l ON l.id = i.lead_id "
-    "WHERE l.embedding IS NOT NULL AND l.embedding_model = :model "
+    "JOIN leads l ON l.id = i.lead_id JOIN lead_embeddings e ON e.lead_id = i.lead_id "
+    "WHERE e.embedding_model = :model "
     "ORDER BY i.at DESC LIMIT :limit"
 )
 

@@ -1,4 +1,4 @@
-"""recommendations: embedding_model / embedding_text_hash on leads, lead_interactions, buyer_profiles
+"""recommendations: lead_embeddings (the vector moves off leads), lead_interactions, buyer_profiles
 
 Revision ID: 0005
 Revises: 0004
@@ -19,17 +19,31 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("leads", sa.Column("embedding_model", sa.String(length=64), nullable=True))
-    op.add_column("leads", sa.Column("embedding_text_hash", sa.String(length=32), nullable=True))
-    # no vector was written before 0005; any that exists has no known model and is re-embedded
-    op.execute("UPDATE leads SET embedding = NULL WHERE embedding IS NOT NULL")
-    op.create_index(
-        "ix_leads_embedding_text_hash",
-        "leads",
-        ["embedding_text_hash"],
-        unique=False,
-        postgresql_where="embedding_text_hash IS NOT NULL",
+    # the vector moves to a narrow table of its own (see LeadEmbedding); no vector was ever written
+    # before 0005, so nothing is copied
+    op.drop_index("ix_leads_embedding_hnsw", table_name="leads", postgresql_using="hnsw")
+    op.drop_column("leads", "embedding")
+    op.create_table(
+        "lead_embeddings",
+        sa.Column("lead_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("embedding_model", sa.String(length=64), nullable=False),
+        sa.Column("text_hash", sa.String(length=32), nullable=False),
+        sa.Column("embedding", pgvector.sqlalchemy.vector.VECTOR(dim=384), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lead_id"], ["leads.id"], name=op.f("fk_lead_embeddings_lead_id_leads"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("lead_id", name=op.f("pk_lead_embeddings")),
     )
+    op.create_index(
+        "ix_lead_embeddings_hnsw",
+        "lead_embeddings",
+        ["embedding"],
+        unique=False,
+        postgresql_using="hnsw",
+        postgresql_with={"m": 16, "ef_construction": 64},
+        postgresql_ops={"embedding": "vector_cosine_ops"},
+    )
+    op.create_index("ix_lead_embeddings_text_hash", "lead_embeddings", ["text_hash"], unique=False)
     op.create_table(
         "lead_interactions",
         sa.Column("user_id", postgresql.UUID(as_uuid=True), nullable=False),
@@ -65,6 +79,16 @@ def downgrade() -> None:
     op.drop_table("buyer_profiles")
     op.drop_index("ix_lead_interactions_user_at", table_name="lead_interactions")
     op.drop_table("lead_interactions")
-    op.drop_index("ix_leads_embedding_text_hash", table_name="leads")
-    op.drop_column("leads", "embedding_text_hash")
-    op.drop_column("leads", "embedding_model")
+    op.drop_index("ix_lead_embeddings_text_hash", table_name="lead_embeddings")
+    op.drop_index("ix_lead_embeddings_hnsw", table_name="lead_embeddings", postgresql_using="hnsw")
+    op.drop_table("lead_embeddings")
+    op.add_column("leads", sa.Column("embedding", pgvector.sqlalchemy.vector.VECTOR(dim=384), nullable=True))
+    op.create_index(
+        "ix_leads_embedding_hnsw",
+        "leads",
+        ["embedding"],
+        unique=False,
+        postgresql_using="hnsw",
+        postgresql_with={"m": 16, "ef_construction": 64},
+        postgresql_ops={"embedding": "vector_cosine_ops"},
+    )
