@@ -501,3 +501,27 @@ async def test_the_worker_applies_the_buffer_after_a_trigger(
     # the job keeps no result, so the next purchase can trigger it again at once
     assert await enqueue(deps.arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
     await deps.redis.delete(queue)
+
+
+async def test_a_signed_in_view_reaches_the_profile_and_an_anonymous_one_does_not(
+    gql: Any, app: Starlette, make_user: Any, dataset: Dataset
+) -> None:
+    """`lead(id)` buffers a signed-in buyer's view (weight 1); anonymous views build no profile."""
+    from aiqleads.domain.core.interactions import buffer_key
+
+    deps: Deps = app.state.deps
+    viewer = await make_user()
+    lead = dataset.by("Nashville", "SINGLE_FAMILY")[7]
+    query = "query($id: ID!) { lead(id: $id) { id } }"
+    key = buffer_key(deps.settings.arq_queue_name)
+    await update_profiles(deps, dataset.model)  # start from an empty buffer
+    await gql(query, {"id": to_global_id("Lead", lead.id)})
+    assert await deps.redis.llen(key) == 0
+    await gql(query, {"id": to_global_id("Lead", lead.id)}, token=viewer.token)
+    assert await deps.redis.llen(key) == 1
+    await update_profiles(deps, dataset.model)
+    async with deps.sessionmaker() as session:
+        profile = await load_profile(session, viewer.id)
+    assert profile is not None and profile.summary == [
+        {"kind": "VIEW", "property_type": "SINGLE_FAMILY", "city": "Nashville", "state": "TN", "count": 1}
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from redis.asyncio import Redis
@@ -21,12 +22,15 @@ async def view_lead(
     ``viewer`` (``user:<id>``, ``key:<id>`` or ``ip:<addr>``) counts once per lead and demand
     window, so repeated views by one viewer cannot pump the price. Recording is one Redis round
     trip and no SQL, and a read has nothing to commit, so it happens right away. A signed-in
-    buyer's view is also buffered for their profile (one more round trip; the worker applies it).
+    buyer's view is also buffered for their profile (sent alongside; the worker applies it).
     """
     row = await repository.get_lead(session, lead_id)
     if row is not None:
-        await record_signal(redis, row.id, "view", queue_name=queue_name, actor=viewer)
+        signal = record_signal(redis, row.id, "view", queue_name=queue_name, actor=viewer)
         user_id = user_of_actor(viewer)
-        if user_id is not None:
-            await record_interactions(redis, queue_name, [interaction(user_id, row.id, InteractionKind.VIEW)])
+        if user_id is None:
+            await signal
+        else:  # both calls swallow Redis errors, so one cannot cancel the other
+            view = interaction(user_id, row.id, InteractionKind.VIEW)
+            await asyncio.gather(signal, record_interactions(redis, queue_name, [view]))
     return row

@@ -41,6 +41,20 @@ class Neighbour:
     public_distance_miles: float | None
 
 
+def _neighbour(
+    row: Any, spec: LeadFilterSpec, vector_distance: float, vector: np.ndarray | None
+) -> Neighbour:
+    """A result row (lead, then the labelled columns) as a Neighbour, with geo distances if any."""
+    near = spec.near is not None
+    return Neighbour(
+        lead=row[0],
+        vector_distance=vector_distance,
+        vector=vector,
+        distance_miles=float(row.distance_miles) if near else None,
+        public_distance_miles=float(row.public_distance_miles) if near else None,
+    )
+
+
 async def use_iterative_scan(session: AsyncSession, ef_search: int) -> None:
     """Set this transaction's HNSW search parameters (one statement)."""
     await session.execute(
@@ -101,16 +115,14 @@ async def nearest(
         .order_by(distance)
         .limit(limit)
     )
-    rows = (await session.execute(query)).all()
     found = [
-        Neighbour(
-            lead=row[0],
-            vector_distance=float(row.vector_distance),
-            vector=np.asarray(row.vector, dtype=np.float32) if with_vectors else None,
-            distance_miles=float(row.distance_miles) if spec.near is not None else None,
-            public_distance_miles=float(row.public_distance_miles) if spec.near is not None else None,
+        _neighbour(
+            row,
+            spec,
+            float(row.vector_distance),
+            np.asarray(row.vector, dtype=np.float32) if with_vectors else None,
         )
-        for row in rows
+        for row in (await session.execute(query)).all()
     ]
     found.sort(key=lambda n: (n.vector_distance, n.lead.id))  # relaxed order: re-sort
     return found
@@ -130,13 +142,4 @@ async def best_quality(
         .order_by(Lead.quality_score.desc(), Lead.id.desc())
         .limit(limit)
     )
-    return [
-        Neighbour(
-            lead=row[0],
-            vector_distance=0.0,
-            vector=None,
-            distance_miles=float(row.distance_miles) if spec.near is not None else None,
-            public_distance_miles=float(row.public_distance_miles) if spec.near is not None else None,
-        )
-        for row in (await session.execute(query)).all()
-    ]
+    return [_neighbour(row, spec, 0.0, None) for row in (await session.execute(query)).all()]
