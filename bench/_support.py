@@ -30,8 +30,32 @@ __all__ = [
     "database_name",
     "drop_indices",
     "drop_queue",
+    "emit_figures",
+    "percentile",
     "private_environment",
+    "report_line",
 ]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) of samples, linearly interpolated."""
+    ordered = sorted(samples)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def emit_figures(name: str, figures: dict[str, float]) -> None:
+    """Print a benchmark's key figures as one JSON line that bench/run_all.py collects."""
+    import json
+
+    print(f"::figures:: {json.dumps({'bench': name, 'figures': figures})}", flush=True)
+
+
+def report_line(label: str, p50: float, p95: float, floor: float | None = None) -> str:
+    """One printed figure: p50/p95 in ms, and the ratio of the p50 to the floor when there is one."""
+    ratio = f"   {p50 / floor:5.2f}x the floor" if floor else "   (floor)"
+    return f"  {label:<58} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms{ratio}"
 
 
 def database_name(settings: Settings) -> str:

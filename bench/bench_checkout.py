@@ -33,7 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 import websockets
-from _support import api_processes, asyncpg_dsn, database_name, private_environment
+from _support import api_processes, asyncpg_dsn, database_name, emit_figures, private_environment
 
 from aiqleads.domain.bootstrap import opened
 from aiqleads.domain.cart.timers import timer_key
@@ -217,11 +217,21 @@ async def checkout_burst(
     return {"wall": wall, "checkouts": ok, "latency": latency}
 
 
-async def checkout_serial(url: str, tokens: list[str], lead_ids: list[uuid.UUID]) -> list[float]:
-    """Baseline without contention: one buyer at a time holds its own lead and checks out."""
+async def checkout_serial(
+    url: str, tokens: list[str], lead_ids: list[uuid.UUID]
+) -> tuple[list[float], list[float]]:
+    """Baseline without contention: one buyer at a time holds its own lead and checks out; the same
+    client times the server's ``/healthz`` between checkouts (the floor)."""
     latency: list[float] = []
+    health: list[float] = []
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        for _ in range(20):  # warm-up of the floor's path
+            await http.get("/healthz")
         for n, (token, lead_id) in enumerate(zip(tokens, lead_ids, strict=True)):
+            for _ in range(3):
+                started = time.perf_counter()
+                assert (await http.get("/healthz")).status_code == 200
+                health.append(time.perf_counter() - started)
             headers = {"Authorization": f"Bearer {token}"}
             await http.post(
                 "/graphql",
@@ -234,7 +244,7 @@ async def checkout_serial(url: str, tokens: list[str], lead_ids: list[uuid.UUID]
             )
             latency.append(time.perf_counter() - started)
             assert not response.json()["data"]["checkout"]["errors"], response.text
-    return latency
+    return latency, health
 
 
 async def expiry_latency(
@@ -316,42 +326,50 @@ def main() -> None:
     parser.add_argument("--per-buyer", type=int, default=2, help="leads each buyer tries to hold")
     parser.add_argument("--concurrency", type=int, default=64, help="buyers in flight at once")
     parser.add_argument("--burst", type=int, default=200, help="buyers in the simultaneous-checkout burst")
+    parser.add_argument("--serial", type=int, default=50, help="checkouts in the one-at-a-time baseline")
     parser.add_argument("--holds", type=int, default=150, help="subscribed holds in the expiry test")
     parser.add_argument("--spread", type=float, default=10.0, help="seconds over which those holds are made")
     args = parser.parse_args()
-    asyncio.run(run(args))
+    figures = asyncio.run(run(args))
+    emit_figures("checkout", figures)
     print(f"\n(run at {datetime.now(UTC).isoformat(timespec='seconds')} on {os.cpu_count()} CPU cores)")
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> dict[str, float]:
     """Both parts on a private database, removed at the end with the run's hold timers."""
     async with private_environment("checkout") as settings:
         try:
-            await _run(settings, args)
+            return await _run(settings, args)
         finally:
             await forget_timers(settings)
 
 
-async def _run(settings: Settings, args: argparse.Namespace) -> None:
+async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, float]:
     log_dir = Path(tempfile.mkdtemp(prefix="aiq-bench-checkout-"))
     rng = random.Random(11)
     seats = [rng.choice([1, 1, 2, 3, 5]) for _ in range(args.leads)]
     tokens, lead_ids = await seed(settings, args.buyers, 100, seats, 10)
     burst_tokens, burst_leads = await seed(settings, args.burst, 100, [5] * max(2, args.burst // 2), 10)
-    serial_tokens, serial_leads = await seed(settings, 50, 100, [1] * 50, 10)
+    serial_tokens, serial_leads = await seed(settings, args.serial, 100, [1] * args.serial, 10)
     print(f"database {database_name(settings)}; logs in {log_dir}")
     with api_processes(settings, log_dir, 2, AIQ_RATE_LIMIT_PER_MINUTE=NO_RATE_LIMIT) as apis:
         urls = [api.base_url for api in apis]
-        serial = await checkout_serial(urls[0], serial_tokens, serial_leads)
+        serial, health = await checkout_serial(urls[0], serial_tokens, serial_leads)
         race = await checkout_race(urls, tokens, lead_ids, args.per_buyer, args.concurrency)
-        burst = await checkout_burst(urls, burst_tokens, burst_leads, args.concurrency)
+        # every buyer of the burst checks out at the same moment (no client-side gate below it)
+        burst = await checkout_burst(urls, burst_tokens, burst_leads, args.burst)
     checks = await verify(settings)
 
     print("\n== checkout under contention (2 API processes, real PostgreSQL + Redis) ==")
+    floor = statistics.median(health) * 1000
     print(
         f"baseline: {len(serial)} checkouts one at a time (no contention): p50 "
         f"{statistics.median(serial) * 1000:.1f} ms, p95 {_pct(serial, 95) * 1000:.1f} ms "
         f"=> {len(serial) / sum(serial):.1f} checkouts/s serially"
+    )
+    print(
+        f"  floor: the same server's /healthz on the same client, p50 {floor:.2f} ms "
+        f"=> a checkout is {statistics.median(serial) * 1000 / floor:.1f}x the floor"
     )
     print(f"race: {args.buyers} buyers x {args.per_buyer} adds over {args.leads} leads ({sum(seats)} seats)")
     print(f"  add outcomes: {race['adds']}")
@@ -370,6 +388,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
     assert (
         checks["oversold_leads"] == 0 and checks["unbalanced_users"] == 0 and checks["negative_entries"] == 0
     )
+    figures: dict[str, float] = {
+        "checkout_p50_ms": statistics.median(serial) * 1000,
+        "healthz_p50_ms": floor,
+        "checkout_ratio": statistics.median(serial) * 1000 / floor,
+        "burst_checkouts_per_s": burst["checkouts"] / burst["wall"],
+        "burst_p95_ms": _pct(burst["latency"], 95) * 1000,
+        "race_checkouts_per_s": race["checkouts"] / race["wall"],
+    }
 
     hold_tokens, hold_leads = await seed(settings, args.holds, 0, [1] * args.holds, 0)
     with api_processes(
@@ -390,6 +416,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
             f"p95 {_pct(values, 95) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms, "
             f"min {min(values) * 1000:.0f} ms"
         )
+    figures["expiry_delivered_p95_ms"] = _pct(delivered, 95) * 1000
+    return figures
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ async def _run(settings: Settings, n: int, samples: int) -> None:
         from aiqleads_dev.seeding import seed_synthetic
 
         t = time.perf_counter()
-        await seed_synthetic(settings, n, 42, progress=lambda msg: None)
+        await seed_synthetic(settings, n, 42, progress=lambda msg: None, embed=False)
         print(f"seeded {n:,} leads in {time.perf_counter() - t:.1f}s")
 
         await startup(ctx)

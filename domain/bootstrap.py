@@ -19,7 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from aiqleads.domain.events import EventHub
 from aiqleads.domain.ingest.prepare import Refiner
 from aiqleads.domain.jobs import queue_client
@@ -61,6 +61,7 @@ class Deps:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     redis: Redis
+    read_sessionmaker: async_sessionmaker[AsyncSession]  # autocommit sessions for plain reads
     es: AsyncElasticsearch
     arq: ArqRedis  # the job queue, on the same connection pool as ``redis``
     payments: PaymentProvider | None = None  # None: no provider configured (or not this process)
@@ -148,6 +149,7 @@ async def bootstrap(
         engine=engine,
         sessionmaker=make_sessionmaker(engine),
         redis=redis,
+        read_sessionmaker=make_read_sessionmaker(engine),
         es=es,
         arq=arq,
         payments=payments,

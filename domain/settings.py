@@ -76,6 +76,7 @@ class Settings:
     embed_threads: int = 0  # onnxruntime intra-op threads; 0: one per core
     embed_sweep_leads: int = 2048  # per minute, the worker's repair sweep of leads without a vector
     hnsw_ef_search: int = 100
+    exact_count_limit: int = 1000  # leads' totalCount is exact up to this many matches; 0: always exact
     recommend_mmr_lambda: float = 0.7  # 1: pure relevance, 0: pure diversity
     profile_half_life_days: float = 14.0
     max_query_depth: int = 10
@@ -151,6 +152,7 @@ class Settings:
             embed_threads=max(0, _int("AIQ_EMBED_THREADS", d.embed_threads)),
             embed_sweep_leads=max(0, _int("AIQ_EMBED_SWEEP_LEADS", d.embed_sweep_leads)),
             hnsw_ef_search=min(1000, max(10, _int("AIQ_HNSW_EF_SEARCH", d.hnsw_ef_search))),
+            exact_count_limit=max(0, _int("AIQ_EXACT_COUNT_LIMIT", d.exact_count_limit)),
             recommend_mmr_lambda=min(
                 1.0, max(0.0, _float("AIQ_RECOMMEND_MMR_LAMBDA", d.recommend_mmr_lambda))
             ),

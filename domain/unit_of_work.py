@@ -49,6 +49,9 @@ class Backends(Protocol):
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
 
     @property
+    def read_sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
     def redis(self) -> Redis: ...
 
     @property
@@ -200,6 +203,15 @@ def transactions(deps: Backends) -> Callable[[], contextlib.AbstractAsyncContext
 
 @contextlib.asynccontextmanager
 async def read_only(deps: Backends) -> AsyncIterator[AsyncSession]:
-    """A session without a transaction of ours, for reads (queries, DataLoader batches, job inputs)."""
+    """A session for reads (queries, DataLoader batches, job inputs): each statement runs on its own
+    (autocommit), so a read costs no BEGIN/ROLLBACK round trips."""
+    async with deps.read_sessionmaker() as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def read_snapshot(deps: Backends) -> AsyncIterator[AsyncSession]:
+    """A read session inside a transaction, for reads that set transaction-local parameters
+    (``set_config(..., true)``) for the statements after them."""
     async with deps.sessionmaker() as session:
         yield session

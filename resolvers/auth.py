@@ -28,6 +28,8 @@ def bearer_token(value: str | None) -> str | None:
 async def authenticate(ctx: Context, authorization: str | None, api_key: str | None) -> None:
     """Fill ctx.viewer / ctx.api_key; raise BadCredentials for a presented but invalid credential."""
     token = bearer_token(authorization)
+    if token is None and not api_key:
+        return  # anonymous: no session, no round trip
     async with ctx.read_session() as session:
         if token is not None:
             claims = verify_token(token, ctx.settings.jwt_secret)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.core.user import User
 from aiqleads.domain.settings import Settings
-from aiqleads.domain.unit_of_work import read_only
+from aiqleads.domain.unit_of_work import read_only, read_snapshot
 from aiqleads.domain.users.models import ApiKey
 from aiqleads.resolvers.client_address import client_address
 from aiqleads.resolvers.metrics import ApiMetrics
@@ -62,6 +62,12 @@ class Context:
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A short read-only session for queries and DataLoader batches."""
         async with read_only(self.deps) as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def snapshot_session(self) -> AsyncIterator[AsyncSession]:
+        """A read session inside a transaction (for transaction-local search parameters)."""
+        async with read_snapshot(self.deps) as session:
             yield session
 
     def loader(self, name: str, factory: Any) -> Any:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
+from strawberry.utils.await_maybe import await_maybe
 
 from aiqleads.domain.core import seats
 from aiqleads.domain.core import visibility as policy
@@ -46,12 +47,17 @@ async def _load_purchased(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> list[b
     return [lead_id in bought for lead_id in lead_ids]
 
 
-async def viewer_purchased(ctx: Context, lead_id: uuid.UUID) -> bool:
-    """Whether the signed-in viewer bought the lead (always False for anonymous/partner)."""
+def viewer_purchased(ctx: Context, lead_id: uuid.UUID) -> bool | Awaitable[bool]:
+    """Whether the signed-in viewer bought the lead: False at once for anonymous/partner callers,
+    else an awaitable of the per-request batch (a resolver may return either)."""
     if ctx.viewer is None:
         return False
     loader = ctx.loader("purchased", lambda: DataLoader(load_fn=partial(_load_purchased, ctx)))
-    return bool(await loader.load(lead_id))
+
+    async def later() -> bool:
+        return bool(await loader.load(lead_id))
+
+    return later()
 
 
 def viewer_kind(ctx: Context) -> ViewerKind:
@@ -63,8 +69,32 @@ def viewer_kind(ctx: Context) -> ViewerKind:
 async def sees_lead_originals(ctx: Context, lead_id: uuid.UUID) -> bool:
     """Whether the viewer may see this lead's paid fields (bought it, or is an operator)."""
     kind = viewer_kind(ctx)
-    purchased = kind is ViewerKind.BUYER and await viewer_purchased(ctx, lead_id)
+    purchased = kind is ViewerKind.BUYER and bool(await await_maybe(viewer_purchased(ctx, lead_id)))
     return policy.sees_originals(kind, purchased)
+
+
+def cached_view(ctx: Context, row: Lead) -> VisibleLead | None:
+    """The row's visible fields if this request already computed them (see prime_views), else None."""
+    cached = ctx.loader("visible_leads", dict).get(row.id)
+    return cached[1] if cached is not None and cached[0] is row else None
+
+
+async def prime_views(ctx: Context, rows: Sequence[Lead]) -> None:
+    """Compute the visible fields of a page of leads at once, so the page's fields resolve without
+    awaiting: one purchase lookup for the whole page (buyers only), primed for `purchased` too."""
+    if not rows:
+        return
+    kind = viewer_kind(ctx)
+    bought: set[uuid.UUID] = set()
+    if kind is ViewerKind.BUYER and ctx.viewer is not None:
+        loader = ctx.loader("purchased", lambda: DataLoader(load_fn=partial(_load_purchased, ctx)))
+        ids = [row.id for row in rows]
+        bought = {lead_id for lead_id, flag in zip(ids, await loader.load_many(ids), strict=True) if flag}
+    cache: dict[uuid.UUID, tuple[Lead, VisibleLead]] = ctx.loader("visible_leads", dict)
+    for row in rows:
+        lat, lng = _lat_lng(row.location)
+        full = policy.sees_originals(kind, row.id in bought)
+        cache[row.id] = (row, policy.visible_lead(row, lat, lng, full=full))
 
 
 async def visible_for_viewer(ctx: Context, row: Lead) -> VisibleLead:
@@ -91,12 +121,17 @@ async def _load_others_holds(ctx: Context, lead_ids: Sequence[uuid.UUID]) -> lis
     return [counts.get(lead_id, 0) for lead_id in lead_ids]
 
 
-async def available_seats_for_viewer(ctx: Context, row: Lead) -> int:
-    """Seats still free for the viewer (others' active holds looked up in one batch per request)."""
+def available_seats_for_viewer(ctx: Context, row: Lead) -> int | Awaitable[int]:
+    """Seats still free for the viewer: at once for a lead without holds, else an awaitable of the
+    others' active holds, looked up in one batch per request."""
     if not row.holds_count:  # no holds at all on this lead: nothing to look up
         return seats.seats_for_viewer(row)
     loader = ctx.loader("others_holds", lambda: DataLoader(load_fn=partial(_load_others_holds, ctx)))
-    return seats.seats_for_viewer(row, await loader.load(row.id))
+
+    async def later() -> int:
+        return seats.seats_for_viewer(row, await loader.load(row.id))
+
+    return later()
 
 
 async def _load_history(ctx: Context, first: int, lead_ids: Sequence[uuid.UUID]) -> list[list[PriceHistory]]:
@@ -164,7 +199,14 @@ async def leads_page(
     size = parse_first(first)
     async with ctx.read_session() as session, ctx.read_session() as count_session:
         return await leads_query.list_leads(
-            session, spec, sort_value, size, after, with_total=with_total, count_session=count_session
+            session,
+            spec,
+            sort_value,
+            size,
+            after,
+            with_total=with_total,
+            count_session=count_session,
+            count_limit=ctx.settings.exact_count_limit,
         )
 
 

@@ -18,7 +18,7 @@ async def similar_leads(ctx: Context, lead_id: str, filter_input: Any, first: in
     source = uuid_of(lead_id, "Lead")
     spec = parse_lead_filter(filter_input)
     size = suggestions.check_first(first)
-    async with ctx.read_session() as session:
+    async with ctx.snapshot_session() as session:  # HNSW parameters are transaction-local
         return await suggestions.similar_leads(
             session, ctx.settings, ctx.deps.embedding_model, source, spec, size
         )
@@ -30,7 +30,7 @@ async def recommended_leads(ctx: Context, filter_input: Any, first: int | None) 
     spec = parse_lead_filter(filter_input)
     size = suggestions.check_first(first)
     user_id = ctx.viewer.id if ctx.viewer is not None else None
-    async with ctx.read_session() as session:
+    async with ctx.snapshot_session() as session:  # HNSW parameters are transaction-local
         return await suggestions.recommended_leads(
             session, ctx.settings, ctx.deps.embedding_model, user_id, spec, size
         )

@@ -40,7 +40,8 @@ def _field_selected(info: Info[Context, None], name: str) -> bool:
     return any(_selects(field.selections, name) for field in info.selected_fields)
 
 
-def _edges(hits: list[Any]) -> list[LeadEdge]:
+async def _edges(ctx: Context, hits: list[Any]) -> list[LeadEdge]:
+    await resolve.prime_views(ctx, [h.lead for h in hits])
     return [
         LeadEdge(cursor=h.cursor, node=Lead.from_row(h.lead, h.distance_miles, h.public_distance_miles))
         for h in hits
@@ -112,9 +113,12 @@ class LeadsQuery:
         page = await resolve.leads_page(
             info.context, filter, sort, first, after, with_total=_field_selected(info, "totalCount")
         )
-        edges = _edges(page.hits)
+        edges = await _edges(info.context, page.hits)
         return LeadConnection(
-            edges=edges, page_info=_page_info(page, edges), total_count=page.total_count or 0
+            edges=edges,
+            page_info=_page_info(page, edges),
+            total_count=page.total_count or 0,
+            total_count_is_exact=page.total_count_is_exact,
         )
 
     @strawberry.field(
@@ -140,7 +144,7 @@ class LeadsQuery:
         page = await resolve.search_page(
             info.context, query, filter, sort, first, after, with_facets=_field_selected(info, "facets")
         )
-        edges = _edges(page.hits)
+        edges = await _edges(info.context, page.hits)
         return LeadSearchResult(
             edges=edges,
             page_info=_page_info(page, edges),

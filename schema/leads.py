@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -100,13 +101,182 @@ class PricePoint:
     reason: str = strawberry.field(description="Why: the pricing factors.")
 
 
+def _view_field(info: Info[Context, None], row: Any, pick: Callable[[Any], Any]) -> Any:
+    """A viewer-dependent field: at once when the page primed the row's view (resolvers.leads.
+    prime_views), else an awaitable that computes it (graphql-core awaits what a resolver returns)."""
+    view = resolve.cached_view(info.context, row)
+    if view is not None:
+        return pick(view)
+
+    async def later() -> Any:
+        return pick(await resolve.visible_for_viewer(info.context, row))
+
+    return later()
+
+
+def _address(row: Any) -> Callable[[Any], Address]:
+    return lambda view: Address(city=row.city, state=row.state, zip=row.zip, street=view.street)
+
+
+def _contact(view: Any) -> LeadContact | None:
+    contact = view.contact
+    if contact is None:
+        return None
+    return LeadContact(name=contact.name, phone=contact.phone, email=contact.email)
+
+
+def _source_url(root: Any, info: Info[Context, None]) -> str | None:
+    return _view_field(info, root.row, lambda view: view.source_url)
+
+
+def _title(root: Any, info: Info[Context, None]) -> str:
+    return _view_field(info, root.row, lambda view: view.title)
+
+
+def _description(root: Any, info: Info[Context, None]) -> str | None:
+    return _view_field(info, root.row, lambda view: view.description)
+
+
+def _address_field(root: Any, info: Info[Context, None]) -> Address:
+    return _view_field(info, root.row, _address(root.row))
+
+
+def _location(root: Any, info: Info[Context, None]) -> GeoPoint:
+    return _view_field(info, root.row, lambda view: GeoPoint(lat=view.lat, lng=view.lng))
+
+
+def _photos(root: Any, info: Info[Context, None]) -> list[str]:
+    return _view_field(info, root.row, lambda view: view.photos)
+
+
+def _fraud_signals(root: Any, info: Info[Context, None]) -> list[str]:
+    return _view_field(info, root.row, lambda view: view.fraud_signals)
+
+
+def _price(root: Any, info: Info[Context, None]) -> int:
+    return resolve.price_for_viewer(info.context, root.row)
+
+
+def _available_seats(root: Any, info: Info[Context, None]) -> int:
+    # others' holds are looked up (batched) only for a lead that has any
+    return resolve.available_seats_for_viewer(info.context, root.row)  # type: ignore[return-value]
+
+
+def _distance_miles(root: Any, info: Info[Context, None]) -> float | None:
+    if root.distance is None:
+        return None
+    distance, public = root.distance, root.public_distance
+    return _view_field(info, root.row, lambda view: view.distance(distance, public))
+
+
+def _contact_field(root: Any, info: Info[Context, None]) -> LeadContact | None:
+    return _view_field(info, root.row, _contact)
+
+
+def _purchased(root: Any, info: Info[Context, None]) -> bool:
+    return resolve.viewer_purchased(info.context, root.row.id)  # type: ignore[return-value]
+
+
 @strawberry.type(description="A property lead for sale.")
 class Lead(Node):
+    """Fields read straight from the row are plain attributes (set by from_row), so they resolve
+    without a resolver call; the fields the visibility policy shapes resolve without awaiting when
+    the page primed its views (resolvers.leads.prime_views), and await them otherwise."""
+
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
     row: strawberry.Private[Any]
     distance: strawberry.Private[float | None] = None
     public_distance: strawberry.Private[float | None] = None
-    reason: strawberry.Private[str | None] = None
+    recommendation_reason: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Why this lead was suggested (similarLeads, recommendedLeads), e.g. "
+            '"similar to 3 condos you bought in Austin"; null elsewhere.'
+        ),
+    )
+    source: LeadSource = strawberry.field(
+        default=LeadSource.ZILLOW, description="Primary source of the listing."
+    )
+    source_url: str | None = strawberry.field(
+        resolver=_source_url,
+        description="URL of the original listing; null unless the viewer bought this lead.",
+    )
+    property_type: PropertyType = strawberry.field(
+        default=PropertyType.OTHER, description="Kind of property."
+    )
+    title: str = strawberry.field(
+        resolver=_title,
+        description="Listing title; for non-buyers, phones, e-mails, URLs and street addresses are redacted.",
+    )
+    description: str | None = strawberry.field(
+        resolver=_description,
+        description=(
+            "Listing description (cleaned); for non-buyers, phones, e-mails, URLs and street addresses "
+            "are replaced by [contact hidden]."
+        ),
+    )
+    address: Address = strawberry.field(
+        resolver=_address_field, description="Address; street only for buyers of the lead."
+    )
+    location: GeoPoint = strawberry.field(
+        resolver=_location,
+        description=(
+            "Location of the property: exact for buyers, snapped to a 0.01° grid (about 1 km) for others."
+        ),
+    )
+    asking_price: int | None = strawberry.field(default=None, description="Asking price in USD.")
+    bedrooms: int | None = strawberry.field(default=None, description="Bedrooms.")
+    bathrooms: float | None = strawberry.field(default=None, description="Bathrooms (halves allowed).")
+    sqft: int | None = strawberry.field(default=None, description="Living area in square feet.")
+    year_built: int | None = strawberry.field(default=None, description="Year built.")
+    photos: list[str] = strawberry.field(
+        resolver=_photos,
+        description="Photo URLs; empty unless the viewer bought this lead (they lead back to the listing).",
+    )
+    photo_count: int = strawberry.field(
+        default=0, description="How many photos the listing has (shown to everyone)."
+    )
+    posted_at: datetime = strawberry.field(default=None, description="When the listing was posted.")
+    quality_score: float = strawberry.field(
+        default=0.0, description="Quality score 0..1 (completeness and consistency)."
+    )
+    fraud_score: float = strawberry.field(
+        default=0.0, description="Fraud score 0..1; higher is more suspicious."
+    )
+    fraud_signals: list[str] = strawberry.field(
+        resolver=_fraud_signals,
+        description=(
+            "Human-readable reasons behind the fraud score (contact details redacted for non-buyers)."
+        ),
+    )
+    price: int = strawberry.field(
+        resolver=_price, description="Credit price for the viewer, tier discount applied."
+    )
+    max_buyers: int = strawberry.field(
+        default=1, description="Most buyers this lead is sold to (1 = exclusive)."
+    )
+    buyers_count: int = strawberry.field(default=0, description="How many buyers have bought it.")
+    available_seats: int = strawberry.field(
+        resolver=_available_seats,
+        description="Seats still free for the viewer (max buyers − purchases − others' holds).",
+    )
+    status: LeadStatus = strawberry.field(
+        default=LeadStatus.AVAILABLE, description="AVAILABLE, SOLD_OUT or WITHDRAWN."
+    )
+    distance_miles: float | None = strawberry.field(
+        resolver=_distance_miles,
+        description=(
+            "Distance in miles from the query's geo centre, when it has one: exact for buyers; for others "
+            "the distance of the public (grid) point, rounded to 0.1 mi. Geo filters and the DISTANCE "
+            "sort use the public point."
+        ),
+    )
+    contact: LeadContact | None = strawberry.field(
+        resolver=_contact_field, description="Owner contact; null unless the viewer bought this lead."
+    )
+    purchased: bool = strawberry.field(
+        resolver=_purchased, description="Whether the viewer bought this lead."
+    )
 
     @classmethod
     def from_row(
@@ -122,150 +292,22 @@ class Lead(Node):
             row=row,
             distance=distance,
             public_distance=public_distance,
-            reason=reason,
+            recommendation_reason=reason,
+            source=LeadSource(row.source),
+            property_type=PropertyType(row.property_type),
+            asking_price=row.asking_price,
+            bedrooms=row.bedrooms,
+            bathrooms=row.bathrooms,
+            sqft=row.sqft,
+            year_built=row.year_built,
+            photo_count=len(row.photos or []),
+            posted_at=row.posted_at,
+            quality_score=row.quality_score,
+            fraud_score=row.fraud_score,
+            max_buyers=row.max_buyers,
+            buyers_count=row.buyers_count,
+            status=LeadStatus(row.status),
         )
-
-    @strawberry.field(
-        description=(
-            "Why this lead was suggested (similarLeads, recommendedLeads), e.g. "
-            '"similar to 3 condos you bought in Austin"; null elsewhere.'
-        )
-    )
-    def recommendation_reason(self) -> str | None:
-        return self.reason
-
-    @strawberry.field(description="Primary source of the listing.")
-    def source(self) -> LeadSource:
-        return LeadSource(self.row.source)
-
-    @strawberry.field(description="URL of the original listing; null unless the viewer bought this lead.")
-    async def source_url(self, info: Info[Context, None]) -> str | None:
-        return (await resolve.visible_for_viewer(info.context, self.row)).source_url
-
-    @strawberry.field(description="Kind of property.")
-    def property_type(self) -> PropertyType:
-        return PropertyType(self.row.property_type)
-
-    @strawberry.field(
-        description="Listing title; for non-buyers, phones, e-mails, URLs and street addresses are redacted."
-    )
-    async def title(self, info: Info[Context, None]) -> str:
-        return (await resolve.visible_for_viewer(info.context, self.row)).title
-
-    @strawberry.field(
-        description=(
-            "Listing description (cleaned); for non-buyers, phones, e-mails, URLs and street addresses "
-            "are replaced by [contact hidden]."
-        )
-    )
-    async def description(self, info: Info[Context, None]) -> str | None:
-        return (await resolve.visible_for_viewer(info.context, self.row)).description
-
-    @strawberry.field(description="Address; street only for buyers of the lead.")
-    async def address(self, info: Info[Context, None]) -> Address:
-        street = (await resolve.visible_for_viewer(info.context, self.row)).street
-        return Address(city=self.row.city, state=self.row.state, zip=self.row.zip, street=street)
-
-    @strawberry.field(
-        description=(
-            "Location of the property: exact for buyers, snapped to a 0.01° grid (about 1 km) for others."
-        )
-    )
-    async def location(self, info: Info[Context, None]) -> GeoPoint:
-        view = await resolve.visible_for_viewer(info.context, self.row)
-        return GeoPoint(lat=view.lat, lng=view.lng)
-
-    @strawberry.field(description="Asking price in USD.")
-    def asking_price(self) -> int | None:
-        return self.row.asking_price
-
-    @strawberry.field(description="Bedrooms.")
-    def bedrooms(self) -> int | None:
-        return self.row.bedrooms
-
-    @strawberry.field(description="Bathrooms (halves allowed).")
-    def bathrooms(self) -> float | None:
-        return self.row.bathrooms
-
-    @strawberry.field(description="Living area in square feet.")
-    def sqft(self) -> int | None:
-        return self.row.sqft
-
-    @strawberry.field(description="Year built.")
-    def year_built(self) -> int | None:
-        return self.row.year_built
-
-    @strawberry.field(
-        description="Photo URLs; empty unless the viewer bought this lead (they lead back to the listing)."
-    )
-    async def photos(self, info: Info[Context, None]) -> list[str]:
-        return (await resolve.visible_for_viewer(info.context, self.row)).photos
-
-    @strawberry.field(description="How many photos the listing has (shown to everyone).")
-    def photo_count(self) -> int:
-        return len(self.row.photos or [])
-
-    @strawberry.field(description="When the listing was posted.")
-    def posted_at(self) -> datetime:
-        return self.row.posted_at
-
-    @strawberry.field(description="Quality score 0..1 (completeness and consistency).")
-    def quality_score(self) -> float:
-        return self.row.quality_score
-
-    @strawberry.field(description="Fraud score 0..1; higher is more suspicious.")
-    def fraud_score(self) -> float:
-        return self.row.fraud_score
-
-    @strawberry.field(
-        description="Human-readable reasons behind the fraud score (contact details redacted for non-buyers)."
-    )
-    async def fraud_signals(self, info: Info[Context, None]) -> list[str]:
-        return (await resolve.visible_for_viewer(info.context, self.row)).fraud_signals
-
-    @strawberry.field(description="Credit price for the viewer, tier discount applied.")
-    def price(self, info: Info[Context, None]) -> int:
-        return resolve.price_for_viewer(info.context, self.row)
-
-    @strawberry.field(description="Most buyers this lead is sold to (1 = exclusive).")
-    def max_buyers(self) -> int:
-        return self.row.max_buyers
-
-    @strawberry.field(description="How many buyers have bought it.")
-    def buyers_count(self) -> int:
-        return self.row.buyers_count
-
-    @strawberry.field(description="Seats still free for the viewer (max buyers − purchases − others' holds).")
-    async def available_seats(self, info: Info[Context, None]) -> int:
-        return await resolve.available_seats_for_viewer(info.context, self.row)
-
-    @strawberry.field(description="AVAILABLE, SOLD_OUT or WITHDRAWN.")
-    def status(self) -> LeadStatus:
-        return LeadStatus(self.row.status)
-
-    @strawberry.field(
-        description=(
-            "Distance in miles from the query's geo centre, when it has one: exact for buyers; for others "
-            "the distance of the public (grid) point, rounded to 0.1 mi. Geo filters and the DISTANCE "
-            "sort use the public point."
-        )
-    )
-    async def distance_miles(self, info: Info[Context, None]) -> float | None:
-        if self.distance is None:
-            return None
-        view = await resolve.visible_for_viewer(info.context, self.row)
-        return view.distance(self.distance, self.public_distance)
-
-    @strawberry.field(description="Owner contact; null unless the viewer bought this lead.")
-    async def contact(self, info: Info[Context, None]) -> LeadContact | None:
-        contact = (await resolve.visible_for_viewer(info.context, self.row)).contact
-        if contact is None:
-            return None
-        return LeadContact(name=contact.name, phone=contact.phone, email=contact.email)
-
-    @strawberry.field(description="Whether the viewer bought this lead.")
-    async def purchased(self, info: Info[Context, None]) -> bool:
-        return await resolve.viewer_purchased(info.context, self.row.id)
 
     @strawberry.field(description="Recent price changes, newest first.")
     async def price_history(
@@ -287,7 +329,13 @@ class LeadEdge(Edge[Lead]):
 @describe_fields(edges="The leads of this page.", total_count="Number of leads matching the filter.")
 @strawberry.type(description="A page of leads.")
 class LeadConnection(Connection[LeadEdge]):
-    pass
+    total_count_is_exact: bool = strawberry.field(
+        default=True,
+        description=(
+            "Whether totalCount is exact. Counting stops past AIQ_EXACT_COUNT_LIMIT matches (1000 by "
+            "default): then totalCount is that limit and this is false (at least that many)."
+        ),
+    )
 
 
 @strawberry.type(description="How many results have a given value.")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from aiqleads.domain.recommendations.suggestions import Suggestion
 from aiqleads.resolvers import recommendations as resolve
 from aiqleads.resolvers.context import Context
+from aiqleads.resolvers.leads import prime_views
 from aiqleads.schema.lead_queries import FilterArg
 from aiqleads.schema.leads import Lead
 
@@ -18,7 +19,8 @@ SuggestionsFirst = Annotated[
 ]
 
 
-def _leads(found: list[Suggestion]) -> list[Lead]:
+async def _leads(ctx: Context, found: list[Suggestion]) -> list[Lead]:
+    await prime_views(ctx, [s.lead for s in found])
     return [Lead.from_row(s.lead, s.distance_miles, s.public_distance_miles, s.reason) for s in found]
 
 
@@ -40,7 +42,7 @@ class RecommendationsQuery:
         filter: FilterArg = None,
         first: SuggestionsFirst = 10,
     ) -> list[Lead]:
-        return _leads(await resolve.similar_leads(info.context, lead_id, filter, first))
+        return await _leads(info.context, await resolve.similar_leads(info.context, lead_id, filter, first))
 
     @strawberry.field(
         description=(
@@ -55,4 +57,4 @@ class RecommendationsQuery:
         filter: FilterArg = None,
         first: SuggestionsFirst = 10,
     ) -> list[Lead]:
-        return _leads(await resolve.recommended_leads(info.context, filter, first))
+        return await _leads(info.context, await resolve.recommended_leads(info.context, filter, first))

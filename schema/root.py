@@ -13,7 +13,7 @@ from strawberry.tools import merge_types
 from aiqleads.domain.settings import Settings
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
-from aiqleads.schema.extensions import OperationBudget, OperationMetrics, RequestErrorCodes, masked_errors
+from aiqleads.schema.extensions import OperationBudget, OperationMetrics, masked_errors
 from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.lead_queries import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
@@ -44,7 +44,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=256),
             OperationBudget,  # after validation: cost with the variables sent, then the budget
             masked_errors,
-            RequestErrorCodes,
             OperationMetrics,
         ],
     )

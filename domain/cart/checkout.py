@@ -130,7 +130,13 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     balance = user.credit_balance
     if total > 0:
         posting = await ledger.post(
-            session, user_id, -total, "SPEND", f"Checkout of {len(holds)} lead(s)", ref=f"checkout:{key}"
+            session,
+            user_id,
+            -total,
+            "SPEND",
+            f"Checkout of {len(holds)} lead(s)",
+            ref=f"checkout:{key}",
+            locked=user,
         )
         if not posting.created:
             raise DomainError(
@@ -139,9 +145,8 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "idempotencyKey",
             )
         balance = posting.balance
-    # the scores as sold (the leads are locked, so no rescoring lands before the commit): a
+    # the scores as sold (read with the lock, so no rescoring lands before the commit): a
     # FRAUDULENT return is verified only when the score crossed the threshold after the purchase
-    bought = await repo.refresh_leads(session, lead_ids)
     purchases = await repo.insert_purchases(
         session,
         [
@@ -152,15 +157,14 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
                 "price": prices[h.id],
                 "checkout_key": key,
                 "purchased_at": now,
-                "fraud_score_at_purchase": bought[h.lead_id].fraud_score,
+                "fraud_score_at_purchase": leads[h.lead_id].fraud_score,
             }
             for h in holds
         ],
     )
-    await repo.fill_seats(session, lead_ids)
+    fresh = await repo.fill_seats(session, lead_ids)
     expiry.reset_timer(cart)
     await session.flush()
-    fresh = await repo.refresh_leads(session, lead_ids)
     views = [PurchaseView(p, fresh[p.lead_id]) for p in purchases]
     await idempotency.save_record(
         session,

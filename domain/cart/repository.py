@@ -70,6 +70,7 @@ class LockedLead:
     contact_name: str | None = None
     contact_phone: str | None = None
     contact_email: str | None = None
+    fraud_score: float = 0.0  # as of the lock (a purchase records the score it was sold at)
 
 
 async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedLead]:
@@ -86,6 +87,7 @@ async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> di
             Lead.contact_name,
             Lead.contact_phone,
             Lead.contact_email,
+            Lead.fraud_score,
         )
         .where(Lead.id.in_(ids))
         .order_by(Lead.id)
@@ -282,9 +284,10 @@ async def insert_purchases(session: AsyncSession, values: Sequence[dict[str, Any
     return list(await session.scalars(insert(Purchase).values(list(values)).returning(Purchase)))
 
 
-async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> None:
-    """Turn one held seat of each lead into a bought one; a lead with every seat bought is SOLD_OUT."""
-    await session.execute(
+async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    """Turn one held seat of each lead into a bought one (a lead with every seat bought is SOLD_OUT);
+    returns the updated rows (RETURNING: no second read)."""
+    rows = await session.scalars(
         update(Lead)
         .where(Lead.id.in_(lead_ids))
         .values(
@@ -292,8 +295,10 @@ async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> No
             holds_count=Lead.holds_count - 1,
             status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
         )
-        .execution_options(synchronize_session=False)
+        .returning(Lead)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
+    return {row.id: row for row in rows}
 
 
 async def lock_purchase(session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID) -> Purchase | None:

@@ -69,20 +69,24 @@ async def post(
     kind: LedgerKind,
     reason: str,
     ref: str | None = None,
+    *,
+    locked: User | None = None,
 ) -> Posting:
     """Append one entry and move the cached balance, under the user's row lock.
 
     A negative result is refused with INSUFFICIENT_CREDITS. With a ``ref``, posting is
     exactly-once: a second post with the same (kind, ref) returns the first entry unchanged.
+    ``locked`` is the user's row when the caller already holds its lock (one statement fewer).
     """
     if amount == 0:
         raise invalid_input("A ledger entry must move at least one credit.", "amount")
-    user = await lock_user(session, user_id)
-    if ref is not None:
+    user = locked if locked is not None and locked.id == user_id else await lock_user(session, user_id)
+    new_balance = user.credit_balance + amount
+    if new_balance < 0 and ref is not None:
+        # a repeated post answers with its first entry even when the balance could not pay it now
         existing = await find_by_ref(session, user_id, kind, ref)
         if existing is not None:
             return Posting(existing, user.credit_balance, created=False)
-    new_balance = user.credit_balance + amount
     if new_balance < 0:
         raise DomainError(
             ErrorCode.INSUFFICIENT_CREDITS,
@@ -96,7 +100,7 @@ async def post(
             index_elements=["user_id", "kind", "ref"], index_where=CreditLedgerEntry.ref.is_not(None)
         )
     entry = (await session.scalars(stmt.returning(CreditLedgerEntry))).first()
-    if entry is None:  # cannot happen under the row lock, but the unique index has the last word
+    if entry is None:  # posted before with this reference: the unique index answers, no pre-check
         assert ref is not None
         existing = await find_by_ref(session, user_id, kind, ref)
         assert existing is not None

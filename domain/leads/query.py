@@ -17,14 +17,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression, func, select, tuple_
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.repository import LIST_OPTIONS
-from aiqleads.domain.leads.sql_filter import distance_columns, distance_meters, filter_conditions
+from aiqleads.domain.leads.sql_filter import (
+    centre_geography,
+    distance_columns,
+    filter_conditions,
+    knn_distance_meters,
+)
+
+# covers the last-bit difference between the KNN operator's distance and ST_DWithin's
+_REACH_SLACK_METERS = 0.01
 
 CURSOR_KIND = "sql"
 
@@ -41,13 +49,17 @@ class LeadHit:
 
 @dataclass(frozen=True)
 class LeadPage:
-    """A page of leads with pagination state; total_count is None when it was not asked for."""
+    """A page of leads with pagination state; total_count is None when it was not asked for.
+
+    total_count is exact when total_count_is_exact, else a lower bound (the count limit).
+    """
 
     hits: list[LeadHit]
     has_next_page: bool
     has_previous_page: bool
     end_cursor: str | None
     total_count: int | None
+    total_count_is_exact: bool = True
 
 
 def _sort_key(spec: LeadFilterSpec, sort: str) -> tuple[SQLColumnExpression[Any], bool]:
@@ -61,14 +73,43 @@ def _sort_key(spec: LeadFilterSpec, sort: str) -> tuple[SQLColumnExpression[Any]
     if sort == "QUALITY":
         return Lead.quality_score, True
     if sort == "DISTANCE" and spec.near is not None:
-        return distance_meters(spec.near), False
+        return knn_distance_meters(spec.near), False
     raise ValueError(f"unsupported sort {sort}")
 
 
-async def count_leads(session: AsyncSession, spec: LeadFilterSpec) -> int:
-    """How many leads match the filter."""
-    query = select(func.count()).select_from(Lead).where(*filter_conditions(spec))
-    return int((await session.execute(query)).scalar_one())
+async def count_leads(session: AsyncSession, spec: LeadFilterSpec, limit: int = 0) -> tuple[int, bool]:
+    """How many leads match the filter, and whether that is exact: with a ``limit`` the count
+    stops after ``limit + 1`` matches and reports ``(limit, False)`` beyond it."""
+    if limit <= 0:
+        query = select(func.count()).select_from(Lead).where(*filter_conditions(spec))
+        return int((await session.execute(query)).scalar_one()), True
+    # the scan stops at the first row past the limit instead of visiting every match
+    matches = select(Lead.id).where(*filter_conditions(spec)).limit(limit + 1).subquery()
+    counted = int((await session.execute(select(func.count()).select_from(matches))).scalar_one())
+    return (counted, True) if counted <= limit else (limit, False)
+
+
+def _nearest_reach(
+    spec: LeadFilterSpec, key: SQLColumnExpression[Any], cursor_conds: list[Any], size: int
+) -> ColumnElement[bool]:
+    """Limit a DISTANCE page to the disk that holds its rows.
+
+    PostgreSQL cannot add the id tie-break to a KNN scan's order (no incremental sort on it), and
+    the radius' range scan sorts every match. So a KNN scan first finds the distance of the page's
+    last row (``size`` nearest matches after the cursor); the page is then read, in (distance, id)
+    order, from the disk of that radius: every row of the page and all its ties, and little else.
+    """
+    assert spec.near is not None
+    nearest = (
+        select(key.label("metres"))
+        .where(*filter_conditions(spec, radius_in_index=False), *cursor_conds)
+        .order_by(key)
+        .limit(size)
+        .subquery()
+    )
+    last = select(func.max(nearest.c.metres)).scalar_subquery()
+    reach = func.coalesce(last, spec.near.radius_meters) + _REACH_SLACK_METERS
+    return func.ST_DWithin(Lead.public_location, centre_geography(spec.near), reach, False)
 
 
 async def list_leads(
@@ -80,10 +121,12 @@ async def list_leads(
     *,
     with_total: bool = True,
     count_session: AsyncSession | None = None,
+    count_limit: int = 0,
 ) -> LeadPage:
     """One page of leads matching the filter, in sort order, after the cursor (validated here).
 
-    With a second session in `count_session`, the page and the total run concurrently.
+    With a second session in `count_session`, the page and the total run concurrently; the total
+    is exact up to ``count_limit`` matches (0: always).
     """
     position = decode_cursor(after, CURSOR_KIND, sort)
     key, descending = _sort_key(spec, sort)
@@ -96,14 +139,19 @@ async def list_leads(
     columns: list[Any] = [Lead, key.label("sort_key")]
     if spec.near is not None:
         columns.extend(distance_columns(spec.near))
+    if spec.near is not None and sort == "DISTANCE":
+        page_conds.append(_nearest_reach(spec, key, page_conds[len(conds) :], first + 1))
     query = select(*columns).options(*LIST_OPTIONS).where(*page_conds).order_by(*order).limit(first + 1)
     total: int | None = None
+    exact = True
     if with_total and count_session is not None:
-        result, total = await asyncio.gather(session.execute(query), count_leads(count_session, spec))
+        result, (total, exact) = await asyncio.gather(
+            session.execute(query), count_leads(count_session, spec, count_limit)
+        )
     else:
         result = await session.execute(query)
         if with_total:
-            total = await count_leads(session, spec)
+            total, exact = await count_leads(session, spec, count_limit)
     rows = result.all()
     hits = [
         LeadHit(
@@ -122,6 +170,7 @@ async def list_leads(
         has_previous_page=position is not None,
         end_cursor=hits[-1].cursor if hits else after,
         total_count=total,
+        total_count_is_exact=exact,
     )
 
 

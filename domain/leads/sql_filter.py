@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import ColumnElement, and_, cast, func, or_
+from sqlalchemy import ColumnElement, Float, and_, cast, func, or_
 
 from aiqleads.domain.core.filters.spec import BoundingBox, FieldRule, GeoRadius, LeadFilterSpec, active_rules
 from aiqleads.domain.core.geo import METERS_PER_MILE
@@ -37,6 +37,12 @@ def centre_geography(near: GeoRadius) -> ColumnElement[Any]:
 def distance_meters(near: GeoRadius) -> ColumnElement[float]:
     """Sphere distance from the centre to each lead's public point, in metres (filters and sorts)."""
     return func.ST_Distance(Lead.public_location, centre_geography(near), False)
+
+
+def knn_distance_meters(near: GeoRadius) -> ColumnElement[float]:
+    """The KNN operator's sphere distance from the centre to each public point, in metres: an
+    ``ORDER BY`` on it is an index scan of the GiST index in distance order (the DISTANCE sort)."""
+    return Lead.public_location.op("<->", return_type=Float)(centre_geography(near))
 
 
 def exact_distance_meters(near: GeoRadius) -> ColumnElement[float]:
@@ -103,12 +109,17 @@ def _compare(rule: FieldRule, value: Any) -> ColumnElement[bool]:
     return _COMPARISONS[rule.comparison](getattr(Lead, rule.attribute), value)
 
 
-def filter_conditions(spec: LeadFilterSpec) -> list[ColumnElement[bool]]:
-    """SQL conditions of a filter (all must hold); reusable by other lead queries."""
+def filter_conditions(spec: LeadFilterSpec, *, radius_in_index: bool = True) -> list[ColumnElement[bool]]:
+    """SQL conditions of a filter (all must hold); reusable by other lead queries.
+
+    Without ``radius_in_index`` the radius is checked row by row (``_ST_DWithin``, the same test
+    without its index condition), so that a KNN scan, not a range scan, feeds a nearest-first page.
+    """
     conds: list[ColumnElement[bool]] = [_compare(rule, value) for rule, value in active_rules(spec)]
     if spec.near is not None:
+        within = func.ST_DWithin if radius_in_index else func._ST_DWithin
         conds.append(
-            func.ST_DWithin(Lead.public_location, centre_geography(spec.near), spec.near.radius_meters, False)
+            within(Lead.public_location, centre_geography(spec.near), spec.near.radius_meters, False)
         )
     if spec.within is not None:
         conds.append(_box_prefilter(spec.within))

@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from aiqleads.domain.jobs import JobName, queue_client
+from aiqleads.domain.jobs import JobName, enqueue, queue_client
 from aiqleads.domain.pricing.engine import DemandSignals
 from aiqleads.domain.settings import Settings
 
@@ -175,11 +175,8 @@ async def enqueue_reprice(
     """Enqueue an immediate ``reprice_lead_job`` (at most one per debounce interval per lead)."""
     if debounce and not await redis.set(debounce_key(lead_id), b"1", nx=True, px=policy.debounce_ms):
         return False
-    arq = queue_client(redis, queue_name or DEFAULT_QUEUE)
-    job = await arq.enqueue_job(
-        str(JobName.REPRICE_LEAD), str(lead_id), _queue_name=queue_name or DEFAULT_QUEUE
-    )
-    return job is not None
+    queue = queue_name or DEFAULT_QUEUE
+    return await enqueue(queue_client(redis, queue), queue, JobName.REPRICE_LEAD, str(lead_id))
 
 
 async def read_demand(

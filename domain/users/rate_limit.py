@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 WINDOW_SECONDS = 60
 
@@ -15,6 +17,9 @@ local used = redis.call('INCRBY', KEYS[1], ARGV[1])
 if used == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return used
 """
+
+
+_CHARGE_SHA = hashlib.sha1(_CHARGE.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,11 @@ async def charge(
     moment = time.time() if now is None else now
     window = int(moment // WINDOW_SECONDS)
     key = f"aiq:rl:{principal}:{window}"
-    used = int(await redis.eval(_CHARGE, 1, key, str(max(1, cost)), str(2 * WINDOW_SECONDS)))  # type: ignore[misc]
+    args = (key, str(max(1, cost)), str(2 * WINDOW_SECONDS))
+    try:  # by digest: the script's body is sent only when the server does not know it yet
+        used = int(await redis.evalsha(_CHARGE_SHA, 1, *args))  # type: ignore[misc]
+    except NoScriptError:
+        used = int(await redis.eval(_CHARGE, 1, *args))  # type: ignore[misc]
     if used <= limit_per_minute:
         return Decision(True, used, limit_per_minute, 0)
     retry_after = max(1, int((window + 1) * WINDOW_SECONDS - moment + 0.999))

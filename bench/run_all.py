@@ -1,0 +1,264 @@
+"""Run every benchmark and write the figures table of bench/README.md.
+
+Each benchmark runs as its own process (``.venv/bin/python bench/<name>.py ...``) with its output
+shown as it comes and kept under ``--logs``; each ends with one ``::figures::`` JSON line
+(``_support.emit_figures``). The table between the markers of bench/README.md is rewritten from those
+figures, with the date and the machine: each row is a figure, the floor it is measured against in
+the same run, their ratio, the goal and whether it is met.
+
+    .venv/bin/python bench/run_all.py            # reduced sizes (a few minutes)
+    .venv/bin/python bench/run_all.py --full     # the sizes of the goals (100k leads, 10k subscribers)
+    .venv/bin/python bench/run_all.py --only floor read   # some of them (the table keeps the others)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+README = BENCH / "README.md"
+FIGURES = BENCH / "figures.json"  # the last figures of each benchmark, so a partial run keeps the rest
+BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One benchmark: its script and its arguments at reduced and at full size."""
+
+    name: str
+    script: str
+    reduced: list[str]
+    full: list[str]
+
+
+BENCHES = [
+    Bench("floor", "bench_floor.py", ["--iterations", "1000"], ["--iterations", "3000"]),
+    Bench(
+        "read",
+        "bench_read.py",
+        ["--leads", "20000", "--iterations", "60"],
+        ["--leads", "100000", "--iterations", "150"],
+    ),
+    Bench(
+        "checkout",
+        "bench_checkout.py",
+        ["--buyers", "100", "--leads", "30", "--burst", "200", "--holds", "60", "--serial", "30"],
+        [],
+    ),
+]
+
+Figures = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: how to read its figure, floor and goal from the figures."""
+
+    path: str
+    bench: str
+    figure: Callable[[dict[str, float]], str]
+    floor: Callable[[dict[str, float]], str]
+    ratio: Callable[[dict[str, float]], float | None]
+    goal: str
+    met: Callable[[dict[str, float]], bool]
+
+
+def _ms(key: str) -> Callable[[dict[str, float]], str]:
+    return lambda f: f"{f[key]:.2f} ms p50"
+
+
+def _ratio(key: str) -> Callable[[dict[str, float]], float | None]:
+    return lambda f: f[key]
+
+
+ROWS = [
+    Row(
+        "anonymous `{ __typename }`",
+        "floor",
+        _ms("{ __typename } anonymous"),
+        lambda f: f"`/healthz` {f['healthz_p50_ms']:.2f} ms",
+        _ratio("typename_ratio"),
+        "≤ 1.5×",
+        lambda f: f["typename_ratio"] <= 1.5,
+    ),
+    Row(
+        "`leads(near: 10 mi, sort: DISTANCE, first: 20)` + `totalCount`",
+        "read",
+        _ms("radius_graphql_ms"),
+        lambda f: f"minimal SQL (KNN page + count) {f['radius_floor_ms']:.2f} ms",
+        _ratio("radius_ratio"),
+        "≤ 1.8×",
+        lambda f: f["radius_ratio"] <= 1.8,
+    ),
+    Row(
+        "the count of that radius (SQL alone)",
+        "read",
+        lambda f: f"exact {f['exact_count_ms']:.2f} ms, capped at 1,000 {f['capped_count_ms']:.2f} ms",
+        lambda f: f"KNN page {f['knn_page_ms']:.2f} ms",
+        lambda f: None,
+        "≤ 5 ms, or exact up to N (documented)",
+        lambda f: f["exact_count_ms"] <= 5 or f["capped_count_ms"] <= 5,
+    ),
+    Row(
+        "`leads(within: bbox, sort: NEWEST)` + `totalCount`",
+        "read",
+        _ms("bbox_graphql_ms"),
+        lambda f: f"domain query {f['bbox_floor_ms']:.2f} ms",
+        _ratio("bbox_ratio"),
+        "≤ 1.8×",
+        lambda f: f["bbox_ratio"] <= 1.8,
+    ),
+    Row(
+        "`searchLeads` + facets",
+        "read",
+        _ms("search_graphql_ms"),
+        lambda f: f"bare ES request {f['search_floor_ms']:.2f} ms",
+        _ratio("search_ratio"),
+        "≤ 1.3×",
+        lambda f: f["search_ratio"] <= 1.3,
+    ),
+    Row(
+        "2-item `checkout`, one client",
+        "checkout",
+        _ms("checkout_p50_ms"),
+        lambda f: f"`/healthz` {f['healthz_p50_ms']:.2f} ms",
+        _ratio("checkout_ratio"),
+        "≤ 6×",
+        lambda f: f["checkout_ratio"] <= 6,
+    ),
+    Row(
+        "200 simultaneous checkouts, 2 API processes",
+        "checkout",
+        lambda f: f"{f['burst_checkouts_per_s']:.0f}/s, p95 {f['burst_p95_ms'] / 1000:.2f} s",
+        lambda f: "—",
+        lambda f: None,
+        "≥ 150/s, p95 ≤ 1 s",
+        lambda f: f["burst_checkouts_per_s"] >= 150 and f["burst_p95_ms"] <= 1000,
+    ),
+]
+
+
+def machine() -> str:
+    """One line about this machine: CPU model and cores, memory, OS, Python."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as meminfo:
+        kb = int(meminfo.readline().split()[1])
+    return (
+        f"{model}, {os.cpu_count()} cores, {kb / 1024 / 1024:.0f} GB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def run_bench(bench: Bench, full: bool, logs: Path) -> dict[str, float]:
+    """Run one benchmark, echoing its output; its figures (RuntimeError without them)."""
+    args = bench.full if full else bench.reduced
+    command = [sys.executable, str(BENCH / bench.script), *args]
+    print(f"\n=== {bench.name}: {' '.join(command[1:])}", flush=True)
+    started = time.perf_counter()
+    figures: dict[str, float] | None = None
+    log = logs / f"{bench.name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            command, cwd=BENCH, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if line.startswith("::figures:: "):
+                figures = json.loads(line.removeprefix("::figures:: "))["figures"]
+            elif "alembic.runtime.migration" not in line:
+                print(line, end="", flush=True)
+        code = proc.wait()
+    print(f"=== {bench.name}: exit {code} in {time.perf_counter() - started:.0f} s (log {log})", flush=True)
+    if code != 0 or figures is None:
+        raise RuntimeError(f"{bench.name} failed (exit {code}); see {log}")
+    return figures
+
+
+def table(figures: Figures, full: bool, stamp: str) -> str:
+    """The markdown table of every row whose benchmark has figures."""
+    lines = [
+        f"Measured {stamp} on {machine()}, with `bench/run_all.py{' --full' if full else ''}` "
+        "(each floor in the same run as its figure).",
+        "",
+        "| path | figure | floor (same run) | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        found = figures.get(row.bench)
+        if found is None:
+            continue
+        try:
+            ratio = row.ratio(found)
+            cells = [
+                row.path,
+                row.figure(found),
+                row.floor(found),
+                f"{ratio:.2f}×" if ratio is not None else "—",
+                row.goal,
+                "yes" if row.met(found) else "**no**",
+            ]
+        except KeyError as missing:
+            cells = [row.path, f"(no figure {missing})", "", "", row.goal, ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_readme(text: str) -> None:
+    """Replace the table between the markers of bench/README.md."""
+    current = README.read_text()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(current):
+        raise RuntimeError(f"{README} has no {BEGIN} ... {END} markers")
+    README.write_text(pattern.sub(lambda _m: f"{BEGIN}\n{text}\n{END}", current))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="the sizes of the goals")
+    parser.add_argument(
+        "--only", nargs="*", help="run only these benchmarks", choices=[b.name for b in BENCHES]
+    )
+    parser.add_argument("--logs", type=Path, default=Path("/tmp/aiq-bench-logs"))
+    args = parser.parse_args()
+    args.logs.mkdir(parents=True, exist_ok=True)
+    saved: dict[str, Any] = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    figures: Figures = saved.get("figures", {}) if saved.get("full") == args.full else {}
+    started = time.perf_counter()
+    failed: list[str] = []
+    for bench in BENCHES:
+        if args.only and bench.name not in args.only:
+            continue
+        try:
+            figures[bench.name] = run_bench(bench, args.full, args.logs)
+        except RuntimeError as exc:
+            print(f"!!! {exc}", flush=True)
+            failed.append(bench.name)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    FIGURES.write_text(json.dumps({"full": args.full, "at": stamp, "figures": figures}, indent=2) + "\n")
+    text = table(figures, args.full, stamp)
+    write_readme(text)
+    print(f"\n{text}\n\nall benchmarks in {time.perf_counter() - started:.0f} s; table written to {README}")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
