@@ -9,6 +9,8 @@
    cleaning, validation, dedup (PostGIS + fuzzy), scoring (neighbourhood medians), pricing, storage,
    Elasticsearch indexing and newLeads announcements. Prints listings ingested per second for the
    first run and for an idempotent re-run, plus how many leads and merged duplicates resulted.
+3. The summary: each end-to-end figure beside the floors of part 1 (measured in the same run) and
+   the ratio of the time per listing to the floor's. ``run()`` returns the figures (run_all.py).
 
 Run: ``.venv/bin/python bench/bench_ingest.py [--listings 600] [--clean 5000]``.
 Everything it creates (database, indices) is removed at the end.
@@ -108,7 +110,8 @@ def _region_of(source: str, path: str) -> Any:
     return resolve_region(name)
 
 
-def bench_cleaning(count: int) -> None:
+def bench_cleaning(count: int) -> dict[str, float]:
+    """The floors: listings cleaned per second (rules only), and parsed + cleaned per second."""
     samples = generate(count, seed=11)
     started = time.perf_counter()
     records = parse_all(samples)
@@ -123,14 +126,19 @@ def bench_cleaning(count: int) -> None:
     )
     print(f"  listings cleaned per second (rules):           {len(records) / (cleaned - parsed):,.0f}")
     print(f"  listings parsed + cleaned per second:          {len(records) / (cleaned - started):,.0f}")
+    return {
+        "clean_per_s": len(records) / (cleaned - parsed),
+        "parse_clean_per_s": len(records) / (cleaned - started),
+    }
 
 
-async def bench_end_to_end(count: int) -> None:
+async def bench_end_to_end(count: int) -> dict[str, float]:
+    """Listings ingested per second end to end, first run and idempotent re-run."""
     async with private_environment("ingest") as settings:
-        await _end_to_end(settings, count)
+        return await _end_to_end(settings, count)
 
 
-async def _end_to_end(base: Settings, count: int) -> None:
+async def _end_to_end(base: Settings, count: int) -> dict[str, float]:
     samples = generate(count)
     server = SiteServer({k: dict(v) for k, v in site_pages(samples, per_page=25).items()})
     bases = await server.start()
@@ -143,8 +151,9 @@ async def _end_to_end(base: Settings, count: int) -> None:
     config = FetchConfig.from_settings(settings, rate_per_host=5000.0)
     regions = sorted({s.region for s in samples})
     listings_total = sum(len(s.sources) for s in samples)
+    figures: dict[str, float] = {}
     try:
-        for label in ("first run", "re-run (idempotent)"):
+        for key, label in (("first_per_s", "first run"), ("rerun_per_s", "re-run (idempotent)")):
             started = time.perf_counter()
             created = merged = unchanged = listings = 0
             pages = 0
@@ -157,6 +166,7 @@ async def _end_to_end(base: Settings, count: int) -> None:
                     listings += report.listings
                     pages += report.search_pages + report.detail_pages
             elapsed = time.perf_counter() - started
+            figures[key] = listings / elapsed
             print(
                 f"end to end, {label}: {listings} listings ({pages} pages fetched) in {elapsed:.1f} s → "
                 f"{created} new leads, {merged} merged, {unchanged} unchanged"
@@ -177,17 +187,34 @@ async def _end_to_end(base: Settings, count: int) -> None:
     finally:
         await server.stop()
         await deps.aclose()
+    return figures
 
 
-def main() -> None:
+def _line(label: str, rate: float, floor_label: str, floor: float) -> str:
+    # the ratio is of times per listing: how many times the floor's cost one ingested listing takes
+    return f"  {label:<32} {rate:>9,.1f}/s   {floor_label:<24} {floor:>9,.0f}/s   {floor / rate:6.2f}x"
+
+
+async def run(listings: int = 600, clean: int = 5000) -> dict[str, float]:
+    """Both parts; prints each end-to-end figure beside the floors measured in the same run."""
+    figures = bench_cleaning(clean)
+    figures.update(await bench_end_to_end(listings))
+    print("ingestion (listings/s, then the floor measured in the same run, and the time ratio):")
+    for key, label in (("first_per_s", "end to end, first run"), ("rerun_per_s", "end to end, re-run")):
+        print(_line(label, figures[key], "floor: cleaning (rules)", figures["clean_per_s"]))
+        print(_line("", figures[key], "floor: parse + clean", figures["parse_clean_per_s"]))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: --listings N (end to end), --clean N (the cleaning floor)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--listings", type=int, default=600, help="listings for the end-to-end run")
     parser.add_argument("--clean", type=int, default=5000, help="listings for the cleaning run")
-    args = parser.parse_args()
-    bench_cleaning(args.clean)
-    asyncio.run(bench_end_to_end(args.listings))
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.listings, args.clean))
 
 
 if __name__ == "__main__":

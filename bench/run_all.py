@@ -57,6 +57,7 @@ BENCHES = [
         ["--buyers", "100", "--leads", "30", "--burst", "200", "--holds", "60", "--serial", "30"],
         [],
     ),
+    Bench("load", "bench_load.py", ["--duration", "45", "--floor-seconds", "8"], ["--full"]),
 ]
 
 Figures = dict[str, dict[str, float]]
@@ -146,6 +147,18 @@ ROWS = [
         lambda f: None,
         "≥ 150/s, p95 ≤ 1 s",
         lambda f: f["burst_checkouts_per_s"] >= 150 and f["burst_p95_ms"] <= 1000,
+    ),
+    Row(
+        "mixed load (Locust: browse, search, view, hold, checkout, subscribe), 2 API + 1 worker",
+        "load",
+        lambda f: (
+            f"{f['http_rps']:.0f} HTTP req/s, {f['errors']:.0f} errors, p95 checkout "
+            f"{f.get('p95 checkout', 0):.0f} ms"
+        ),
+        lambda f: f"`/healthz` under the same Locust setup {f['floor_rps']:.0f} req/s",
+        lambda f: f["http_rps"] / f["floor_rps"] if f["floor_rps"] else None,
+        "0 errors, invariants hold",
+        lambda f: f["errors"] == 0 and f["broken_invariants"] == 0,
     ),
 ]
 

@@ -10,6 +10,8 @@ once an LLM key is configured). Both are retried with backoff and dead-lettered 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -149,14 +151,9 @@ async def run_scrape(
     metrics = wctx.metrics(ctx)
     started = time.perf_counter()
 
-    async def on_batch(batch: ScrapeBatch) -> None:
-        for page in batch.pages:
-            outcome = "ok" if not page.error else ("parse_error" if page.http_status else "fetch_error")
-            metrics.scraper_pages.labels(parser.source, outcome).inc()
-        report.search_pages += sum(1 for p in batch.pages if p.kind == "search")
-        report.detail_pages += sum(1 for p in batch.pages if p.kind == "detail")
-        report.page_errors += sum(1 for p in batch.pages if p.kind == "search" and p.error)
-        report.listings += len(batch.listings)
+    storing: asyncio.Task[None] | None = None
+
+    async def store(batch: ScrapeBatch) -> None:
         await ingest_scraped(ctx, batch, refiner, report)
         if progress is not None:
             report.seconds = time.perf_counter() - started
@@ -167,16 +164,40 @@ async def run_scrape(
                 f"{report.failed + report.page_errors} failed"
             )
 
+    async def on_batch(batch: ScrapeBatch) -> None:
+        nonlocal storing
+        # The previous page was stored while this one was fetched and parsed: one page in the
+        # database at a time, in crawl order, and a failed store still stops the crawl here.
+        if storing is not None:
+            await storing
+        for page in batch.pages:
+            outcome = "ok" if not page.error else ("parse_error" if page.http_status else "fetch_error")
+            metrics.scraper_pages.labels(parser.source, outcome).inc()
+        report.search_pages += sum(1 for p in batch.pages if p.kind == "search")
+        report.detail_pages += sum(1 for p in batch.pages if p.kind == "detail")
+        report.page_errors += sum(1 for p in batch.pages if p.kind == "search" and p.error)
+        report.listings += len(batch.listings)
+        storing = asyncio.create_task(store(batch))
+
     config = fetch_config or FetchConfig.from_settings(settings)
-    async with PoliteFetcher(config, policy=policy_for(settings, parser, where)) as fetcher:
-        await crawl(
-            parser,
-            fetcher,
-            base_url_for(settings, parser),
-            where,
-            max_pages=pages or DEFAULT_MAX_PAGES,
-            on_batch=on_batch,
-        )
+    try:
+        async with PoliteFetcher(config, policy=policy_for(settings, parser, where)) as fetcher:
+            await crawl(
+                parser,
+                fetcher,
+                base_url_for(settings, parser),
+                where,
+                max_pages=pages or DEFAULT_MAX_PAGES,
+                on_batch=on_batch,
+            )
+        if storing is not None:
+            await storing
+    except BaseException:
+        if storing is not None:
+            storing.cancel()  # no-op when it already finished
+            with contextlib.suppress(BaseException):
+                await storing
+        raise
     report.seconds = time.perf_counter() - started
     return report
 

@@ -17,7 +17,7 @@ from aiqleads.domain.core.interactions import (
 )
 from aiqleads.domain.events import cart_channel
 from aiqleads.domain.jobs import JobName, enqueue, profile_update_job_id
-from aiqleads.domain.pricing.signals import SignalKind, record_signal
+from aiqleads.domain.pricing.signals import SignalKind, record_signals
 from aiqleads.domain.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,14 @@ def schedule_deadlines(uow: UnitOfWork, deadlines: list[tuple[uuid.UUID, datetim
     uow.after_commit(f"arm {len(deadlines)} hold deadline(s)", lambda: store.arm(list(deadlines)))
 
 
-def record_demand(uow: UnitOfWork, lead_id: uuid.UUID, kind: SignalKind, actor: str) -> None:
-    """Count one demand signal of a lead after the commit (a lost one only slightly skews pricing)."""
+def record_demand(uow: UnitOfWork, signals: list[tuple[uuid.UUID, SignalKind, str]]) -> None:
+    """Count these demand signals after the commit, in one pipelined round trip (a lost one only
+    slightly skews pricing)."""
+    if not signals:
+        return
     redis, queue = uow.deps.redis, uow.settings.arq_queue_name
-    uow.after_commit(
-        f"{kind} signal", lambda: record_signal(redis, lead_id, kind, queue_name=queue, actor=actor)
-    )
+    items: list[tuple[uuid.UUID, SignalKind, str | None]] = list(signals)
+    uow.after_commit(f"{len(items)} demand signal(s)", lambda: record_signals(redis, items, queue_name=queue))
 
 
 _PROFILE_KINDS = {"cart_add": InteractionKind.HOLD, "purchase": InteractionKind.BUY}
@@ -61,9 +63,9 @@ def record_cart_effects(uow: UnitOfWork, effects: Effects) -> None:
     schedule_deadlines(uow, effects.timers)
     for event in effects.events:
         uow.publish(cart_channel(event.user_id), event.payload())
+    record_demand(uow, list(effects.signals))
     profile_items: list[Interaction] = []
     for lead_id, kind, actor in effects.signals:
-        record_demand(uow, lead_id, kind, actor)
         user_id = user_of_actor(actor)
         if user_id is not None and kind in _PROFILE_KINDS:
             profile_items.append(interaction(user_id, lead_id, _PROFILE_KINDS[kind]))

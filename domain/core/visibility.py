@@ -19,7 +19,7 @@ import enum
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -130,7 +130,7 @@ class VisibleLead:
         self.photos: list[str] = list(lead.photos or []) if full else []
 
     @functools.cached_property
-    def _known(self) -> tuple[re.Pattern[str], ...]:
+    def _known(self) -> tuple[KnownValue, ...]:
         return _known_values(self.facts)
 
     def text(self, value: str) -> str:
@@ -234,23 +234,67 @@ def _street_parts(street: str) -> list[str]:
     return pieces
 
 
-def _known_values(lead: ContactFacts) -> tuple[re.Pattern[str], ...]:
-    """Patterns for this lead's own contact values, however the listing spelled them."""
+# The four non-ASCII characters that case-insensitive matching equates with ASCII letters (İ ı → i,
+# ſ → s, K → k; a test checks every code point): a needle search on the folded text finds every
+# place where an ASCII value's case-insensitive pattern could match.
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
+
+
+@dataclass(frozen=True)
+class KnownValue:
+    """One of a lead's own contact values as a pattern, with what a text must contain to match it.
+
+    Compiling a lead's patterns cost more than the rest of its redaction (and leads rarely repeat
+    their contact in the text), so a pattern is compiled only for a text that passes the check:
+    every needle (lower-case ASCII) inside the folded text, and ``digits`` consecutive among the
+    text's ASCII digits. Both are necessary conditions of a match, so skipping is always safe.
+    """
+
+    source: str
+    flags: int
+    needles: tuple[str, ...] = ()
+    digits: str = ""
+    checked: bool = True  # False: a value outside ASCII is applied to every text
+
+    def could_match(self, folded: str, digits: str) -> bool:
+        """Whether the text (folded, and its ASCII digits) could contain a match."""
+        if not self.checked:
+            return True
+        return all(n in folded for n in self.needles) and self.digits in digits
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The compiled pattern (compiled once per process per distinct value)."""
+        return _compiled(self.source, self.flags)
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(source: str, flags: int) -> re.Pattern[str]:
+    return re.compile(source, flags)
+
+
+def _words_value(value: str, source: str) -> KnownValue:
+    """A case-insensitive value whose words must each appear (checked only for ASCII values)."""
+    words = tuple(w.lower() for w in value.split())
+    return KnownValue(source, re.IGNORECASE, needles=words, checked=value.isascii())
+
+
+def _known_values(lead: ContactFacts) -> tuple[KnownValue, ...]:
+    """This lead's own contact values, however the listing spelled them."""
     return _contact_patterns(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
 
 
-# A page of leads compiles a handful of patterns per lead; the same leads come back request after
-# request, and compiling was a third of a suggestions request's time (bench/bench_recommend.py).
 @functools.lru_cache(maxsize=8192)
 def _contact_patterns(
     street: str | None, email: str | None, phone: str | None, name: str | None
-) -> tuple[re.Pattern[str], ...]:
-    patterns: list[re.Pattern[str]] = []
+) -> tuple[KnownValue, ...]:
+    known: list[KnownValue] = []
     values = [*(_street_parts(street) if street and street.strip() else [])]
     if email and email.strip():
         values.append(email)
     for value in values:
-        patterns.append(re.compile(r"\s+".join(map(re.escape, value.split())), re.IGNORECASE))
+        known.append(_words_value(value, r"\s+".join(map(re.escape, value.split()))))
     phone_digits = "".join(_DIGITS.findall(phone or ""))
     if len(phone_digits) >= 7:
         # the last seven digits (the local number) with any light separators between them, with
@@ -258,12 +302,14 @@ def _contact_patterns(
         local = phone_digits[-7:]
         area = phone_digits[-10:-7]
         prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
-        patterns.append(re.compile(prefix + _SEP.join(local) + r"(?!\d)"))
+        # separators hold no \w, so the seven digits stand together among the text's digits
+        checked = local.isascii() and local.isdigit()
+        known.append(KnownValue(prefix + _SEP.join(local) + r"(?!\d)", 0, digits=local, checked=checked))
     for part in (name or "").split():
         word = part.strip(".,;:'\"()")
         if len(word) >= _MIN_NAME_PART:
-            patterns.append(re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE))
-    return tuple(patterns)
+            known.append(_words_value(word, rf"\b{re.escape(word)}\b"))
+    return tuple(known)
 
 
 def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
@@ -271,14 +317,23 @@ def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) 
     return _redact(text, _known_values(lead) if lead is not None else (), marker)
 
 
-def _redact(text: str, known: Sequence[re.Pattern[str]], marker: str = REDACTED) -> str:
+def _redact(text: str, known: Sequence[KnownValue], marker: str = REDACTED) -> str:
     if len(text) > MAX_REDACTED_CHARS:
         return marker
     text = _normalised(text)
     # e-mails and URLs first: a name inside an address must not break the address's pattern
-    patterns: Iterable[re.Pattern[str]] = [_EMAIL, _URL, *known, _PHONE, _STREET]
-    for pattern in patterns:
-        text = pattern.sub(marker, text)
+    text = _URL.sub(marker, _EMAIL.sub(marker, text))
+    folded: str | None = None
+    digits = ""
+    for value in known:
+        if folded is None:  # (again) after a substitution: each check sees the text it applies to
+            folded = text.translate(_ASCII_FOLD).lower()
+            digits = _NOT_ASCII_DIGIT.sub("", text)
+        if value.could_match(folded, digits):
+            replaced = value.pattern.sub(marker, text)
+            if replaced != text:
+                text, folded = replaced, None
+    text = _STREET.sub(marker, _PHONE.sub(marker, text))
     if marker:  # "[contact hidden] [contact hidden]" reads as one hidden thing
         text = _doubled(marker).sub(marker, text)
     return _SPACES.sub(" ", text)

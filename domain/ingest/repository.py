@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, or_, select, update
+from sqlalchemy import Float, and_, cast, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -238,3 +240,326 @@ async def neighbourhood(
             or 0
         )
     return facts
+
+
+# ---- one statement per page: the batched forms used by store_batch --------------------------
+
+
+@dataclass
+class RawRow:
+    """One page or listing to keep in raw_listings (the arguments of ``store_raw``)."""
+
+    source: str
+    url: str
+    body: str
+    region: str | None
+    external_id: str | None
+    http_status: int | None
+    parsed: dict[str, Any] | None
+    parse_error: str | None
+    status: str
+
+
+_RAW_UPDATED = ("http_status", "parsed", "parse_error", "status", "region")
+
+
+def _raw_params(row: RawRow) -> dict[str, Any]:
+    body = _pg_text(row.body)
+    return {
+        "source": row.source,
+        "external_id": row.external_id,
+        "url": row.url[:4000],
+        "region": row.region,
+        "http_status": row.http_status,
+        "content_hash": content_hash(body),
+        "body": body,
+        "parsed": row.parsed,
+        "parse_error": _pg_text(row.parse_error)[:4000] if row.parse_error else None,
+        "status": row.status,
+    }
+
+
+async def store_raws(session: AsyncSession, rows: Sequence[RawRow]) -> list[int]:
+    """``store_raw`` of many rows in one statement; returns each row's id.
+
+    Rows of the same version (source, external id, hash) are folded the way consecutive upserts
+    would leave them: the first one's inserted columns with the last one's updated columns.
+    A row without an external id never conflicts and cannot be found by its key afterwards, so
+    it is inserted on its own (rare: a broken listing whose id could not be read).
+    """
+    params = [_raw_params(row) for row in rows]
+    alone: dict[int, int] = {}
+    for n, row in enumerate(rows):
+        if row.external_id is None:
+            alone[n] = await store_raw(session, **vars(row))
+    folded: dict[tuple[str, str, str], dict[str, Any]] = {}
+    distinct: list[dict[str, Any]] = []
+    for p in params:
+        if p["external_id"] is None:
+            continue
+        key = (p["source"], p["external_id"], p["content_hash"])
+        seen = folded.get(key)
+        if seen is None:
+            folded[key] = dict(p)
+            distinct.append(folded[key])
+        else:
+            seen.update({name: p[name] for name in _RAW_UPDATED})
+    statement = insert(RawListing)
+    upsert = statement.on_conflict_do_update(
+        constraint="uq_raw_listings_version",
+        set_={
+            "fetched_at": func.now(),
+            **{name: getattr(statement.excluded, name) for name in _RAW_UPDATED},
+        },
+    ).returning(RawListing.id, RawListing.source, RawListing.external_id, RawListing.content_hash)
+    ids: dict[tuple[str, str, str], int] = {}
+    for start in range(0, len(distinct), 500):  # bounded bind parameters per statement
+        result = await session.execute(upsert, distinct[start : start + 500])
+        for raw_id, source, external_id, digest in result.all():
+            if external_id is not None:
+                ids[(source, external_id, digest)] = int(raw_id)
+    return [
+        alone[n] if p["external_id"] is None else ids[(p["source"], p["external_id"], p["content_hash"])]
+        for n, p in enumerate(params)
+    ]
+
+
+async def mark_raws(
+    session: AsyncSession, marks: Sequence[tuple[Sequence[int], str, uuid.UUID | None, str | None]]
+) -> None:
+    """``mark_raw`` of many groups in one statement; a raw id marked twice keeps its last mark."""
+    last: dict[int, tuple[str, uuid.UUID | None, str | None]] = {}
+    for raw_ids, status, lead_id, error in marks:
+        for raw_id in raw_ids:
+            last.pop(raw_id, None)  # re-insert: dict order = order of the last mark
+            last[raw_id] = (status, lead_id, error[:4000] if error else None)
+    if not last:
+        return
+    await session.execute(
+        text(
+            "UPDATE raw_listings AS r SET status = v.status, lead_id = v.lead_id, parse_error = v.error "
+            "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:leads AS uuid[]), "
+            "CAST(:errors AS text[])) AS v(id, status, lead_id, error) WHERE r.id = v.id"
+        ),
+        {
+            "ids": list(last),
+            "statuses": [v[0] for v in last.values()],
+            "leads": [v[1] for v in last.values()],
+            "errors": [v[2] for v in last.values()],
+        },
+    )
+
+
+async def lock_keys_at_once(session: AsyncSession, keys: Sequence[str]) -> None:
+    """``lock_keys`` in one round trip: the function scan over the sorted array takes the locks in
+    array order, so concurrent batches still never deadlock."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    await session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+            "FROM unnest(CAST(:keys AS text[])) AS k"
+        ),
+        {"keys": ordered},
+    )
+
+
+@dataclass
+class SourceState:
+    """What lead_sources knows of a listing: its lead and the digest of its last version."""
+
+    lead_id: uuid.UUID
+    content_hash: str
+
+
+async def source_states(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], SourceState]:
+    """``source_record`` of many listings (source, external id) in one statement."""
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(
+            LeadSourceRecord.source,
+            LeadSourceRecord.external_id,
+            LeadSourceRecord.lead_id,
+            LeadSourceRecord.content_hash,
+        ).where(tuple_(LeadSourceRecord.source, LeadSourceRecord.external_id).in_(list(set(keys))))
+    )
+    return {(s, e): SourceState(lead_id, digest) for s, e, lead_id, digest in rows.all()}
+
+
+async def leads_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Lead]:
+    """These leads (through the identity map: rows already in the session keep their state)."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {lead.id: lead for lead in await session.scalars(select(Lead).where(Lead.id.in_(wanted)))}
+
+
+async def upsert_sources(
+    session: AsyncSession, rows: Sequence[tuple[uuid.UUID, str, str, str | None, str]]
+) -> None:
+    """``upsert_source`` of many (lead id, source, external id, url, digest); the last of a key wins."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for lead_id, source, external_id, url, digest in rows:
+        last.pop((source, external_id), None)
+        last[(source, external_id)] = {
+            "lead_id": lead_id,
+            "source": source,
+            "external_id": external_id,
+            "url": url,
+            "content_hash": digest,
+        }
+    if not last:
+        return
+    statement = insert(LeadSourceRecord)
+    await session.execute(
+        statement.on_conflict_do_update(
+            constraint="uq_lead_sources_source_external",
+            set_={
+                "lead_id": statement.excluded.lead_id,
+                "url": statement.excluded.url,
+                "content_hash": statement.excluded.content_hash,
+                "seen_at": func.now(),
+            },
+        ),
+        list(last.values()),
+    )
+
+
+async def touch_sources(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> None:
+    """``touch_source`` of many listings (source, external id) in one statement."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    await session.execute(
+        text(
+            "UPDATE lead_sources AS s SET seen_at = now() "
+            "FROM unnest(CAST(:sources AS text[]), CAST(:ids AS text[])) AS v(source, external_id) "
+            "WHERE s.source = v.source AND s.external_id = v.external_id"
+        ),
+        {"sources": [k[0] for k in wanted], "ids": [k[1] for k in wanted]},
+    )
+
+
+def like_prefix(prefix: str) -> str:
+    """The LIKE pattern of dedup keys starting with a street prefix (as ``dedup_candidates``)."""
+    return prefix.replace("%", r"\%").replace("_", r"\_") + "%"
+
+
+async def dedup_candidate_ids(
+    session: AsyncSession,
+    queries: Sequence[tuple[float, float, str | None]],
+    *,
+    near_meters: float,
+    same_street_meters: float,
+    limit: int = 10,
+) -> list[list[tuple[uuid.UUID, float]]]:
+    """``dedup_candidates`` of many (lat, lng, street prefix) in one statement: for each, the ids
+    and distances of the same rows in the same order (the same PostGIS expressions, per query)."""
+    if not queries:
+        return []
+    rows = await session.execute(
+        text(
+            "SELECT q.n, c.id, c.distance "
+            "FROM unnest(CAST(:ns AS int[]), CAST(:wkts AS text[]), CAST(:likes AS text[])) "
+            "  AS q(n, wkt, pattern) "
+            "CROSS JOIN LATERAL ("
+            "  SELECT l.id, ST_Distance(l.location, ST_GeomFromText(q.wkt, 4326)) AS distance "
+            "  FROM leads AS l "
+            "  WHERE (ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :near) "
+            "         OR (q.pattern IS NOT NULL AND l.dedup_key LIKE q.pattern "
+            "             AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :same_street))) "
+            "    AND l.status != 'WITHDRAWN' "
+            "  ORDER BY distance LIMIT :limit"
+            ") AS c ORDER BY q.n, c.distance"
+        ),
+        {
+            "ns": list(range(len(queries))),
+            "wkts": [point(lat, lng).data for lat, lng, _ in queries],
+            "likes": [like_prefix(prefix) if prefix else None for _, _, prefix in queries],
+            "near": float(near_meters),
+            "same_street": float(same_street_meters),
+            "limit": limit,
+        },
+    )
+    found: list[list[tuple[uuid.UUID, float]]] = [[] for _ in queries]
+    for n, lead_id, distance in rows.all():
+        found[n].append((lead_id, float(distance)))
+    return found
+
+
+def description_fingerprint(description: str | None) -> str | None:
+    """The md5 ``neighbourhood`` compares descriptions by (None when too short to compare)."""
+    if not description or len(description) < 60:
+        return None
+    return hashlib.md5(" ".join(description.lower().split()).encode()).hexdigest()
+
+
+async def neighbourhoods(
+    session: AsyncSession,
+    leads: Sequence[tuple[Lead, float, float]],
+    *,
+    radius_miles: float = 3.0,
+    copy_radius_miles: float = 50.0,
+) -> list[Neighbourhood]:
+    """``neighbourhood`` of many (lead, lat, lng) in one statement, each against the same rows."""
+    if not leads:
+        return []
+    rows = await session.execute(
+        text(
+            "SELECT q.n, m.median, m.comparables, "
+            "  CASE WHEN q.phone IS NULL AND q.email IS NULL THEN 0 ELSE ("
+            "    SELECT count(*) FROM leads AS l WHERE l.id != q.id "
+            "    AND (l.contact_phone = q.phone OR l.contact_email = q.email)) END, "
+            "  CASE WHEN q.fingerprint IS NULL THEN 0 ELSE ("
+            "    SELECT count(*) FROM leads AS l WHERE l.id != q.id "
+            "    AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :copy) "
+            "    AND (l.dedup_key IS NULL OR l.dedup_key != q.dedup_key) "
+            "    AND md5(lower(regexp_replace(l.description, :spaces, ' ', 'g'))) = q.fingerprint) END, "
+            "  CASE WHEN q.photos IS NULL THEN 0 ELSE ("
+            "    SELECT count(*) FROM leads AS l WHERE l.id != q.id "
+            "    AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :copy) "
+            "    AND (l.dedup_key IS NULL OR l.dedup_key != q.dedup_key) "
+            "    AND l.photos && ARRAY(SELECT jsonb_array_elements_text(CAST(q.photos AS jsonb)))) END "
+            "FROM unnest(CAST(:ns AS int[]), CAST(:ids AS uuid[]), CAST(:wkts AS text[]), "
+            "  CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:keys AS text[]), "
+            "  CAST(:fingerprints AS text[]), CAST(:photos AS text[])) "
+            "  AS q(n, id, wkt, phone, email, dedup_key, fingerprint, photos) "
+            "CROSS JOIN LATERAL ("
+            "  SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(l.asking_price AS FLOAT) / l.sqft) "
+            "    AS median, count(*) AS comparables "
+            "  FROM leads AS l WHERE l.id != q.id AND l.sqft > 0 AND l.asking_price > 0 "
+            "    AND l.property_type NOT IN ('LAND') AND l.fraud_score < 0.5 "
+            "    AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :radius)"
+            ") AS m ORDER BY q.n"
+        ),
+        {
+            "ns": list(range(len(leads))),
+            "ids": [lead.id for lead, _, _ in leads],
+            "wkts": [point(lat, lng).data for _, lat, lng in leads],
+            "phones": [lead.contact_phone or None for lead, _, _ in leads],
+            "emails": [lead.contact_email or None for lead, _, _ in leads],
+            "keys": [lead.dedup_key or "" for lead, _, _ in leads],
+            "fingerprints": [description_fingerprint(lead.description) for lead, _, _ in leads],
+            "photos": [json.dumps(list(lead.photos)) if lead.photos else None for lead, _, _ in leads],
+            "radius": radius_miles * METERS_PER_MILE,
+            "copy": copy_radius_miles * METERS_PER_MILE,
+            "spaces": r"\s+",
+        },
+    )
+    found: list[Neighbourhood] = []
+    for _n, median, comparables, reuse, text_copies, photo_copies in rows.all():
+        found.append(
+            Neighbourhood(
+                median_ppsf=float(median) if median is not None else None,
+                comparables=int(comparables),
+                radius_miles=radius_miles,
+                contact_reuse=int(reuse),
+                duplicate_text=int(text_copies),
+                duplicate_photos=int(photo_copies),
+            )
+        )
+    return found

@@ -9,19 +9,19 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.core.geo import SAME_STREET_METERS, lat_lng, point
+from aiqleads.domain.core.geo import METERS_PER_MILE, SAME_STREET_METERS, haversine_miles, lat_lng, point
 from aiqleads.domain.core.lead import Lead, PriceHistory
 from aiqleads.domain.core.listings import CleanListing
 from aiqleads.domain.ingest import repository as repo
 from aiqleads.domain.ingest.dedup import FUZZY_STREET_METERS, Candidate, best_match, street_prefix
 from aiqleads.domain.ingest.prepare import PreparedBatch
-from aiqleads.domain.ingest.scoring import assess_fraud, quality_score
+from aiqleads.domain.ingest.scoring import Neighbourhood, assess_fraud, quality_score
 from aiqleads.domain.pricing.engine import LeadFacts, initial_price
 from aiqleads.domain.settings import Settings
 
@@ -63,59 +63,67 @@ class IngestOutcome:
         )
 
 
+# the fields of clean.to_json() the digest keeps; read directly, without asdict's deep copy (the
+# values are scalars and lists of strings, which serialise the same either way)
+_DIGEST_FIELDS = tuple(f.name for f in fields(CleanListing) if f.name not in ("posted_at", "url", "issues"))
+
+
 def listing_digest(clean: CleanListing) -> str:
     """A fingerprint of a listing's content (not its URL or posting time: "3 days ago" drifts)."""
-    data = clean.to_json()
-    data.pop("posted_at", None)
-    data.pop("url", None)
-    data.pop("issues", None)
+    data = {name: getattr(clean, name) for name in _DIGEST_FIELDS}
     return repo.content_hash(json.dumps(data, sort_keys=True, default=str))
 
 
 async def store_batch(
     session: AsyncSession, settings: Settings, prepared: PreparedBatch, *, now: datetime | None = None
 ) -> IngestOutcome:
-    """Keep raw pages and listings, then create/update/merge leads; flushes, never commits."""
+    """Keep raw pages and listings, then create/update/merge leads; flushes, never commits.
+
+    Every step is one statement for the whole page (raw rows, locks, source lookups, dedup
+    candidates, lead writes, marks, neighbourhoods) instead of one per listing; the listings are
+    still decided one after another, each seeing what the earlier ones did (see _Deduper).
+    """
     now = now or datetime.now(UTC)
     batch = prepared.batch
     outcome = IngestOutcome(pages=sum(1 for p in batch.pages if p.kind == "search"))
-    detail_raw: dict[str, int] = {}
+    raw_rows: list[repo.RawRow] = []
+    detail_slot: dict[str, int] = {}
     for page in batch.pages:
-        raw_id = await repo.store_raw(
-            session,
-            source=batch.source,
-            url=page.url,
-            body=page.body,
-            region=batch.region,
-            external_id=page.external_id if page.kind == "detail" else f"page:{page.url}"[:2000],
-            http_status=page.http_status,
-            parsed={"kind": page.kind},
-            parse_error=page.error,
-            status="FAILED" if page.error else "FETCHED",
+        raw_rows.append(
+            repo.RawRow(
+                source=batch.source,
+                url=page.url,
+                body=page.body,
+                region=batch.region,
+                external_id=page.external_id if page.kind == "detail" else f"page:{page.url}"[:2000],
+                http_status=page.http_status,
+                parsed={"kind": page.kind},
+                parse_error=page.error,
+                status="FAILED" if page.error else "FETCHED",
+            )
         )
         if page.kind == "detail" and page.external_id and not page.error:
-            detail_raw[page.external_id] = raw_id
+            detail_slot[page.external_id] = len(raw_rows) - 1
     for failure in batch.failures:
-        await repo.store_raw(
-            session,
-            source=batch.source,
-            url=failure.url or "",
-            body=failure.fragment,
-            region=batch.region,
-            external_id=failure.external_id,
-            http_status=None,
-            parsed=None,
-            parse_error=failure.reason,
-            status="FAILED",
+        raw_rows.append(
+            repo.RawRow(
+                source=batch.source,
+                url=failure.url or "",
+                body=failure.fragment,
+                region=batch.region,
+                external_id=failure.external_id,
+                http_status=None,
+                parsed=None,
+                parse_error=failure.reason,
+                status="FAILED",
+            )
         )
         outcome.failed += 1
-
-    await repo.lock_keys(session, [_lock_key(item.clean) for item in prepared.listings if item.ok])
-    scored: dict[uuid.UUID, CleanListing] = {}
+    listing_slot: list[int] = []
     for item in prepared.listings:
-        raw_ids = [
-            await repo.store_raw(
-                session,
+        listing_slot.append(len(raw_rows))
+        raw_rows.append(
+            repo.RawRow(
                 source=batch.source,
                 url=item.raw.url or "",
                 body=item.fragment,
@@ -126,26 +134,38 @@ async def store_batch(
                 parse_error=item.detail_error,
                 status="PARSED",
             )
-        ]
-        if item.raw.external_id in detail_raw:
-            raw_ids.append(detail_raw[item.raw.external_id])
+        )
+    raw_ids = await repo.store_raws(session, raw_rows)
+
+    ok = [item.clean for item in prepared.listings if item.ok]
+    await repo.lock_keys_at_once(session, [_lock_key(clean) for clean in ok])
+    deduper = await _Deduper.load(session, ok)
+    marks: list[tuple[list[int], str, uuid.UUID | None, str | None]] = []
+    scored: dict[uuid.UUID, CleanListing] = {}
+    for n, item in enumerate(prepared.listings):
+        raw_group = [raw_ids[listing_slot[n]]]
+        if item.raw.external_id in detail_slot:
+            raw_group.append(raw_ids[detail_slot[item.raw.external_id]])
         if not item.ok:
             outcome.rejected += 1
-            await repo.mark_raw(session, raw_ids, "REJECTED", None, "; ".join(item.problems))
+            marks.append((raw_group, "REJECTED", None, "; ".join(item.problems)))
             continue
-        lead, kind = await _upsert(session, item.clean, now)
-        await repo.mark_raw(session, raw_ids, "INGESTED", lead.id, item.detail_error)
+        lead, kind = await deduper.upsert(item.clean, now)
+        marks.append((raw_group, "INGESTED", lead.id, item.detail_error))
         getattr(outcome, kind).append(lead.id)
         if kind != "unchanged":
             outcome.touched[lead.id] = lead
             scored[lead.id] = item.clean
     await session.flush()
+    await deduper.write_sources()
+    await repo.mark_raws(session, marks)
 
     created = set(outcome.created)
-    for lead_id, clean in scored.items():
-        lead = outcome.touched[lead_id]
-        await _score(session, lead, clean)
-        if lead_id in created:
+    located = [(outcome.touched[lead_id], *lat_lng(outcome.touched[lead_id].location)) for lead_id in scored]
+    hoods = await repo.neighbourhoods(session, located)
+    for (lead, _lat, _lng), hood in zip(located, hoods, strict=True):
+        _score(lead, scored[lead.id], hood)
+        if lead.id in created:
             _first_price(session, lead, now)
     await session.flush()
     return outcome
@@ -159,69 +179,170 @@ def _lock_key(clean: CleanListing) -> str:
     return f"ingest:geo:{round(clean.lat or 0.0, 2)}:{round(clean.lng or 0.0, 2)}"
 
 
-async def _upsert(session: AsyncSession, clean: CleanListing, now: datetime) -> tuple[Lead, str]:
+# How far a lead written earlier in the batch may be and still matter to a later listing's
+# candidate query: the query's radii, plus the gap between our sphere and PostGIS's spheroid.
+_NEAR_MARGIN = 1.01
+_MARGIN_METERS = 1.0
+
+
+def _may_reach(lead_lat: float, lead_lng: float, lead_key: str | None, clean: CleanListing) -> bool:
+    """Could this lead be one of the listing's dedup candidates (over-approximated)?"""
     assert clean.lat is not None and clean.lng is not None
-    digest = listing_digest(clean)
-    known = await repo.source_record(session, clean.source, clean.external_id)
-    if known is not None:
-        lead = await session.get(Lead, known.lead_id)
-        if lead is not None:
-            if known.content_hash == digest:
-                await repo.touch_source(session, known.id)
-                return lead, "unchanged"
-            _apply(lead, clean, overwrite=True)
-            await repo.upsert_source(session, lead.id, clean.source, clean.external_id, clean.url, digest)
-            await session.flush()
-            return lead, "updated"
-    rows = await repo.dedup_candidates(
-        session,
-        clean.lat,
-        clean.lng,
-        street_prefix=street_prefix(clean.dedup_key),
-        near_meters=FUZZY_STREET_METERS,
-        same_street_meters=SAME_STREET_METERS,
-    )
-    candidates = [
-        (
-            lead,
-            Candidate(
-                lead.dedup_key,
-                lead.title,
-                lead.description,
-                lead.asking_price,
-                lead.bedrooms,
-                lead.property_type,
-                distance,
-            ),
+    meters = haversine_miles(clean.lat, clean.lng, lead_lat, lead_lng) * METERS_PER_MILE
+    if meters <= FUZZY_STREET_METERS * _NEAR_MARGIN + _MARGIN_METERS:
+        return True
+    if meters > SAME_STREET_METERS * _NEAR_MARGIN + _MARGIN_METERS:
+        return False
+    prefix = street_prefix(clean.dedup_key)
+    if not prefix:
+        return False
+    # LIKE treats a backslash as an escape: then only "anything on that street" is safe
+    return "\\" in prefix or (lead_key or "").startswith(prefix)
+
+
+class _Deduper:
+    """Creates, updates or merges leads for the listings of one batch, in order.
+
+    The rows each listing would read (its lead_sources row and lead, its dedup candidates) are read
+    for the whole batch at once, before the first write. A listing may only use them when nothing
+    written earlier in the batch could change its answer: its known source comes from the batch
+    itself, and its candidate query is run again (the original per-listing one, after a flush)
+    whenever a lead written earlier in the batch might be among its candidates.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        known: dict[tuple[str, str], repo.SourceState],
+        leads: dict[uuid.UUID, Lead],
+        candidates: dict[tuple[str, str], list[tuple[uuid.UUID, float]]],
+    ) -> None:
+        self.session = session
+        self.known = known
+        self.leads = leads
+        self.candidates = candidates
+        self.written: dict[uuid.UUID, tuple[float, float]] = {}  # leads written so far: their point
+        self.unflushed = False
+        self.sources: list[tuple[uuid.UUID, str, str, str | None, str]] = []
+        self.touched: set[tuple[str, str]] = set()
+
+    @classmethod
+    async def load(cls, session: AsyncSession, listings: Sequence[CleanListing]) -> _Deduper:
+        """Read what the listings need (three statements)."""
+        keys = [(clean.source, clean.external_id) for clean in listings]
+        known = await repo.source_states(session, keys)
+        unknown = [clean for clean in listings if (clean.source, clean.external_id) not in known]
+        queries: list[tuple[float, float, str | None]] = []
+        for clean in unknown:
+            assert clean.lat is not None and clean.lng is not None
+            queries.append((clean.lat, clean.lng, street_prefix(clean.dedup_key)))
+        found = await repo.dedup_candidate_ids(
+            session, queries, near_meters=FUZZY_STREET_METERS, same_street_meters=SAME_STREET_METERS
         )
-        for lead, distance in rows
-    ]
-    match = best_match(clean, candidates)
-    if match is not None:
-        _apply(match, clean, overwrite=False)
-        await repo.upsert_source(session, match.id, clean.source, clean.external_id, clean.url, digest)
-        await session.flush()
-        return match, "merged"
-    lead = Lead(
-        id=uuid.uuid4(),
-        source=clean.source,
-        location=point(clean.lat, clean.lng),
-        posted_at=clean.posted_at or now,
-        photos=[],
-        fraud_signals=[],
-        price_credits=DEFAULT_PRICE_CREDITS,
-        max_buyers=1,
-        buyers_count=0,
-        holds_count=0,
-        status="AVAILABLE",
-        quality_score=0.5,
-        fraud_score=0.0,
-    )
-    _apply(lead, clean, overwrite=True)
-    session.add(lead)
-    await session.flush()
-    await repo.upsert_source(session, lead.id, clean.source, clean.external_id, clean.url, digest)
-    return lead, "created"
+        candidates = {(c.source, c.external_id): rows for c, rows in zip(unknown, found, strict=True)}
+        wanted = {state.lead_id for state in known.values()}
+        wanted.update(lead_id for rows in found for lead_id, _ in rows)
+        return cls(session, known, await repo.leads_by_id(session, wanted), candidates)
+
+    def _wrote(self, lead: Lead) -> None:
+        self.written[lead.id] = lat_lng(lead.location)
+        self.unflushed = True
+
+    async def _candidates(self, clean: CleanListing) -> list[tuple[Lead, float]]:
+        assert clean.lat is not None and clean.lng is not None
+        read = self.candidates.get((clean.source, clean.external_id))
+        stale = read is None or any(
+            lead_id in self.written or lead_id not in self.leads for lead_id, _ in read
+        )
+        if not stale:
+            for lead_id, (lat, lng) in self.written.items():
+                if _may_reach(lat, lng, self.leads[lead_id].dedup_key, clean):
+                    stale = True
+                    break
+        if not stale and read is not None:
+            return [(self.leads[lead_id], distance) for lead_id, distance in read]
+        if self.unflushed:
+            await self.session.flush()
+            self.unflushed = False
+        return await repo.dedup_candidates(
+            self.session,
+            clean.lat,
+            clean.lng,
+            street_prefix=street_prefix(clean.dedup_key),
+            near_meters=FUZZY_STREET_METERS,
+            same_street_meters=SAME_STREET_METERS,
+        )
+
+    async def upsert(self, clean: CleanListing, now: datetime) -> tuple[Lead, str]:
+        """Decide one listing: unchanged, updated in place, merged into a lead, or a new lead."""
+        assert clean.lat is not None and clean.lng is not None
+        digest = listing_digest(clean)
+        key = (clean.source, clean.external_id)
+        known = self.known.get(key)
+        if known is not None:
+            lead = self.leads.get(known.lead_id)
+            if lead is None:
+                lead = await self.session.get(Lead, known.lead_id)
+            if lead is not None:
+                self.leads[lead.id] = lead
+                if known.content_hash == digest:
+                    self.touched.add(key)
+                    return lead, "unchanged"
+                _apply(lead, clean, overwrite=True)
+                self._attach(lead, clean, digest)
+                return lead, "updated"
+        rows = await self._candidates(clean)
+        candidates = [
+            (
+                lead,
+                Candidate(
+                    lead.dedup_key,
+                    lead.title,
+                    lead.description,
+                    lead.asking_price,
+                    lead.bedrooms,
+                    lead.property_type,
+                    distance,
+                ),
+            )
+            for lead, distance in rows
+        ]
+        match = best_match(clean, candidates)
+        if match is not None:
+            _apply(match, clean, overwrite=False)
+            self._attach(match, clean, digest)
+            return match, "merged"
+        lead = Lead(
+            id=uuid.uuid4(),
+            source=clean.source,
+            location=point(clean.lat, clean.lng),
+            posted_at=clean.posted_at or now,
+            photos=[],
+            fraud_signals=[],
+            price_credits=DEFAULT_PRICE_CREDITS,
+            max_buyers=1,
+            buyers_count=0,
+            holds_count=0,
+            status="AVAILABLE",
+            quality_score=0.5,
+            fraud_score=0.0,
+        )
+        _apply(lead, clean, overwrite=True)
+        self.session.add(lead)
+        self._attach(lead, clean, digest)
+        return lead, "created"
+
+    def _attach(self, lead: Lead, clean: CleanListing, digest: str) -> None:
+        key = (clean.source, clean.external_id)
+        self.leads[lead.id] = lead
+        self.known[key] = repo.SourceState(lead.id, digest)
+        self.sources.append((lead.id, clean.source, clean.external_id, clean.url, digest))
+        self._wrote(lead)
+
+    async def write_sources(self) -> None:
+        """The lead_sources rows of the batch (after the leads are flushed)."""
+        await repo.upsert_sources(self.session, self.sources)
+        await repo.touch_sources(self.session, self.touched)
 
 
 _FIELDS = (
@@ -319,10 +440,8 @@ def _as_listing(lead: Lead, clean: CleanListing) -> CleanListing:
     )
 
 
-async def _score(session: AsyncSession, lead: Lead, clean: CleanListing) -> None:
+def _score(lead: Lead, clean: CleanListing, hood: Neighbourhood) -> None:
     merged = _as_listing(lead, clean)
-    lat, lng = lat_lng(lead.location)
-    hood = await repo.neighbourhood(session, lead, lat, lng)
     fraud = assess_fraud(merged, hood)
     previous_hints = [s for s in (lead.fraud_signals or []) if s.startswith("AI review: ")]
     signals = list(fraud.signals)

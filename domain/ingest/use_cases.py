@@ -43,6 +43,6 @@ async def store_prepared(deps: Backends, prepared: PreparedBatch, *, index_now: 
         if touched:  # new or changed text: the worker embeds it (never in this transaction)
             uow.enqueue(JobName.EMBED_LEADS, reindex_args(touched))
         announced = [touched[i] for i in outcome.created if i in touched]
-        for lead in announced:
-            uow.publish(NEW_LEADS_CHANNEL, new_lead_event(lead))
+        # one pipelined round trip for the page's announcements, in the same order
+        uow.publish_many(NEW_LEADS_CHANNEL, [new_lead_event(lead) for lead in announced])
     return Stored(outcome, len(announced))

@@ -130,38 +130,66 @@ async def record_signal(
     per actor, lead and window, so one account (or one address) cannot pump a price; purchases
     always count (each one is paid). Returns True when this signal enqueued an immediate reprice.
     """
-    if kind not in SIGNAL_KINDS:
-        raise ValueError(f"unknown demand signal kind {kind!r}")
+    (enqueued,) = await record_signals(
+        redis, [(lead_id, kind, actor)], queue_name=queue_name, now=now, policy=policy
+    )
+    return enqueued
+
+
+async def record_signals(
+    redis: Redis,
+    signals: Sequence[tuple[uuid.UUID, SignalKind, str | None]],
+    *,
+    queue_name: str | None = None,
+    now: float | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> list[bool]:
+    """Count several (lead, kind, actor) signals in ONE pipelined round trip, each exactly as
+    ``record_signal`` counts it; per signal, whether it enqueued an immediate reprice."""
+    for _lead, kind, _actor in signals:
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"unknown demand signal kind {kind!r}")
+    if not signals:
+        return []
     ts = time.time() if now is None else now
     bucket = int(ts // policy.bucket_seconds)
-    weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
-    dedupe = actor is not None and kind != "purchase"
     try:
-        result = await redis.eval(  # type: ignore[misc]
-            _RECORD,
-            4,
-            seen_key(lead_id, kind, actor or "-"),
-            demand_key(lead_id),
-            dirty_key(queue_name),
-            burst_key(lead_id),
-            str(policy.window_seconds),
-            f"{kind}:{bucket}",
-            str(policy.window_seconds + policy.bucket_seconds),
-            str(lead_id),
-            str(int(ts * 1000)),
-            str(weight),
-            str(policy.burst_window_seconds),
-            "1" if dedupe else "0",
-        )
-        burst = int(result)
-        if burst < 0:  # this actor was already counted in the window
-            return False
-        if kind != "purchase" and burst < policy.burst_threshold:
-            return False
-        return await enqueue_reprice(redis, lead_id, queue_name=queue_name, policy=policy)
+        async with redis.pipeline(transaction=False) as pipe:
+            for lead_id, kind, actor in signals:
+                weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
+                dedupe = actor is not None and kind != "purchase"
+                pipe.eval(
+                    _RECORD,
+                    4,
+                    seen_key(lead_id, kind, actor or "-"),
+                    demand_key(lead_id),
+                    dirty_key(queue_name),
+                    burst_key(lead_id),
+                    str(policy.window_seconds),
+                    f"{kind}:{bucket}",
+                    str(policy.window_seconds + policy.bucket_seconds),
+                    str(lead_id),
+                    str(int(ts * 1000)),
+                    str(weight),
+                    str(policy.burst_window_seconds),
+                    "1" if dedupe else "0",
+                )
+            bursts = await pipe.execute()
     except RedisError:
-        log.warning("could not record %s signal for lead %s", kind, lead_id, exc_info=True)
-        return False
+        log.warning("could not record %d demand signal(s)", len(signals), exc_info=True)
+        return [False] * len(signals)
+    enqueued: list[bool] = []
+    for (lead_id, kind, _actor), result in zip(signals, bursts, strict=True):
+        burst = int(result)
+        if burst < 0 or (kind != "purchase" and burst < policy.burst_threshold):
+            enqueued.append(False)  # this actor was already counted, or no burst yet
+            continue
+        try:
+            enqueued.append(await enqueue_reprice(redis, lead_id, queue_name=queue_name, policy=policy))
+        except RedisError:
+            log.warning("could not enqueue a reprice of lead %s", lead_id, exc_info=True)
+            enqueued.append(False)
+    return enqueued
 
 
 async def enqueue_reprice(

@@ -8,13 +8,16 @@ PostgreSQL is the source of truth. Writers call `index_leads` (usually through t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import json
+import multiprocessing
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,11 +73,15 @@ def _actions(index: str, docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 async def _bulk(
-    es: AsyncElasticsearch, operations: list[dict[str, Any]], *, require_alias: bool, refresh: bool
+    es: AsyncElasticsearch, operations: list[dict[str, Any]] | str, *, require_alias: bool, refresh: bool
 ) -> list[dict[str, Any]]:
     """Send one bulk request; return the failed items."""
     response = await es.bulk(
-        operations=operations, require_alias=require_alias, refresh="wait_for" if refresh else False
+        # a str is a ready NDJSON body (reindex builds them in worker processes); the client
+        # sends it as is, though its annotation only names the list form
+        operations=cast(Any, operations),
+        require_alias=require_alias,
+        refresh="wait_for" if refresh else False,
     )
     if not response.get("errors"):
         return []
@@ -179,6 +186,64 @@ async def swap_alias(es: AsyncElasticsearch, settings: Settings, new_index: str)
     return previous
 
 
+# A rebuild's cost is building the documents (the visibility policy's redaction, the text
+# analysis), so a big one on idle cores may build them in worker processes (reindex_all workers=).
+POOL_MIN_LEADS = 20_000
+IN_FLIGHT_PER_WORKER = 2  # slices queued per worker, so no worker waits for the reader
+BUILD_SETTINGS: dict[str, Any] = {
+    "refresh_interval": "-1",
+    "number_of_replicas": 0,
+    "translog": {"durability": "async"},  # one fsync every few seconds, not one per bulk request
+}
+SERVING_SETTINGS: dict[str, Any] = {
+    "refresh_interval": "1s",
+    "number_of_replicas": INDEX_SETTINGS["number_of_replicas"],
+    "translog": {"durability": "request"},
+}
+
+
+class _Row:
+    """A lead row rebuilt in a worker process from its column values (what lead_document reads)."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        self.__dict__.update(zip(names, values, strict=True))
+
+
+def _dumps(value: Any) -> str:
+    # the same encoding as the client's JSON serializer
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_bulk_bodies(
+    index: str, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[list[str], int]:
+    """Bulk request bodies (NDJSON, BULK_CHUNK documents each) indexing these rows into `index`."""
+    bodies: list[str] = []
+    for start in range(0, len(rows), BULK_CHUNK):
+        lines: list[str] = []
+        for values in rows[start : start + BULK_CHUNK]:
+            doc = lead_document(_Row(names, values))
+            lines.append(_dumps({"index": {"_index": index, "_id": doc["lead_id"]}}))
+            lines.append(_dumps(doc))
+        bodies.append("\n".join(lines) + "\n")
+    return bodies, len(rows)
+
+
+async def _send_bodies(es: AsyncElasticsearch, bodies: Sequence[str]) -> None:
+    for body in bodies:
+        failed = await _bulk(es, body, require_alias=False, refresh=False)
+        if failed:
+            first = failed[0]["error"]
+            raise IndexingError(
+                f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}"
+            )
+
+
+def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    # spawn: the parent runs an event loop and driver threads, which a fork would copy mid-flight
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 async def reindex_all(
     session_factory: async_sessionmaker[AsyncSession],
     es: AsyncElasticsearch,
@@ -186,49 +251,94 @@ async def reindex_all(
     progress: Progress | None = None,
     *,
     batch_size: int = 2000,
+    workers: int = 1,
 ) -> ReindexResult:
     """Rebuild the index from PostgreSQL into `<prefix>-leads-<timestamp>`, then swap the alias.
 
     Readers keep using the old index until the atomic alias swap. Writes made while the new
     index is built go to the old one; after the swap, every lead updated since the rebuild
     started is indexed again into the new index (catch-up), and the old indices are deleted.
+
+    The leads are read in keyset slices of `batch_size`; a slice's documents are built while the
+    previous slice is in Elasticsearch. With ``workers`` > 1 (and at least POOL_MIN_LEADS leads)
+    they are built in that many spawned processes: it pays only with idle cores (on the loaded
+    2-core bench machine it measured 54.5 s against 55.8 s in process for 20k leads), and a
+    caller's main module must then be import-safe (``if __name__ == "__main__"``).
     """
     report: Progress = progress or (lambda _line: None)
     started = time.perf_counter()
     index = new_index_name(settings)
     alias = alias_name(settings)
-    bulk_settings = {**INDEX_SETTINGS, "refresh_interval": "-1"}
-    await es.indices.create(index=index, settings=bulk_settings, mappings=MAPPING)
-    pending: asyncio.Task[int] | None = None  # ES ingests one batch while we prepare the next
+    await es.indices.create(index=index, settings={**INDEX_SETTINGS, **BUILD_SETTINGS}, mappings=MAPPING)
+    loop = asyncio.get_running_loop()
+    pool: concurrent.futures.ProcessPoolExecutor | None = None
+    slices: set[asyncio.Task[int]] = set()
     try:
         async with session_factory() as session:
             since = await leads_repo.database_now(session)
             total = await leads_repo.count_all_leads(session)
         report(f"reindex: building {index} from {total} leads in PostgreSQL")
+        if total >= POOL_MIN_LEADS and workers > 1:
+            pool = _pool(workers)
+        # at least one slice building while the previous one is in Elasticsearch
+        room = asyncio.Semaphore(max(2, workers * IN_FLIGHT_PER_WORKER if pool else 2))
         done = 0
+        failures: list[BaseException] = []
+
+        async def index_slice(names: list[str], rows: list[tuple[Any, ...]]) -> int:
+            try:
+                if pool is not None:
+                    bodies, n = await loop.run_in_executor(pool, build_bulk_bodies, index, names, rows)
+                else:
+                    bodies, n = build_bulk_bodies(index, names, rows)
+                await _send_bodies(es, bodies)
+                return n
+            finally:
+                room.release()
+
+        def finished(task: asyncio.Task[int]) -> None:
+            nonlocal done
+            slices.discard(task)
+            if task.cancelled():
+                return
+            if task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+                return
+            done += task.result()
+            percent = 100.0 * done / total if total else 100.0
+            report(f"reindex: {done}/{total} leads indexed ({percent:.1f}%)")
+
         after: uuid.UUID | None = None
-        while True:
-            async with session_factory() as session:
+        async with session_factory() as session:
+            while True:
                 rows = await leads_repo.lead_batch_for_index(session, after, batch_size)
-            docs = [lead_document(row) for row in rows]
-            if pending is not None:
-                done += await pending
-                pending = None
-                percent = 100.0 * done / total if total else 100.0
-                report(f"reindex: {done}/{total} leads indexed ({percent:.1f}%)")
-            if not rows:
-                break
-            after = rows[-1].id
-            pending = asyncio.create_task(_bulk_into(es, index, docs))
-        await es.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+                await session.rollback()  # no snapshot held open across the whole rebuild
+                if not rows:
+                    break
+                after = rows[-1].id
+                await room.acquire()
+                if failures:
+                    raise failures[0]
+                task = asyncio.create_task(index_slice(list(rows[0]._fields), [tuple(row) for row in rows]))
+                slices.add(task)
+                task.add_done_callback(finished)
+        if slices:
+            await asyncio.gather(*slices, return_exceptions=True)
+        if failures:
+            raise failures[0]
+        await es.indices.put_settings(index=index, settings={"index": SERVING_SETTINGS})
         await es.indices.refresh(index=index)
     except BaseException:
-        if pending is not None:
-            pending.cancel()
+        for task in list(slices):
+            task.cancel()
+        for task in list(slices):
             with contextlib.suppress(BaseException):
-                await pending
+                await task
         await es.indices.delete(index=index, ignore_unavailable=True)
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     previous = await swap_alias(es, settings, index)
     report(f"reindex: alias {alias} now points at {index}")
     async with session_factory() as session:
@@ -252,16 +362,3 @@ async def reindex_all(
         removed_indices=tuple(stale),
         seconds=time.perf_counter() - started,
     )
-
-
-async def _bulk_into(es: AsyncElasticsearch, index: str, docs: Sequence[dict[str, Any]]) -> int:
-    for start in range(0, len(docs), BULK_CHUNK):
-        failed = await _bulk(
-            es, _actions(index, docs[start : start + BULK_CHUNK]), require_alias=False, refresh=False
-        )
-        if failed:
-            first = failed[0]["error"]
-            raise IndexingError(
-                f"{len(failed)} lead(s) not indexed: {first.get('type')}: {first.get('reason')}"
-            )
-    return len(docs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,15 +123,32 @@ class _Safe:
         return getattr(self._lead, name)
 
 
+@functools.lru_cache(maxsize=64)
+def _type_words_cached(property_type: str) -> tuple[tuple[str, ...], str]:
+    tokens = text.tokens(text.PROPERTY_TYPE_WORDS.get(property_type, "other"))
+    return tuple(tokens), " ".join([*tokens, *text.expansions(tokens)])
+
+
+def _type_words(property_type: str) -> tuple[list[str], str]:
+    """The property type's tokens and its type_text (a handful of types: computed once each)."""
+    tokens, joined = _type_words_cached(property_type)
+    return list(tokens), joined
+
+
+# a reindex meets the same few hundred cities again and again
+_city_text = functools.lru_cache(maxsize=4096)(text.normalize)
+
+
 def lead_document(row: Any) -> dict[str, Any]:
     """The search document of a lead (a Lead row, or any row with the same attributes)."""
-    lead: Any = _Safe(row)
+    # only ORM rows can lack loaded server defaults; a plain row (reindex) is read as it is
+    lead: Any = _Safe(row) if hasattr(row, "_sa_instance_state") else row
     # only the public point is indexed: geo filters, distance sorts and cursors run on it
     lat, lng = public_point(*_location(row))
     # only what a non-buyer may read is searchable: a seller's phone or e-mail finds nothing
     title_tokens = text.tokens(index_text(lead.title, lead))
     description_tokens = text.tokens(index_text(lead.description, lead))
-    type_tokens = text.tokens(text.PROPERTY_TYPE_WORDS.get(lead.property_type, "other"))
+    type_tokens, type_text = _type_words(lead.property_type)
     features = text.count_tokens(lead.bedrooms, lead.bathrooms) + type_tokens
     expansions = text.expansions([*title_tokens, *description_tokens, *type_tokens])
     max_buyers = int(lead.max_buyers if lead.max_buyers is not None else 1)
@@ -141,8 +159,8 @@ def lead_document(row: Any) -> dict[str, Any]:
         "lead_id": str(lead.id),
         "title": " ".join(title_tokens),
         "description": " ".join(description_tokens),
-        "city_text": text.normalize(f"{lead.city} {lead.state}"),
-        "type_text": " ".join([*type_tokens, *text.expansions(type_tokens)]),
+        "city_text": _city_text(f"{lead.city} {lead.state}"),
+        "type_text": type_text,
         "features": " ".join(features),
         "expansions": " ".join(expansions),
         "source": lead.source,
