@@ -166,6 +166,10 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         ws_ping_interval=20,
         ws_ping_timeout=20,  # half-open sockets are dropped after a missed pong
         ws_max_size=settings.max_body_bytes,  # one websocket message is bounded like an HTTP body
+        # no permessage-deflate: its zlib state costs ~46 KB per connection (measured, bench/
+        # bench_subscribers.py), more than everything else an idle subscriber holds, for frames
+        # that are a few hundred bytes of JSON
+        ws_per_message_deflate=False,
         # h11 bounds the request line and headers (httptools, uvicorn's other parser, does not)
         http="h11",
         h11_max_incomplete_event_size=64 * 1024,

@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from _support import private_environment
+from _support import emit_figures, private_environment
 from sqlalchemy import func, select
 
 from aiqleads.domain.bootstrap import bootstrap
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--listings", type=int, default=600, help="listings for the end-to-end run")
     parser.add_argument("--clean", type=int, default=5000, help="listings for the cleaning run")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.listings, args.clean))
+    emit_figures("ingest", asyncio.run(run(args.listings, args.clean)))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from _support import private_environment
+from _support import emit_figures, private_environment
 from sqlalchemy import select, text
 
 from aiqleads.domain.bootstrap import Deps, bootstrap
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--leads", type=int, default=100_000, help="synthetic leads to seed and index")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.leads))
+    emit_figures("reindex", asyncio.run(run(args.leads)))
 
 
 if __name__ == "__main__":

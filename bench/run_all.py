@@ -57,6 +57,14 @@ BENCHES = [
         ["--buyers", "100", "--leads", "30", "--burst", "200", "--holds", "60", "--serial", "30"],
         [],
     ),
+    Bench(
+        "subscribers",
+        "bench_subscribers.py",
+        ["--subscribers", "2000", "--delivery-subscribers", "2000", "--events", "5"],
+        ["--subscribers", "10000", "--delivery-subscribers", "5000"],
+    ),
+    Bench("ingest", "bench_ingest.py", ["--listings", "600", "--clean", "3000"], ["--listings", "2000"]),
+    Bench("reindex", "bench_reindex.py", ["--leads", "20000"], ["--leads", "100000"]),
     Bench("load", "bench_load.py", ["--duration", "45", "--floor-seconds", "8"], ["--full"]),
 ]
 
@@ -147,6 +155,48 @@ ROWS = [
         lambda f: None,
         "≥ 150/s, p95 ≤ 1 s",
         lambda f: f["burst_checkouts_per_s"] >= 150 and f["burst_p95_ms"] <= 1000,
+    ),
+    Row(
+        "idle `priceChanged` subscriber (server RSS per connection + subscription)",
+        "subscribers",
+        lambda f: f"{f['subscriber_kb']:.1f} KB ({f['rss_subscribed_mb']:.0f} MB with the process)",
+        lambda f: f"bare websocket connection {f['bare_connection_kb']:.1f} KB",
+        _ratio("subscriber_to_floor"),
+        "≤ 30 KB",
+        lambda f: f["subscriber_kb"] <= 30,
+    ),
+    Row(
+        "one `priceChanged` event to N subscribers: last delivery",
+        "subscribers",
+        lambda f: f"p95 {f['last_delivery_p95_ms']:.0f} ms",
+        lambda f: f"one subscriber {f['delivery_floor_ms']:.1f} ms",
+        lambda f: f["last_delivery_p95_ms"] / f["delivery_floor_ms"],
+        "p95 ≤ 1 s (5,000 subscribers)",
+        lambda f: f["last_delivery_p95_ms"] <= 1000,
+    ),
+    Row(
+        "ingestion end to end (fetch → parse → clean → dedup → score → store → index → announce)",
+        "ingest",
+        lambda f: f"{f['first_per_s']:.0f} listings/s (re-run {f['rerun_per_s']:.0f}/s)",
+        lambda f: f"cleaning alone {f['clean_per_s']:,.0f}/s; parse + clean {f['parse_clean_per_s']:,.0f}/s",
+        lambda f: f["clean_per_s"] / f["first_per_s"],
+        "≥ 400 listings/s",
+        lambda f: f["first_per_s"] >= 400,
+    ),
+    Row(
+        "`aiqleads reindex`",
+        "reindex",
+        lambda f: (
+            f"{f['leads']:,.0f} leads in {f['reindex_s']:.1f} s ({f['leads_per_s']:,.0f}/s; "
+            f"{f['document_us']:.0f} µs to build a document)"
+        ),
+        lambda f: (
+            f"bare `_bulk` of prebuilt documents {f['floor_bulk_s']:.1f} s; "
+            f"bare SELECT {f['floor_select_s']:.1f} s"
+        ),
+        _ratio("ratio"),
+        "≤ 15 s at 100k",
+        lambda f: f["reindex_s"] * 100_000 / f["leads"] <= 15,
     ),
     Row(
         "mixed load (Locust: browse, search, view, hold, checkout, subscribe), 2 API + 1 worker",

@@ -2,8 +2,14 @@
 
 Publishers (API processes and workers) PUBLISH JSON to a channel after their transaction commits:
 use cases record ``uow.publish(channel, payload)`` on their unit of work (domain/unit_of_work.py).
-Each API process keeps ONE Redis subscription (pattern ``aiq:*``) and hands messages to local
-asyncio queues, so N websocket subscribers cost one Redis connection, not N.
+Each API process keeps ONE Redis subscription (pattern ``aiq:*``) and fans each message out to a
+registry of local subscriptions, so N websocket subscribers cost one Redis connection, not N.
+
+An idle local subscription is one small slotted object in that registry (no queue, no task of its
+own: the consumer's task waits on a single future). Events are parsed once per message and the
+same payload dict is handed to every subscriber of the channel, so a backlog costs a pointer per
+event. A consumer that falls behind keeps at most ``QUEUE_SIZE`` events and loses the oldest
+beyond that (drop-oldest): a stalled client can neither stall the others nor grow memory.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import defaultdict
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,7 +27,7 @@ from redis.asyncio import Redis
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "aiq:"
-QUEUE_SIZE = 1000
+QUEUE_SIZE = 1000  # events kept for a consumer that is behind (pointers to shared payloads)
 
 
 def cart_channel(user_id: object) -> str:
@@ -38,19 +44,73 @@ async def publish(redis: Redis, channel: str, payload: dict[str, Any]) -> None:
     await redis.publish(channel, json.dumps(payload, default=str))
 
 
+class _Subscription:
+    """One local subscriber: events not yet consumed, and the consumer's wake-up future."""
+
+    __slots__ = ("first", "more", "waiter")
+
+    def __init__(self) -> None:
+        # the next event, then a deque only when several wait: an idle or keeping-up consumer
+        # allocates nothing per event (a fan-out to 5,000 makes every per-subscriber object count)
+        self.first: dict[str, Any] | None = None
+        self.more: deque[dict[str, Any]] | None = None
+        self.waiter: asyncio.Future[None] | None = None
+
+    def push(self, payload: dict[str, Any]) -> None:
+        """Queue one event (dropping the oldest past QUEUE_SIZE) and wake the consumer."""
+        if self.first is None:
+            self.first = payload
+        else:
+            if self.more is None:
+                self.more = deque(maxlen=QUEUE_SIZE - 1)
+            elif len(self.more) == QUEUE_SIZE - 1:
+                self.first = self.more.popleft()  # drop-oldest: ``first`` is the oldest of all
+            self.more.append(payload)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pop(self) -> dict[str, Any] | None:
+        """The oldest waiting event, or None."""
+        payload = self.first
+        if payload is not None:
+            more = self.more
+            if more:
+                self.first = more.popleft()
+            else:
+                self.first = self.more = None
+        return payload
+
+    @property
+    def backlog(self) -> int:
+        """Events waiting to be consumed."""
+        if self.first is None:
+            return 0
+        return 1 + (len(self.more) if self.more is not None else 0)
+
+
 class EventHub:
-    """One per process: a single Redis pattern subscription fanned out to local queues."""
+    """One per process: a single Redis pattern subscription fanned out to local subscribers."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._subscribers: dict[str, set[_Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     @property
     def subscriber_count(self) -> int:
         """Number of live local subscriptions (for metrics and tests)."""
-        return sum(len(q) for q in self._queues.values())
+        return sum(len(subs) for subs in self._subscribers.values())
+
+    @property
+    def channel_count(self) -> int:
+        """Number of channels with at least one local subscriber (the fan-out registry's size)."""
+        return len(self._subscribers)
+
+    def backlogs(self, channel: str) -> list[int]:
+        """Events waiting for each local subscriber of a channel (tests: a slow consumer is bounded)."""
+        return [sub.backlog for sub in self._subscribers.get(channel, ())]
 
     async def start(self) -> None:
         """Begin listening; returns once the Redis subscription is active."""
@@ -65,7 +125,7 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        self._queues.clear()
+        self._subscribers.clear()
 
     async def _run(self) -> None:
         while True:
@@ -87,31 +147,41 @@ class EventHub:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _dispatch(self, channel: str, data: str) -> None:
-        queues = self._queues.get(channel)
-        if not queues:
+        subscribers = self._subscribers.get(channel)
+        if not subscribers:
             return
         try:
             payload = json.loads(data)
         except ValueError:
             log.warning("dropping non-JSON event on %s", channel)
             return
-        for queue in list(queues):
-            if queue.full():  # a stalled client loses its oldest event rather than stalling everyone
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(payload)
+        if not isinstance(payload, dict):  # every event is an object; None also means "no event"
+            log.warning("dropping a non-object event on %s", channel)
+            return
+        for subscriber in tuple(subscribers):
+            subscriber.push(payload)
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
         """Yield events published on a channel until the consumer stops iterating."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._queues[channel].add(queue)
+        subscriber = _Subscription()
+        self._subscribers.setdefault(channel, set()).add(subscriber)
         try:
             while True:
-                yield await queue.get()
+                payload = subscriber.pop()
+                if payload is not None:
+                    yield payload
+                    continue
+                subscriber.waiter = asyncio.get_running_loop().create_future()
+                try:
+                    await subscriber.waiter
+                finally:
+                    subscriber.waiter = None
         finally:
-            self._queues[channel].discard(queue)
-            if not self._queues[channel]:
-                del self._queues[channel]
+            subscribers = self._subscribers.get(channel)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._subscribers[channel]
 
 
 def _text(value: bytes | str) -> str:

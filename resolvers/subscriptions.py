@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing, contextmanager
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from aiqleads.domain.events import cart_channel
@@ -13,28 +12,22 @@ from aiqleads.resolvers.context import Context
 T = TypeVar("T")
 
 
-@contextmanager
-def counted(ctx: Context) -> Iterator[None]:
-    """Count an open subscription in the active-subscriptions gauge for as long as it lives."""
+async def fresh_per_event(ctx: Context, events: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Yield events, each resolved like a new request (a websocket context outlives its events,
+    so per-request DataLoader caches must not carry stale values from one event to the next)."""
+    # try/finally rather than aclosing + counted(): one frame per idle subscription, not three
+    # objects more. Closing ``events`` ends the hub subscription at once, not at garbage collection.
     metrics = ctx.metrics
     if metrics is not None:
         metrics.active_subscriptions.inc()
     try:
-        yield
+        async for event in events:
+            ctx.loaders.clear()
+            yield event
     finally:
         if metrics is not None:
             metrics.active_subscriptions.dec()
-
-
-async def fresh_per_event(ctx: Context, events: AsyncIterator[T]) -> AsyncIterator[T]:
-    """Yield events, each resolved like a new request (a websocket context outlives its events,
-    so per-request DataLoader caches must not carry stale values from one event to the next)."""
-    # aclosing: a disconnect closes the hub subscription at once, not when garbage is collected
-    async with aclosing(events):  # type: ignore[type-var]
-        with counted(ctx):
-            async for event in events:
-                ctx.loaders.clear()
-                yield event
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 async def cart_events(ctx: Context) -> AsyncIterator[dict[str, Any]]:
