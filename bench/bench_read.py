@@ -247,9 +247,8 @@ async def _run(settings: Settings, args: argparse.Namespace, *, seeded: bool = F
                 body = search_body(parse_filter(f), q, "RELEVANCE", 21, None)
                 await es.search(index=alias_name(settings), body=body)
 
-            page_conn, count_conn = (
-                await asyncpg.connect(asyncpg_dsn(settings.database_url)) for _ in range(2)
-            )
+            page_conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+            count_conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
 
             def radius_args(i: int) -> tuple[float, float, float]:
                 near = _radius_filter(i)["near"]

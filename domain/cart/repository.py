@@ -21,6 +21,11 @@ from aiqleads.domain.core.user import User
 
 async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     """The user's cart row, created if missing, locked for the rest of the transaction."""
+    # the row exists after a buyer's first hold: a plain locking read (SQLAlchemy caches its
+    # compiled form; the upsert, a PostgreSQL insert construct, is compiled on every execution)
+    existing = await lock_existing_cart(session, user_id)
+    if existing is not None:
+        return existing
     stmt = (
         insert(Cart)
         .values(user_id=user_id)
@@ -280,8 +285,13 @@ async def purchases_with_leads(
 
 
 async def insert_purchases(session: AsyncSession, values: Sequence[dict[str, Any]]) -> list[Purchase]:
-    """Insert purchase rows (one statement) and return them."""
-    return list(await session.scalars(insert(Purchase).values(list(values)).returning(Purchase)))
+    """Insert purchase rows (one statement) and return them, in the order given."""
+    # rows as parameters (one INSERT .. VALUES (..), (..) RETURNING through insertmanyvalues), not
+    # as a multi-VALUES construct, whose compiled form SQLAlchemy cannot cache
+    rows = await session.scalars(
+        insert(Purchase).returning(Purchase, sort_by_parameter_order=True), list(values)
+    )
+    return list(rows)
 
 
 async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
