@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from aiqtest_support.cartkit import (
     ADD,
     CART_EVENTS,
@@ -20,7 +19,7 @@ from aiqtest_support.cartkit import (
     lead_gid,
     wait_for,
 )
-from aiqtest_support.live_server import free_port
+from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
 
@@ -30,15 +29,8 @@ CITY = dict(city="Eventon", zip="73366")
 @pytest_asyncio.fixture(loop_scope="session")
 async def live_url(app: Starlette) -> AsyncIterator[str]:
     """The test's app served by a real uvicorn on a free port (same process, so the hub is visible)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    assert await wait_for(lambda: server.started, 10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served_in_process(app) as url:
+        yield url
 
 
 async def _next_event(ws: GraphQLWebSocket) -> dict[str, Any]:

@@ -14,9 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest_asyncio
-import uvicorn
 from aiqtest_support.cartkit import wait_for
-from aiqtest_support.live_server import free_port
+from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
 
@@ -161,15 +160,8 @@ def _server_tasks() -> list[str]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def live_url(app: Starlette) -> AsyncIterator[str]:
     """The test's app served by a real uvicorn on a free port (same process: the hub is visible)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    assert await wait_for(lambda: server.started, 10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served_in_process(app) as url:
+        yield url
 
 
 async def test_websocket_subscribers_share_the_hub_and_cost_no_task_of_their_own(

@@ -120,26 +120,6 @@ async def source_record(session: AsyncSession, source: str, external_id: str) ->
     return result.first()
 
 
-async def upsert_source(
-    session: AsyncSession, lead_id: uuid.UUID, source: str, external_id: str, url: str | None, digest: str
-) -> None:
-    """Attach a listing to a lead (or move/refresh it)."""
-    statement = insert(LeadSourceRecord).values(
-        lead_id=lead_id, source=source, external_id=external_id, url=url, content_hash=digest
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            constraint="uq_lead_sources_source_external",
-            set_={
-                "lead_id": statement.excluded.lead_id,
-                "url": statement.excluded.url,
-                "content_hash": statement.excluded.content_hash,
-                "seen_at": func.now(),
-            },
-        )
-    )
-
-
 async def touch_source(session: AsyncSession, record_id: int) -> None:
     """Note that an unchanged listing was seen again."""
     await session.execute(
@@ -401,7 +381,8 @@ async def leads_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[u
 async def upsert_sources(
     session: AsyncSession, rows: Sequence[tuple[uuid.UUID, str, str, str | None, str]]
 ) -> None:
-    """``upsert_source`` of many (lead id, source, external id, url, digest); the last of a key wins."""
+    """Attach listings to leads, or move/refresh them: (lead id, source, external id, url, digest)
+    rows in one statement; the last row of a (source, external id) wins."""
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for lead_id, source, external_id, url, digest in rows:
         last.pop((source, external_id), None)

@@ -14,9 +14,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiqleads.domain.settings import Settings
 
@@ -146,6 +147,31 @@ def api_processes(
     finally:
         for api in started:
             api.stop()
+
+
+@contextlib.asynccontextmanager
+async def served_in_process(app: Any) -> AsyncIterator[str]:
+    """The test's (already started) app served by a real uvicorn on a free loopback port in this
+    process and event loop, so a test sees the app's own hub and tasks; yields its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            raise RuntimeError("the in-process uvicorn did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @contextlib.contextmanager
