@@ -90,23 +90,24 @@ async def prime_views(ctx: Context, rows: Sequence[Lead]) -> None:
         loader = ctx.loader("purchased", lambda: DataLoader(load_fn=partial(_load_purchased, ctx)))
         ids = [row.id for row in rows]
         bought = {lead_id for lead_id, flag in zip(ids, await loader.load_many(ids), strict=True) if flag}
-    cache: dict[uuid.UUID, tuple[Lead, VisibleLead]] = ctx.loader("visible_leads", dict)
     for row in rows:
-        lat, lng = _lat_lng(row.location)
-        full = policy.sees_originals(kind, row.id in bought)
-        cache[row.id] = (row, policy.visible_lead(row, lat, lng, full=full))
+        _remember_view(ctx, row, full=policy.sees_originals(kind, row.id in bought))
+
+
+def _remember_view(ctx: Context, row: Lead, *, full: bool) -> VisibleLead:
+    """Compute the row's visible fields and keep them for the rest of the request."""
+    lat, lng = _lat_lng(row.location)
+    view = policy.visible_lead(row, lat, lng, full=full)
+    ctx.loader("visible_leads", dict)[row.id] = (row, view)
+    return view
 
 
 async def visible_for_viewer(ctx: Context, row: Lead) -> VisibleLead:
     """The lead's viewer-dependent fields under the visibility policy (computed once per row)."""
-    cache: dict[uuid.UUID, tuple[Lead, VisibleLead]] = ctx.loader("visible_leads", dict)
-    cached = cache.get(row.id)
-    if cached is not None and cached[0] is row:
-        return cached[1]
-    lat, lng = _lat_lng(row.location)
-    view = policy.visible_lead(row, lat, lng, full=await sees_lead_originals(ctx, row.id))
-    cache[row.id] = (row, view)
-    return view
+    view = cached_view(ctx, row)
+    if view is not None:
+        return view
+    return _remember_view(ctx, row, full=await sees_lead_originals(ctx, row.id))
 
 
 async def visible_point(ctx: Context, lead_id: uuid.UUID, lat: float, lng: float) -> tuple[float, float]:

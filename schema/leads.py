@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Annotated, Any
 
 import strawberry
@@ -126,15 +127,15 @@ def _contact(view: Any) -> LeadContact | None:
 
 
 def _source_url(root: Any, info: Info[Context, None]) -> str | None:
-    return _view_field(info, root.row, lambda view: view.source_url)
+    return _view_field(info, root.row, attrgetter("source_url"))
 
 
 def _title(root: Any, info: Info[Context, None]) -> str:
-    return _view_field(info, root.row, lambda view: view.title)
+    return _view_field(info, root.row, attrgetter("title"))
 
 
 def _description(root: Any, info: Info[Context, None]) -> str | None:
-    return _view_field(info, root.row, lambda view: view.description)
+    return _view_field(info, root.row, attrgetter("description"))
 
 
 def _address_field(root: Any, info: Info[Context, None]) -> Address:
@@ -146,11 +147,11 @@ def _location(root: Any, info: Info[Context, None]) -> GeoPoint:
 
 
 def _photos(root: Any, info: Info[Context, None]) -> list[str]:
-    return _view_field(info, root.row, lambda view: view.photos)
+    return _view_field(info, root.row, attrgetter("photos"))
 
 
 def _fraud_signals(root: Any, info: Info[Context, None]) -> list[str]:
-    return _view_field(info, root.row, lambda view: view.fraud_signals)
+    return _view_field(info, root.row, attrgetter("fraud_signals"))
 
 
 def _price(root: Any, info: Info[Context, None]) -> int:

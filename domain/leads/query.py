@@ -131,16 +131,17 @@ async def list_leads(
     position = decode_cursor(after, CURSOR_KIND, sort)
     key, descending = _sort_key(spec, sort)
     conds = filter_conditions(spec)
-    page_conds = list(conds)
+    after_cursor: list[ColumnElement[bool]] = []
     if position is not None:
         row_key = tuple_(key, Lead.id)
-        page_conds.append(row_key < tuple_(*position) if descending else row_key > tuple_(*position))
+        after_cursor.append(row_key < tuple_(*position) if descending else row_key > tuple_(*position))
+    page_conds = [*conds, *after_cursor]
     order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
     columns: list[Any] = [Lead, key.label("sort_key")]
     if spec.near is not None:
         columns.extend(distance_columns(spec.near))
     if spec.near is not None and sort == "DISTANCE":
-        page_conds.append(_nearest_reach(spec, key, page_conds[len(conds) :], first + 1))
+        page_conds.append(_nearest_reach(spec, key, after_cursor, first + 1))
     query = select(*columns).options(*LIST_OPTIONS).where(*page_conds).order_by(*order).limit(first + 1)
     total: int | None = None
     exact = True
