@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
+from aiqleads.domain.text_input import has_lone_surrogates
+
 
 class BodyTooLarge(Exception):
     """The body is over the limit (detected from Content-Length or while streaming it)."""
@@ -62,7 +64,7 @@ def _depth_and_surrogates(value: Any, max_depth: int) -> None:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if any("\ud800" <= ch <= "\udfff" for ch in item):
+            if has_lone_surrogates(item):
                 raise BadBody("Strings must be valid Unicode (the body holds a lone surrogate).")
             continue
         if isinstance(item, (dict, list)):

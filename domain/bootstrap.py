@@ -27,6 +27,7 @@ from aiqleads.domain.payments.provider import PaymentProvider, build_payment_pro
 from aiqleads.domain.pricing.hints import PriceHinter
 from aiqleads.domain.recommendations.embedder import Embedder, build_embedder, configured_model_id
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.users.rate_limit import BudgetLeases
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Deps:
     hinter: PriceHinter | None = None  # the LLM price hinter; None: rules only
     embedder: Embedder | None = None  # the worker's (and reembed's); None: this process embeds nothing
     hub: EventHub | None = None  # API processes only
+    budgets: BudgetLeases = field(default_factory=BudgetLeases)  # this process's leased budget units
     purpose: Purpose = "cli"
     _closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list, repr=False, compare=False)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from aiqleads.domain.errors import invalid_input
 
 _LINE_BREAKS = frozenset("\n\r\t")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:
@@ -31,4 +33,4 @@ def reject_control_characters(value: str, field: str, *, multiline: bool = False
 
 def has_lone_surrogates(value: str) -> bool:
     """Whether the text holds unpaired UTF-16 surrogates (JSON's "\\ud800"): not encodable as UTF-8."""
-    return any("\ud800" <= char <= "\udfff" for char in value)
+    return _SURROGATE.search(value) is not None  # a C scan: these checks run on every request

@@ -29,6 +29,7 @@ def _is_trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+@functools.lru_cache(maxsize=4096)  # parsed on every request: the same few addresses
 def _as_key(address: str) -> str:
     """IPv6 clients are keyed by their /64 (one subscriber gets a whole /64); IPv4 as is."""
     try:

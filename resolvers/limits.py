@@ -1,7 +1,7 @@
 """Admission of one GraphQL operation, on any transport: input hygiene, cost, and the budget.
 
-Called by the schema's OperationBudget extension for every operation, whether it arrived over
-HTTP or a websocket, so no transport is a cheaper path than another.
+Called by the schema's gate for every operation, whether it arrived over HTTP (``GatedSchema``) or
+a websocket (the OperationBudget extension), so no transport is a cheaper path than another.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from graphql import GraphQLError
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket
 
+from aiqleads.domain.text_input import has_lone_surrogates
 from aiqleads.domain.users import rate_limit
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import PublicError, service_unavailable
@@ -25,7 +26,7 @@ DEPENDENCY_RETRY_AFTER = 5
 
 def _has_lone_surrogate(value: Any, depth: int = 0) -> bool:
     if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
+        return has_lone_surrogates(value)
     if depth > 100:
         return False  # deeper input is refused by the JSON depth limit before it gets here
     if isinstance(value, dict):
@@ -77,7 +78,11 @@ async def _charge(ctx: Context, units: int, root_fields: list[str]) -> rate_limi
     """Spend units of the caller's budget; a Redis failure is SERVICE_UNAVAILABLE (503)."""
     try:
         return await rate_limit.charge(
-            ctx.deps.redis, budget_principal(ctx, root_fields), ctx.settings.rate_limit_per_minute, units
+            ctx.deps.redis,
+            budget_principal(ctx, root_fields),
+            ctx.settings.rate_limit_per_minute,
+            units,
+            leases=ctx.deps.budgets,
         )
     except (RedisError, OSError):
         set_http_status(ctx, 503, DEPENDENCY_RETRY_AFTER)
@@ -95,7 +100,9 @@ def budget_principal(ctx: Context, root_fields: Iterable[str] = ()) -> str:
 async def charge_refused(ctx: Context) -> None:
     """Charge one unit for an operation refused by validation (best effort: never raises)."""
     with contextlib.suppress(RedisError, OSError):
-        await rate_limit.charge(ctx.deps.redis, ctx.principal, ctx.settings.rate_limit_per_minute, 1)
+        await rate_limit.charge(
+            ctx.deps.redis, ctx.principal, ctx.settings.rate_limit_per_minute, 1, leases=ctx.deps.budgets
+        )
 
 
 async def admit(

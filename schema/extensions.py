@@ -1,12 +1,19 @@
-"""Schema extensions: admission (cost and budget), error masking, and per-operation metrics."""
+"""The operation gate: admission (cost and budget), error masking, and per-operation metrics.
+
+Each step is a function, called in the same order by the two pipelines that run operations:
+the lean HTTP pipeline (``schema.http_pipeline``) and, for websocket operations, Strawberry's
+``stream`` through the thin extensions at the end of this module.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from graphql import OperationType as CoreOperationType
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
@@ -15,11 +22,12 @@ from strawberry.types.graphql import OperationType
 from aiqleads.resolvers import limits
 from aiqleads.resolvers.errors import PublicError, is_dependency_failure, service_unavailable
 from aiqleads.schema.common import ErrorCode
-from aiqleads.schema.cost import operation_shape, root_field_names
+from aiqleads.schema.cost import OperationShape, operation_shape, root_field_names
 
 log = logging.getLogger("aiqleads.graphql")
 META_FIELDS = frozenset({"__typename", "__schema", "__type"})
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
+INTERNAL_MESSAGE = "Internal server error"
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -35,77 +43,67 @@ def _should_mask(error: GraphQLError) -> bool:
     return True
 
 
-def _code_request_errors(errors: list[GraphQLError]) -> None:
+def _anonymise(error: GraphQLError, context: Any) -> GraphQLError:
+    """What the client sees of a masked error: SERVICE_UNAVAILABLE (503) or INTERNAL."""
+    if is_dependency_failure(error.original_error):
+        limits.set_http_status(context, 503, limits.DEPENDENCY_RETRY_AFTER)
+        public = service_unavailable(limits.DEPENDENCY_RETRY_AFTER)
+        message, extensions = public.message, public.extensions
+    else:
+        message, extensions = INTERNAL_MESSAGE, {"code": "INTERNAL"}
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def mask_errors(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """Typed errors as they are; unexpected exceptions replaced by a generic error (logged)."""
+    return [_anonymise(error, context) if _should_mask(error) else error for error in errors]
+
+
+def code_request_errors(errors: list[GraphQLError]) -> None:
     """Give syntax, validation and variable-coercion errors a stable extensions.code."""
     for error in errors:
         if error.path is None and not (error.extensions or {}).get("code"):
             error.extensions = {**(error.extensions or {}), "code": "INVALID_INPUT"}
 
 
-class DependencyAwareMaskErrors(MaskErrors):
-    """Mask unexpected exceptions; a backing service that is down becomes SERVICE_UNAVAILABLE (503)."""
+async def admission_refusal(
+    context: Any,
+    document: DocumentNode,
+    query: str | None,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    *,
+    invalid: bool,
+    subscription: bool,
+    shape: OperationShape | None = None,
+    root_fields: list[str] | None = None,
+) -> GraphQLError | None:
+    """Why the operation may not run (None: it may, and its budget is charged).
 
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        """The client's view of an unexpected error (the original is logged, never sent)."""
-        if is_dependency_failure(error.original_error):
-            ctx = self.execution_context.context
-            limits.set_http_status(ctx, 503, limits.DEPENDENCY_RETRY_AFTER)
-            public = service_unavailable(limits.DEPENDENCY_RETRY_AFTER)
-            return GraphQLError(
-                public.message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions=public.extensions,
-            )
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL"}
-        return masked
-
-
-def masked_errors() -> MaskErrors:
-    """Replace unexpected exceptions by a generic message (logged server-side)."""
-    return DependencyAwareMaskErrors(should_mask_error=_should_mask, error_message="Internal server error")
-
-
-def _is_subscription(ec: ExecutionContext) -> bool:
-    try:
-        return ec.operation_type is OperationType.SUBSCRIPTION
-    except RuntimeError:  # no operation can be chosen: execution reports it
-        return False
-
-
-class OperationBudget(SchemaExtension):
-    """Admit each operation (HTTP or websocket) before it runs: input hygiene, cost with the
-    variables sent, one sign-in field at most, and the principal's cost-weighted budget.
-
-    It runs in the validation step, after the (cached) validation, so a refusal is a
-    pre-execution error: an ``error`` message over websockets, 429/503 with Retry-After over HTTP.
+    An invalid operation is cheap to refuse, but not free: it spends one unit. ``shape`` and
+    ``root_fields``, when the caller has them cached, are those of this document and operation.
     """
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        """Refuse the operation by setting it a pre-execution error (or charge its budget)."""
-        ec = self.execution_context
-        document = ec.graphql_document
-        if document is not None and ec.pre_execution_errors:
-            # an invalid operation is cheap to refuse, but not free: it spends one unit
-            await limits.charge_refused(ec.context)
-        elif document is not None:
-            shape = operation_shape(document, ec.operation_name, ec.variables)
-            refusal = await limits.admit(
-                ec.context,
-                ec.query,
-                ec.variables,
-                shape.cost,
-                root_field_names(document, ec.operation_name),
-                subscription=_is_subscription(ec),
-                depth=shape.depth,
-                aliases=shape.aliases,
-            )
-            if refusal is not None:
-                ec.pre_execution_errors = [refusal]
-        yield
+    if invalid:
+        await limits.charge_refused(context)
+        return None
+    shape = shape or operation_shape(document, operation_name, variables)
+    return await limits.admit(
+        context,
+        query,
+        variables,
+        shape.cost,
+        root_fields if root_fields is not None else root_field_names(document, operation_name),
+        subscription=subscription,
+        depth=shape.depth,
+        aliases=shape.aliases,
+    )
 
 
 def operation_label(root_fields: list[str], known: frozenset[str]) -> str:
@@ -119,15 +117,93 @@ def operation_label(root_fields: list[str], known: frozenset[str]) -> str:
     return name if name in known or name in META_FIELDS else "other"
 
 
-class OperationMetrics(SchemaExtension):
-    """Tag errors in the client's request (not in resolvers) with INVALID_INPUT, and record the
-    latency and error codes of every operation in the app's Prometheus registry.
+@functools.lru_cache(maxsize=16)
+def _root_type_fields(schema: GraphQLSchema, op_type: str) -> frozenset[str]:
+    root_type = schema.get_root_type(CoreOperationType(op_type)) if op_type != "unknown" else None
+    return frozenset(root_type.fields) if root_type is not None else frozenset()
 
-    One extension rather than two: every hook of every extension costs each operation.
+
+def record_operation(
+    context: Any,
+    schema: GraphQLSchema,
+    document: DocumentNode | None,
+    operation_name: str | None,
+    op_type: str,
+    errors: list[GraphQLError],
+    started: float,
+    root_fields: list[str] | None = None,
+) -> None:
+    """Count the operation's error codes and, unless it is a subscription, its latency.
 
     Labels come from closed sets only (operation type, the schema's root field names, the
     ErrorCode values): nothing a client sends becomes a label value verbatim.
     """
+    metrics = getattr(context, "metrics", None)
+    if metrics is None:
+        return
+    if root_fields is None:
+        root_fields = root_field_names(document, operation_name) if document is not None else []
+    label = operation_label(root_fields, _root_type_fields(schema, op_type))
+    if op_type != "subscription":
+        metrics.operation_latency.labels(label, op_type).observe(time.perf_counter() - started)
+    for error in errors:
+        code = str((error.extensions or {}).get("code", "INTERNAL"))
+        metrics.operation_errors.labels(label, code if code in ERROR_CODES else "other").inc()
+
+
+# -- the same steps as Strawberry extensions, for websocket operations (Schema.stream) ---------
+
+
+class DependencyAwareMaskErrors(MaskErrors):
+    """Mask unexpected exceptions; a backing service that is down becomes SERVICE_UNAVAILABLE (503)."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        """The client's view of an unexpected error (the original is logged, never sent)."""
+        return _anonymise(error, self.execution_context.context)
+
+
+def masked_errors() -> MaskErrors:
+    """Replace unexpected exceptions by a generic message (logged server-side)."""
+    return DependencyAwareMaskErrors(should_mask_error=_should_mask, error_message=INTERNAL_MESSAGE)
+
+
+def _is_subscription(ec: ExecutionContext) -> bool:
+    try:
+        return ec.operation_type is OperationType.SUBSCRIPTION
+    except RuntimeError:  # no operation can be chosen: execution reports it
+        return False
+
+
+class OperationBudget(SchemaExtension):
+    """Admit each operation before it runs: input hygiene, cost with the variables sent, one
+    sign-in field at most, and the principal's cost-weighted budget.
+
+    It runs in the validation step, after the (cached) validation, so a refusal is a
+    pre-execution error: an ``error`` message over websockets, 429/503 with Retry-After over HTTP.
+    """
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        """Refuse the operation by setting it a pre-execution error (or charge its budget)."""
+        ec = self.execution_context
+        document = ec.graphql_document
+        if document is not None:
+            refusal = await admission_refusal(
+                ec.context,
+                document,
+                ec.query,
+                ec.operation_name,
+                ec.variables,
+                invalid=bool(ec.pre_execution_errors),
+                subscription=_is_subscription(ec),
+            )
+            if refusal is not None:
+                ec.pre_execution_errors = [refusal]
+        yield
+
+
+class OperationMetrics(SchemaExtension):
+    """Tag errors in the client's request with INVALID_INPUT, then record the operation's latency
+    and error codes in the app's Prometheus registry."""
 
     def on_operation(self) -> Iterator[None]:
         """Time the operation and count its error codes (subscriptions are long-lived: no latency)."""
@@ -136,25 +212,12 @@ class OperationMetrics(SchemaExtension):
         ctx = self.execution_context
         result = ctx.result
         errors = (result.errors or []) if result is not None else []
-        errors = errors + (ctx.pre_execution_errors or [])
-        _code_request_errors(errors)
-        metrics = getattr(ctx.context, "metrics", None)
-        if metrics is None:
-            return
+        code_request_errors(errors + (ctx.pre_execution_errors or []))
         try:
             op_type = ctx.operation_type.value
         except RuntimeError:  # no operation could be chosen (e.g. a syntax error)
             op_type = "unknown"
-        document = ctx.graphql_document
-        roots = root_field_names(document, ctx.operation_name) if document is not None else []
-        root_type = (
-            ctx.schema._schema.get_root_type(CoreOperationType(op_type)) if op_type != "unknown" else None
-        )
-        known = frozenset(root_type.fields) if root_type is not None else frozenset()
-        label = operation_label(roots, known)
-        if op_type != "subscription":
-            metrics.operation_latency.labels(label, op_type).observe(time.perf_counter() - start)
         counted = (result.errors or []) if result is not None else (ctx.pre_execution_errors or [])
-        for error in counted:
-            code = str((error.extensions or {}).get("code", "INTERNAL"))
-            metrics.operation_errors.labels(label, code if code in ERROR_CODES else "other").inc()
+        record_operation(
+            ctx.context, ctx.schema._schema, ctx.graphql_document, ctx.operation_name, op_type, counted, start
+        )

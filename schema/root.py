@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
@@ -14,6 +13,7 @@ from aiqleads.domain.settings import Settings
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
 from aiqleads.schema.extensions import OperationBudget, OperationMetrics, masked_errors
+from aiqleads.schema.http_pipeline import GatedSchema
 from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.lead_queries import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
@@ -28,13 +28,18 @@ Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation
 Subscription = merge_types("Subscription", (CartSubscription, PricingSubscription, IngestSubscription))
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    """Build the schema with its protective extensions (limits from settings)."""
+def build_schema(settings: Settings | None = None) -> GatedSchema:
+    """Build the schema with its protective gate (limits from settings).
+
+    HTTP queries and mutations run the gate in ``GatedSchema.execute``; websocket operations run
+    it through these extensions, which call the same functions in the same order.
+    """
     limits = settings or Settings()
-    return strawberry.Schema(
+    return GatedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        max_tokens=limits.max_query_tokens,
         extensions=[
             # depth and aliases are checked by OperationBudget in linear time: strawberry's
             # QueryDepthLimiter and MaxAliasesLimiter expand every fragment spread, so a chain of
