@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData, text
+from collections.abc import Sequence
+from typing import cast
+
+from sqlalchemy import MetaData, Table, TextualSelect, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -59,3 +62,24 @@ async def ping_database(engine: AsyncEngine) -> None:
     """Run a trivial statement on a pooled connection (readiness probe); raises when unreachable."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+def insert_unless_conflict(
+    model: type[Base], columns: Sequence[str], conflict: str, returning: Sequence[str] | None = None
+) -> TextualSelect:
+    """``INSERT … ON CONFLICT <conflict> DO NOTHING RETURNING …`` as textual SQL, for hot paths.
+
+    SQLAlchemy compiles PostgreSQL's ``insert`` construct afresh on every execution (it cannot
+    cache it): about a millisecond per statement. Textual SQL is compiled once. Parameters are
+    named after the columns and typed like them (JSONB values go in as Python objects); it returns
+    ``returning`` (every column by default), and no row when the conflict target holds one already.
+    """
+    table = cast(Table, model.__table__)
+    returned = [table.c[name] for name in returning] if returning is not None else list(table.columns)
+    names = ", ".join(columns)
+    values = ", ".join(f":{name}" for name in columns)
+    clause = text(
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
+        f"ON CONFLICT {conflict} DO NOTHING RETURNING {', '.join(column.name for column in returned)}"
+    ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in columns))
+    return clause.columns(*returned)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from arq.connections import ArqRedis
+from arq.constants import expires_extra_ms as default_expires_extra_ms
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
@@ -58,8 +59,22 @@ return 1
 _ENQUEUE_SHA = hashlib.sha1(_ENQUEUE.encode()).hexdigest()
 
 
+def _job_keys_and_args(
+    redis: Redis, queue_name: str, job: JobName, args: tuple[object, ...], job_id: str | None
+) -> tuple[tuple[str, str, str], tuple[str | bytes, ...]]:
+    """The keys and arguments of ``_ENQUEUE`` for one job, in arq's own format."""
+    job_id = job_id or uuid.uuid4().hex
+    now_ms = timestamp_ms()
+    # a plain Redis (demand signals) enqueues with arq's defaults; the process's ArqRedis with its own
+    serializer = getattr(redis, "job_serializer", None)
+    payload = serialize_job(str(job), args, {}, None, now_ms, serializer=serializer)
+    keys = (job_key_prefix + job_id, result_key_prefix + job_id, queue_name)
+    expires = getattr(redis, "expires_extra_ms", default_expires_extra_ms)
+    return keys, (str(expires), payload, str(now_ms), job_id)
+
+
 async def enqueue(
-    arq: ArqRedis, queue_name: str, job: JobName, *args: object, job_id: str | None = None
+    redis: Redis, queue_name: str, job: JobName, *args: object, job_id: str | None = None
 ) -> bool:
     """Put one job on the queue in one round trip; False (logged) if Redis refused, since the
     change already committed.
@@ -67,20 +82,37 @@ async def enqueue(
     With a ``job_id``, a job of that id already queued (or whose result is kept) absorbs this one,
     as with arq's ``enqueue_job``.
     """
-    job_id = job_id or uuid.uuid4().hex
-    now_ms = timestamp_ms()
-    payload = serialize_job(str(job), args, {}, None, now_ms, serializer=arq.job_serializer)
-    keys = (job_key_prefix + job_id, result_key_prefix + job_id, queue_name)
-    argv: tuple[str | bytes, ...] = (str(arq.expires_extra_ms), payload, str(now_ms), job_id)
+    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id)
     try:
         try:
-            added = await arq.evalsha(_ENQUEUE_SHA, 3, *keys, *argv)  # type: ignore[misc, arg-type]
+            added = await redis.evalsha(_ENQUEUE_SHA, 3, *keys, *argv)  # type: ignore[misc, arg-type]
         except NoScriptError:
-            added = await arq.eval(_ENQUEUE, 3, *keys, *argv)  # type: ignore[misc, arg-type]
+            added = await redis.eval(_ENQUEUE, 3, *keys, *argv)  # type: ignore[misc, arg-type]
     except Exception:
         log.exception("could not enqueue %s", job)
         return False
     return bool(added)
+
+
+# the same, unless a debounce marker is already set (else set it, for ARGV[5] ms)
+_ENQUEUE_DEBOUNCED = (
+    "if not redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[5]) then return 0 end\n" + _ENQUEUE
+)
+
+
+async def enqueue_debounced(
+    redis: Redis, queue_name: str, jobs: Sequence[tuple[JobName, tuple[object, ...], str]], debounce_ms: int
+) -> list[bool]:
+    """Enqueue several jobs in one pipelined round trip, each unless its debounce key (the third
+    item) was set within ``debounce_ms``; per job, whether it was enqueued. Raises RedisError."""
+    if not jobs:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for job, args, debounce_key in jobs:
+            keys, argv = _job_keys_and_args(redis, queue_name, job, args, None)
+            pipe.eval(_ENQUEUE_DEBOUNCED, 4, *keys, debounce_key, *argv, str(debounce_ms))  # type: ignore[arg-type]
+        results = await pipe.execute()
+    return [bool(result) for result in results]
 
 
 def reindex_args(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:

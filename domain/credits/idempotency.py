@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, bindparam, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.credits.models import IdempotencyRecord
+from aiqleads.domain.db import insert_unless_conflict
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 
 MAX_KEY_LENGTH = 200
 MIN_RETENTION = timedelta(hours=24)  # a client may retry for a day and get the first result
+_SAVE_FIRST = insert_unless_conflict(
+    IdempotencyRecord,
+    ("user_id", "operation", "key", "request_hash", "response"),
+    "(user_id, operation, key)",
+    ("key",),
+)
 
 
 def check_key(key: str, field: str = "idempotencyKey") -> str:
@@ -40,14 +47,17 @@ async def get_record(
     session: AsyncSession, user_id: uuid.UUID, operation: str, key: str
 ) -> IdempotencyRecord | None:
     """The stored first result for (user, operation, key), if any."""
-    result = await session.scalars(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.operation == operation,
-            IdempotencyRecord.key == key,
-        )
+    params = {"user_id": user_id, "operation": operation, "key": key}
+    return (await session.scalars(_get_record(), params)).first()
+
+
+@functools.cache
+def _get_record() -> Select[tuple[IdempotencyRecord]]:
+    return select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == bindparam("user_id"),
+        IdempotencyRecord.operation == bindparam("operation"),
+        IdempotencyRecord.key == bindparam("key"),
     )
-    return result.first()
 
 
 async def save_record(
@@ -59,13 +69,14 @@ async def save_record(
     response: dict[str, Any],
 ) -> None:
     """Store the first result; a concurrent first writer with the same key is a conflict."""
-    stmt = (
-        insert(IdempotencyRecord)
-        .values(user_id=user_id, operation=operation, key=key, request_hash=hashed_request, response=response)
-        .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.key)
-    )
-    stored = (await session.execute(stmt)).first()
+    values = {
+        "user_id": user_id,
+        "operation": operation,
+        "key": key,
+        "request_hash": hashed_request,
+        "response": response,
+    }
+    stored = (await session.execute(_SAVE_FIRST, values)).first()
     if stored is None:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,

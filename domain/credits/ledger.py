@@ -9,23 +9,41 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry
+from aiqleads.domain.db import insert_unless_conflict
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
 
 LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL"]
 MAX_PAGE = 100
+# a post with a reference is exactly-once: the partial unique index answers a repeat, no pre-check
+_POST_ONCE = insert_unless_conflict(
+    CreditLedgerEntry,
+    ("user_id", "amount", "balance_after", "kind", "reason", "ref"),
+    "(user_id, kind, ref) WHERE ref IS NOT NULL",
+)
 MAX_ENTRY_ID = 2**63 - 1  # credit_ledger.id is a BIGINT: larger ids cannot exist and cannot be bound
 
 
@@ -38,13 +56,30 @@ class Posting:
     created: bool
 
 
+# built once, with bound parameters (constructing a statement costs more than running it)
+@functools.cache
+def _lock_user() -> Select[tuple[User]]:
+    return (
+        select(User)
+        .where(User.id == bindparam("user_id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+@functools.cache
+def _move_balance() -> Update:
+    return (
+        update(User)
+        .where(User.id == bindparam("user_id"))
+        .values(credit_balance=User.credit_balance + bindparam("amount", type_=BigInteger))
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     """Load the user row FOR UPDATE (serialises every ledger write of this user)."""
-    user = (
-        await session.scalars(
-            select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
-        )
-    ).first()
+    user = (await session.scalars(_lock_user(), {"user_id": user_id})).first()
     if user is None:
         raise not_found("No such user.", "userId")
     return user
@@ -92,25 +127,25 @@ async def post(
             ErrorCode.INSUFFICIENT_CREDITS,
             f"This needs {-amount} credits but the balance is {user.credit_balance}.",
         )
-    stmt = insert(CreditLedgerEntry).values(
-        user_id=user_id, amount=amount, balance_after=new_balance, kind=kind, reason=reason, ref=ref
-    )
-    if ref is not None:
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["user_id", "kind", "ref"], index_where=CreditLedgerEntry.ref.is_not(None)
-        )
-    entry = (await session.scalars(stmt.returning(CreditLedgerEntry))).first()
+    values = {
+        "user_id": user_id,
+        "amount": amount,
+        "balance_after": new_balance,
+        "kind": kind,
+        "reason": reason,
+        "ref": ref,
+    }
+    if ref is None:
+        stmt = insert(CreditLedgerEntry).values(values).returning(CreditLedgerEntry)
+        entry = (await session.scalars(stmt)).first()
+    else:
+        entry = (await session.scalars(select(CreditLedgerEntry).from_statement(_POST_ONCE), values)).first()
     if entry is None:  # posted before with this reference: the unique index answers, no pre-check
         assert ref is not None
         existing = await find_by_ref(session, user_id, kind, ref)
         assert existing is not None
         return Posting(existing, user.credit_balance, created=False)
-    await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(credit_balance=User.credit_balance + amount)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_move_balance(), {"user_id": user_id, "amount": amount})
     set_committed_value(user, "credit_balance", new_balance)  # the loaded row mirrors what was written
     return Posting(entry, new_balance, created=True)
 

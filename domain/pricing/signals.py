@@ -28,7 +28,7 @@ from typing import Any, Literal, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from aiqleads.domain.jobs import JobName, enqueue, queue_client
+from aiqleads.domain.jobs import JobName, enqueue_debounced
 from aiqleads.domain.pricing.engine import DemandSignals
 from aiqleads.domain.settings import Settings
 
@@ -178,33 +178,32 @@ async def record_signals(
     except RedisError:
         log.warning("could not record %d demand signal(s)", len(signals), exc_info=True)
         return [False] * len(signals)
-    enqueued: list[bool] = []
-    for (lead_id, kind, _actor), result in zip(signals, bursts, strict=True):
-        burst = int(result)
-        if burst < 0 or (kind != "purchase" and burst < policy.burst_threshold):
-            enqueued.append(False)  # this actor was already counted, or no burst yet
-            continue
-        try:
-            enqueued.append(await enqueue_reprice(redis, lead_id, queue_name=queue_name, policy=policy))
-        except RedisError:
-            log.warning("could not enqueue a reprice of lead %s", lead_id, exc_info=True)
-            enqueued.append(False)
-    return enqueued
+    # a burst (or any purchase) asks for an immediate reprice, at most one per lead and interval
+    bursting = [
+        int(result) >= 0 and (kind == "purchase" or int(result) >= policy.burst_threshold)
+        for (_lead, kind, _actor), result in zip(signals, bursts, strict=True)
+    ]
+    reprice = [lead_id for (lead_id, _kind, _actor), burst in zip(signals, bursting, strict=True) if burst]
+    try:
+        enqueued = iter(await enqueue_reprices(redis, reprice, queue_name=queue_name, policy=policy))
+    except RedisError:
+        log.warning("could not enqueue reprices of %d lead(s)", len(reprice), exc_info=True)
+        enqueued = iter([False] * len(reprice))
+    return [next(enqueued) if burst else False for burst in bursting]
 
 
-async def enqueue_reprice(
+async def enqueue_reprices(
     redis: Redis,
-    lead_id: uuid.UUID,
+    lead_ids: Sequence[uuid.UUID],
     *,
     queue_name: str | None = None,
     policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
-    debounce: bool = True,
-) -> bool:
-    """Enqueue an immediate ``reprice_lead_job`` (at most one per debounce interval per lead)."""
-    if debounce and not await redis.set(debounce_key(lead_id), b"1", nx=True, px=policy.debounce_ms):
-        return False
+) -> list[bool]:
+    """Enqueue an immediate ``reprice_lead_job`` per lead (at most one per debounce interval per
+    lead), all in one round trip; per lead, whether a job was enqueued."""
     queue = queue_name or DEFAULT_QUEUE
-    return await enqueue(queue_client(redis, queue), queue, JobName.REPRICE_LEAD, str(lead_id))
+    jobs = [(JobName.REPRICE_LEAD, (str(lead_id),), debounce_key(lead_id)) for lead_id in lead_ids]
+    return await enqueue_debounced(redis, queue, jobs, policy.debounce_ms)
 
 
 async def read_demand(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.user import User
@@ -13,8 +14,15 @@ from aiqleads.domain.users.models import ApiKey
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    """Load one user by id."""
-    return await session.get(User, user_id)
+    """Load one user by id (every signed-in request runs this)."""
+    return (await session.scalars(_user_by_id(), {"user_id": user_id})).first()
+
+
+@functools.cache
+def _user_by_id() -> Select[tuple[User]]:
+    # built once: statement construction costs more than the lookup (a row the session already
+    # holds comes back as that object, unchanged, as with session.get)
+    return select(User).where(User.id == bindparam("user_id"))
 
 
 async def get_users(session: AsyncSession, user_ids: Sequence[uuid.UUID]) -> list[User]:
