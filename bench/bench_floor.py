@@ -9,8 +9,9 @@ database and times, alternately on one keep-alive connection:
   - the same operation signed in with a bearer token (token check + the viewer's row).
 Prints p50/p95 of each and the ratio of the p50s to the floor. Then, to show where the rest goes,
 the same operation's parts timed in this process: Strawberry's ``execute`` of ``{ __typename }`` on a
-one-field schema with only the parser and validation caches (the framework's own floor), on our
-schema with its admission, masking and metrics extensions, and the budget's Redis round trip alone.
+one-field schema with only the parser and validation caches (the framework's own floor), our
+schema's ``execute`` (the lean HTTP pipeline: admission with the process's leased budget, masking,
+metrics), and one budget charge that goes to Redis (what a charge costs when the lease runs out).
 
 Run: ``.venv/bin/python bench/bench_floor.py [--iterations 2000]``.
 """
@@ -141,8 +142,10 @@ async def parts(settings: Settings, iterations: int) -> dict[str, list[float]]:
             await rate_limit.charge(deps.redis, "bench:floor", 10**9, 1)
 
         out["Strawberry execute, caches only (in process)"] = await _timed_async(framework, iterations)
-        out["our schema's execute with its extensions (in process)"] = await _timed_async(schema, iterations)
-        out["the budget's Redis round trip alone (in process)"] = await _timed_async(redis_charge, iterations)
+        out["our schema's execute: the gate, leased budget (in process)"] = await _timed_async(schema, iterations)
+        out["the budget's Redis round trip alone, unleased (in process)"] = await _timed_async(
+            redis_charge, iterations
+        )
     return out
 
 

@@ -33,7 +33,7 @@ async def authenticate(ctx: Context, authorization: str | None, api_key: str | N
     async with ctx.read_session() as session:
         if token is not None:
             claims = verify_token(token, ctx.settings.jwt_secret)
-            user = await users.user_from_token(session, ctx.settings, token) if claims is not None else None
+            user = await users.user_of_claims(session, claims) if claims is not None else None
             if user is None or claims is None:
                 raise BadCredentials("The bearer token is invalid or expired.")
             ctx.viewer = user

@@ -19,7 +19,7 @@ from aiqleads.domain.users import repository
 from aiqleads.domain.users.login_throttle import LoginThrottle
 from aiqleads.domain.users.models import ApiKey
 from aiqleads.domain.users.passwords import hash_password_async, verify_password_async
-from aiqleads.domain.users.tokens import hash_api_key, issue_token, new_api_key, verify_token
+from aiqleads.domain.users.tokens import TokenClaims, hash_api_key, issue_token, new_api_key, verify_token
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
@@ -146,6 +146,11 @@ async def user_from_token(session: AsyncSession, settings: Settings, token: str)
     claims = verify_token(token, settings.jwt_secret)
     if claims is None:
         return None
+    return await user_of_claims(session, claims)
+
+
+async def user_of_claims(session: AsyncSession, claims: TokenClaims) -> User | None:
+    """The user named by a verified token's claims (None once the account is gone)."""
     return await repository.get_user(session, claims.user_id)
 
 
