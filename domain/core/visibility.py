@@ -318,6 +318,23 @@ def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) 
 
 
 def _redact(text: str, known: Sequence[KnownValue], marker: str = REDACTED) -> str:
+    # the same lead's title comes back page after page (and for every viewer who is not a buyer):
+    # redaction is a pure function of the text and the lead's contact values, so answers are
+    # remembered (bounded: short texts, at most ~8 MB) and a repeat costs a lookup, not the scans
+    if len(text) <= _REMEMBERED_CHARS:
+        return _redact_remembered(text, tuple(known), marker)
+    return _redact_text(text, known, marker)
+
+
+_REMEMBERED_CHARS = 1024
+
+
+@functools.lru_cache(maxsize=8192)
+def _redact_remembered(text: str, known: tuple[KnownValue, ...], marker: str) -> str:
+    return _redact_text(text, known, marker)
+
+
+def _redact_text(text: str, known: Sequence[KnownValue], marker: str) -> str:
     if len(text) > MAX_REDACTED_CHARS:
         return marker
     text = _normalised(text)
