@@ -37,6 +37,7 @@ from aiqleads.schema.extensions import (
     mask_errors,
     record_operation,
 )
+from aiqleads.schema.lean_fields import use_lean_fields
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class GatedSchema(strawberry.Schema):
     def __init__(self, *args: Any, max_tokens: int, document_cache_size: int = 256, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.documents = DocumentCache(self._schema, max_tokens, document_cache_size)
+        self.lean_fields = use_lean_fields(self._schema)
 
     async def execute(
         self,

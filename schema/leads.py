@@ -16,6 +16,7 @@ from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
 from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node
 from aiqleads.schema.connections import Connection, Edge, describe_fields
+from aiqleads.schema.lean_fields import context_only
 
 
 @strawberry.enum(description="Where a lead was found.")
@@ -126,43 +127,53 @@ def _contact(view: Any) -> LeadContact | None:
     return LeadContact(name=contact.name, phone=contact.phone, email=contact.email)
 
 
+@context_only
 def _source_url(root: Any, info: Info[Context, None]) -> str | None:
     return _view_field(info, root.row, attrgetter("source_url"))
 
 
+@context_only
 def _title(root: Any, info: Info[Context, None]) -> str:
     return _view_field(info, root.row, attrgetter("title"))
 
 
+@context_only
 def _description(root: Any, info: Info[Context, None]) -> str | None:
     return _view_field(info, root.row, attrgetter("description"))
 
 
+@context_only
 def _address_field(root: Any, info: Info[Context, None]) -> Address:
     return _view_field(info, root.row, _address(root.row))
 
 
+@context_only
 def _location(root: Any, info: Info[Context, None]) -> GeoPoint:
     return _view_field(info, root.row, lambda view: GeoPoint(lat=view.lat, lng=view.lng))
 
 
+@context_only
 def _photos(root: Any, info: Info[Context, None]) -> list[str]:
     return _view_field(info, root.row, attrgetter("photos"))
 
 
+@context_only
 def _fraud_signals(root: Any, info: Info[Context, None]) -> list[str]:
     return _view_field(info, root.row, attrgetter("fraud_signals"))
 
 
+@context_only
 def _price(root: Any, info: Info[Context, None]) -> int:
     return resolve.price_for_viewer(info.context, root.row)
 
 
+@context_only
 def _available_seats(root: Any, info: Info[Context, None]) -> int:
     # others' holds are looked up (batched) only for a lead that has any
     return resolve.available_seats_for_viewer(info.context, root.row)  # type: ignore[return-value]
 
 
+@context_only
 def _distance_miles(root: Any, info: Info[Context, None]) -> float | None:
     if root.distance is None:
         return None
@@ -170,10 +181,12 @@ def _distance_miles(root: Any, info: Info[Context, None]) -> float | None:
     return _view_field(info, root.row, lambda view: view.distance(distance, public))
 
 
+@context_only
 def _contact_field(root: Any, info: Info[Context, None]) -> LeadContact | None:
     return _view_field(info, root.row, _contact)
 
 
+@context_only
 def _purchased(root: Any, info: Info[Context, None]) -> bool:
     return resolve.viewer_purchased(info.context, root.row.id)  # type: ignore[return-value]
 
