@@ -7,13 +7,14 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -71,6 +72,33 @@ def plain_json_post(scope: Scope) -> bool:
             accept = value
     streamed = any(kind in accept for kind in STREAMING_ACCEPT)
     return b"application/json" in content_type.lower() and not streamed
+
+
+@dataclass
+class SubResponse:
+    """What resolvers may set on an HTTP answer: its status and extra headers (Retry-After)."""
+
+    status_code: int | None = None
+    headers: MutableHeaders = field(default_factory=lambda: MutableHeaders(raw=[]))
+
+
+@dataclass(frozen=True)
+class JsonBody:
+    """A JSON answer sent as two ASGI messages (what Starlette's Response sends, without its setup)."""
+
+    body: bytes
+    sub_response: SubResponse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send it."""
+        headers = [
+            (b"content-length", str(len(self.body)).encode()),
+            (b"content-type", b"application/json"),
+            *self.sub_response.headers.raw,
+        ]
+        status = self.sub_response.status_code or 200
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 WS_SESSION = "aiq.ws_session"  # where on_ws_connect leaves the connection's session for __call__
@@ -155,11 +183,13 @@ class GraphQLApp(GraphQL[Context, None]):
                 return
         await self._guarded(super().__call__(scope, receive, send), scope, receive, send)
 
-    async def _serve_operation(self, scope: Scope, receive: Receive, operation: dict[str, Any]) -> Response:
+    async def _serve_operation(
+        self, scope: Scope, receive: Receive, operation: dict[str, Any]
+    ) -> Response | JsonBody:
         """Run one JSON-posted operation: what Strawberry's view does for it, without its
         generic request machinery (content negotiation, batches, uploads, streaming)."""
         request = Request(scope, receive)
-        sub_response = await self.get_sub_response(request)
+        sub_response = SubResponse()
         context = await self.get_context(request, sub_response)
         try:
             result = await self.schema.execute(
@@ -175,11 +205,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except InvalidOperationTypeError as exc:
             return PlainTextResponse(exc.as_http_error_reason("POST"), 400)
         # as Strawberry's create_response, encoded by orjson (a fraction of json.dumps' time)
-        response = Response(orjson.dumps(process_result(result)), media_type="application/json")
-        response.headers.raw.extend(sub_response.headers.raw)
-        if sub_response.status_code:
-            response.status_code = sub_response.status_code
-        return response
+        return JsonBody(orjson.dumps(process_result(result)), sub_response)
 
     async def _guarded(self, handler: Any, scope: Scope, receive: Receive, send: Send) -> None:
         """Run an HTTP handler; a bad credential is a 401 and a backing service down a 503."""

@@ -3,8 +3,9 @@
 A use case opens ``async with UnitOfWork(deps) as uow:``, works on ``uow.session`` and *records*
 what must happen outside the database — publish an event, arm a deadline, count demand, reindex
 leads, enqueue a job. On a clean exit the transaction commits, then the effects run in the order
-recorded; the leads to reindex go out as ONE ``JobName.INDEX_LEADS`` job per commit (or are
-indexed inline when the use case gave an ``indexer``, falling back to that job). An exception
+recorded (or, for a unit of work whose effects are independent, ``concurrent_effects``, all at
+once, started in that order); the leads to reindex go out as ONE ``JobName.INDEX_LEADS`` job per
+commit (or are indexed inline when the use case gave an ``indexer``, falling back to that job). An exception
 rolls back and drops every effect, so nothing outside PostgreSQL describes a change that did not
 happen.
 
@@ -16,6 +17,7 @@ reindex`` rebuilds the index). This module imports no domain area; areas add the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -69,8 +71,11 @@ class Effect:
 class UnitOfWork:
     """Owns one transaction and the effects recorded during it (see the module docstring)."""
 
-    def __init__(self, deps: Backends) -> None:
+    def __init__(self, deps: Backends, *, concurrent_effects: bool = False) -> None:
         self.deps = deps
+        # effects that depend on none of the others (a cart change's deadlines, events, demand,
+        # profile and index) may run at once: the request then waits for the slowest, not the sum
+        self.concurrent_effects = concurrent_effects
         self.indexer: Indexer | None = None  # set by reindex(..., indexer=...)
         self.effects: list[Effect] = []
         self.reindexed: set[uuid.UUID] = set()
@@ -165,13 +170,21 @@ class UnitOfWork:
     # -- running ---------------------------------------------------------------------------------
 
     async def run_effects(self) -> None:
-        """Run the recorded effects in the order recorded; failures are logged, not raised."""
+        """Run the recorded effects in the order recorded (started in that order and run at once
+        with ``concurrent_effects``); failures are logged, not raised."""
         effects, self.effects = self.effects, []
+        if self.concurrent_effects and len(effects) > 1:
+            await asyncio.gather(*(self._run_effect(effect) for effect in effects))
+            return
         for effect in effects:
-            try:
-                await effect.run()
-            except Exception:  # committed already: each effect kind has its own repair path
-                log.exception("after-commit effect failed: %s", effect.label)
+            await self._run_effect(effect)
+
+    @staticmethod
+    async def _run_effect(effect: Effect) -> None:
+        try:
+            await effect.run()
+        except Exception:  # committed already: each effect kind has its own repair path
+            log.exception("after-commit effect failed: %s", effect.label)
 
     async def _reindex(self) -> None:
         ids, self.reindexed, self._reindex_placed = sorted(self.reindexed), set(), False

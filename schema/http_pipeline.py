@@ -13,11 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from inspect import isawaitable
 from typing import Any
 
 import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, execute, parse
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.validation import specified_rules
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
@@ -165,7 +165,7 @@ class GatedSchema(strawberry.Schema):
                     is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # a bool predicate
                     executor_class=self.execution_context_class,
                 )
-                if isawaitable(outcome):
+                if not isinstance(outcome, GraphQLExecutionResult):  # an awaitable (async resolvers)
                     outcome = await outcome
                 data, errors = outcome.data, list(outcome.errors or [])
         except Exception as exc:  # outside the resolvers: a service down is a 503 (masked in _finish)

@@ -3,6 +3,7 @@ order recorded, and sends every lead to reindex of one commit as ONE index job."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -172,6 +173,34 @@ async def test_effects_run_in_the_order_recorded_and_one_failure_does_not_stop_t
             uow.after_commit("third", lambda: step("third"))
         assert order == ["first", "second", "third"]
         assert await queued(own) == [(JobName.INDEX_LEADS, ([str(uuid.UUID(int=7))],))]
+
+
+async def test_independent_effects_start_in_order_and_run_at_once(deps: Deps) -> None:
+    started: list[str] = []
+    done: list[str] = []
+    second_ran = asyncio.Event()
+
+    async def waits_for_the_second() -> None:
+        started.append("first")
+        await asyncio.wait_for(second_ran.wait(), 2)  # run one after the other, this times out
+        done.append("first")
+
+    async def second() -> None:
+        started.append("second")
+        second_ran.set()
+        raise ConnectionError("redis went away")  # logged; the others still complete
+
+    async def third() -> None:
+        started.append("third")
+        done.append("third")
+
+    async with private_queue(deps) as own:
+        async with UnitOfWork(own, concurrent_effects=True) as uow:
+            uow.after_commit("first", waits_for_the_second)
+            uow.after_commit("second", second)
+            uow.after_commit("third", third)
+        assert started == ["first", "second", "third"] and sorted(done) == ["first", "third"]
+        assert uow.effects == []
 
 
 async def test_an_inline_indexer_replaces_the_job_and_a_failing_one_falls_back_to_it(deps: Deps) -> None:

@@ -34,8 +34,9 @@ R = TypeVar("R", bound=HasEffects)
 
 
 async def run_cart_change(deps: Backends, change: Callable[[AsyncSession], Awaitable[R]]) -> R:
-    """Run one cart change in its own unit of work; its effects run after the commit."""
-    async with UnitOfWork(deps) as uow:
+    """Run one cart change in its own unit of work; its effects run after the commit (at once:
+    deadlines, events, demand, profile and index depend on none of the others)."""
+    async with UnitOfWork(deps, concurrent_effects=True) as uow:
         outcome = await change(uow.session)
         record_cart_effects(uow, outcome.effects)
     return outcome
@@ -66,7 +67,7 @@ async def extend_hold(deps: Backends, user_id: uuid.UUID, lead_id: uuid.UUID, no
 
 async def checkout(deps: Backends, user_id: uuid.UUID, key: str, now: datetime) -> CheckoutResult:
     """Buy every held lead of a cart once per idempotency key; a replay has no effects."""
-    async with UnitOfWork(deps) as uow:
+    async with UnitOfWork(deps, concurrent_effects=True) as uow:
         result = await checkout_rules.checkout(uow.session, user_id, key, now)
         if not result.replayed:
             record_cart_effects(uow, result.effects)
