@@ -38,7 +38,8 @@ from aiqleads.domain.bootstrap import bootstrap
 from aiqleads.domain.core.filters.parse import parse_filter
 from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
-from aiqleads.domain.leads.query import filter_conditions, list_leads
+from aiqleads.domain.leads.query import list_leads
+from aiqleads.domain.leads.sql_filter import filter_conditions
 from aiqleads.domain.search.indexer import reindex_all
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.search.query import search_body

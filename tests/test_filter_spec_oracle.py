@@ -34,6 +34,7 @@ from aiqleads.domain.core.filters.spec import LeadFilterSpec
 from aiqleads.domain.core.geo import point
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.db import make_engine, make_sessionmaker
+from aiqleads.domain.leads.shaped_sql import conditions_for, shape_of, values_of
 from aiqleads.domain.leads.sql_filter import filter_conditions
 from aiqleads.domain.search.es_filter import es_filters
 from aiqleads.domain.search.mapping import INDEX_SETTINGS, MAPPING, lead_document
@@ -236,6 +237,13 @@ async def _sql_ids(seeded: Seeded, spec: LeadFilterSpec) -> set[uuid.UUID]:
         return set(await session.scalars(select(Lead.id).where(*filter_conditions(spec))))
 
 
+async def _shaped_ids(seeded: Seeded, spec: LeadFilterSpec) -> set[uuid.UUID]:
+    """The same filter as the listing queries run it: built once per shape, values bound."""
+    statement = select(Lead.id).where(*conditions_for(shape_of(spec)))
+    async with seeded.sessionmaker() as session:
+        return set(await session.scalars(statement, values_of(spec)))
+
+
 async def _es_ids(seeded: Seeded, spec: LeadFilterSpec) -> set[uuid.UUID]:
     body = {"query": {"bool": {"filter": es_filters(spec)}}, "size": 1000, "_source": False}
     response = await seeded.es.search(index=seeded.index, body=body)
@@ -261,6 +269,7 @@ async def test_sql_elasticsearch_and_python_agree_with_the_oracle_on_every_filte
         if extra:
             assert len(expected) < len(seeded.items) or name.startswith(("availableOnly", "postedAfter 1900"))
         assert await _sql_ids(seeded, spec) == expected, f"SQL disagrees with the oracle on {name}"
+        assert await _shaped_ids(seeded, spec) == expected, f"shaped SQL disagrees with the oracle on {name}"
         assert await _es_ids(seeded, spec) == expected, f"Elasticsearch disagrees with the oracle on {name}"
         assert _python_ids(seeded, spec) == expected, (
             f"the Python predicate disagrees with the oracle on {name}"

@@ -12,24 +12,32 @@ shift the next page (no duplicates, no gaps).
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
+from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.repository import LIST_OPTIONS
-from aiqleads.domain.leads.sql_filter import (
-    centre_geography,
-    distance_columns,
-    filter_conditions,
-    knn_distance_meters,
-)
+from aiqleads.domain.leads.shaped_sql import FilterShape, centre_param, conditions_for, shape_of, values_of
+from aiqleads.domain.leads.sql_filter import distance_columns
 
 # covers the last-bit difference between the KNN operator's distance and ST_DWithin's
 _REACH_SLACK_METERS = 0.01
@@ -62,7 +70,7 @@ class LeadPage:
     total_count_is_exact: bool = True
 
 
-def _sort_key(spec: LeadFilterSpec, sort: str) -> tuple[SQLColumnExpression[Any], bool]:
+def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], bool]:
     """(key expression, descending) of a sort; ties are broken by id in the same direction."""
     if sort == "NEWEST":
         return Lead.posted_at, True
@@ -72,44 +80,90 @@ def _sort_key(spec: LeadFilterSpec, sort: str) -> tuple[SQLColumnExpression[Any]
         return Lead.price_credits, True
     if sort == "QUALITY":
         return Lead.quality_score, True
-    if sort == "DISTANCE" and spec.near is not None:
-        return knn_distance_meters(spec.near), False
+    if sort == "DISTANCE" and shape.near:
+        return Lead.public_location.op("<->", return_type=Float)(centre_param()), False
     raise ValueError(f"unsupported sort {sort}")
+
+
+# Statements by filter shape, sort and cursor presence (their values are bound per request): building
+# them and their cache keys cost more than running them (see domain/leads/shaped_sql.py).
+@functools.lru_cache(maxsize=512)
+def _count_statement(shape: FilterShape, capped: bool) -> Select[tuple[int]]:
+    conds = conditions_for(shape)
+    if not capped:
+        return select(func.count()).select_from(Lead).where(*conds)
+    # the scan stops at the first row past the limit instead of visiting every match
+    matches = select(Lead.id).where(*conds).limit(bindparam("count_cap", type_=Integer)).subquery()
+    return select(func.count()).select_from(matches)
 
 
 async def count_leads(session: AsyncSession, spec: LeadFilterSpec, limit: int = 0) -> tuple[int, bool]:
     """How many leads match the filter, and whether that is exact: with a ``limit`` the count
     stops after ``limit + 1`` matches and reports ``(limit, False)`` beyond it."""
+    statement = _count_statement(shape_of(spec), limit > 0)
+    values = values_of(spec)
     if limit <= 0:
-        query = select(func.count()).select_from(Lead).where(*filter_conditions(spec))
-        return int((await session.execute(query)).scalar_one()), True
-    # the scan stops at the first row past the limit instead of visiting every match
-    matches = select(Lead.id).where(*filter_conditions(spec)).limit(limit + 1).subquery()
-    counted = int((await session.execute(select(func.count()).select_from(matches))).scalar_one())
+        return int((await session.execute(statement, values)).scalar_one()), True
+    counted = int((await session.execute(statement, {**values, "count_cap": limit + 1})).scalar_one())
     return (counted, True) if counted <= limit else (limit, False)
 
 
 def _nearest_reach(
-    spec: LeadFilterSpec, key: SQLColumnExpression[Any], cursor_conds: list[Any], size: int
+    shape: FilterShape, key: SQLColumnExpression[Any], cursor_conds: list[Any]
 ) -> ColumnElement[bool]:
     """Limit a DISTANCE page to the disk that holds its rows.
 
     PostgreSQL cannot add the id tie-break to a KNN scan's order (no incremental sort on it), and
     the radius' range scan sorts every match. So a KNN scan first finds the distance of the page's
-    last row (``size`` nearest matches after the cursor); the page is then read, in (distance, id)
-    order, from the disk of that radius: every row of the page and all its ties, and little else.
+    last row (``near_size`` nearest matches after the cursor); the page is then read, in
+    (distance, id) order, from the disk of that radius: every row of the page and all its ties.
     """
-    assert spec.near is not None
     nearest = (
         select(key.label("metres"))
-        .where(*filter_conditions(spec, radius_in_index=False), *cursor_conds)
+        .where(*conditions_for(shape, radius_in_index=False), *cursor_conds)
         .order_by(key)
-        .limit(size)
+        .limit(bindparam("near_size", type_=Integer))
         .subquery()
     )
     last = select(func.max(nearest.c.metres)).scalar_subquery()
-    reach = func.coalesce(last, spec.near.radius_meters) + _REACH_SLACK_METERS
-    return func.ST_DWithin(Lead.public_location, centre_geography(spec.near), reach, False)
+    reach = func.coalesce(last, bindparam("near_m", type_=Float)) + _REACH_SLACK_METERS
+    return func.ST_DWithin(Lead.public_location, centre_param(), reach, False)
+
+
+def _distance_columns() -> list[Any]:
+    """The exact and the public distance in miles from the bound centre, labelled for a select."""
+    centre = centre_param()
+    return [
+        (func.ST_Distance(Lead.location, centre, False) / METERS_PER_MILE).label("distance_miles"),
+        (func.ST_Distance(Lead.public_location, centre, False) / METERS_PER_MILE).label(
+            "public_distance_miles"
+        ),
+    ]
+
+
+@functools.lru_cache(maxsize=512)
+def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
+    key, descending = _sort_key(shape, sort)
+    after_cursor: list[ColumnElement[bool]] = []
+    if after:
+        row_key = tuple_(key, Lead.id)
+        key_type = getattr(key, "type", None)
+        position = tuple_(bindparam("cursor_key", type_=key_type), bindparam("cursor_id", type_=Lead.id.type))
+        after_cursor.append(row_key < position if descending else row_key > position)
+    page_conds = [*conditions_for(shape), *after_cursor]
+    order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
+    columns: list[Any] = [Lead, key.label("sort_key")]
+    if shape.near:
+        columns.extend(_distance_columns())
+    if shape.near and sort == "DISTANCE":
+        page_conds.append(_nearest_reach(shape, key, after_cursor))
+    return (
+        select(*columns)
+        .options(*LIST_OPTIONS)
+        .where(*page_conds)
+        .order_by(*order)
+        .limit(bindparam("page_size", type_=Integer))
+    )
 
 
 async def list_leads(
@@ -129,28 +183,19 @@ async def list_leads(
     is exact up to ``count_limit`` matches (0: always).
     """
     position = decode_cursor(after, CURSOR_KIND, sort)
-    key, descending = _sort_key(spec, sort)
-    conds = filter_conditions(spec)
-    after_cursor: list[ColumnElement[bool]] = []
+    shape = shape_of(spec)
+    query = _page_statement(shape, sort, position is not None)
+    values: dict[str, Any] = {**values_of(spec), "page_size": first + 1, "near_size": first + 1}
     if position is not None:
-        row_key = tuple_(key, Lead.id)
-        after_cursor.append(row_key < tuple_(*position) if descending else row_key > tuple_(*position))
-    page_conds = [*conds, *after_cursor]
-    order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
-    columns: list[Any] = [Lead, key.label("sort_key")]
-    if spec.near is not None:
-        columns.extend(distance_columns(spec.near))
-    if spec.near is not None and sort == "DISTANCE":
-        page_conds.append(_nearest_reach(spec, key, after_cursor, first + 1))
-    query = select(*columns).options(*LIST_OPTIONS).where(*page_conds).order_by(*order).limit(first + 1)
+        values["cursor_key"], values["cursor_id"] = position
     total: int | None = None
     exact = True
     if with_total and count_session is not None:
         result, (total, exact) = await asyncio.gather(
-            session.execute(query), count_leads(count_session, spec, count_limit)
+            session.execute(query, values), count_leads(count_session, spec, count_limit)
         )
     else:
-        result = await session.execute(query)
+        result = await session.execute(query, values)
         if with_total:
             total, exact = await count_leads(session, spec, count_limit)
     rows = result.all()

@@ -25,8 +25,8 @@ from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.seats import available_sql
 
-_PAD_DEGREES = 0.01  # covers the geodesic/planar edge difference of the densified envelope
-_SEGMENT_DEGREES = 0.25
+PAD_DEGREES = 0.01  # covers the geodesic/planar edge difference of the densified envelope
+SEGMENT_DEGREES = 0.25
 _MAX_CHUNK_DEGREES = 90.0
 
 
@@ -69,7 +69,8 @@ def distance_columns(near: GeoRadius) -> list[Any]:
     ]
 
 
-def _lng_chunks(west: float, east: float) -> list[tuple[float, float]]:
+def lng_chunks(west: float, east: float) -> list[tuple[float, float]]:
+    """A longitude range cut into pieces of at most 90° (a geography envelope must stay small)."""
     chunks: list[tuple[float, float]] = []
     start = west
     while start < east:
@@ -81,12 +82,12 @@ def _lng_chunks(west: float, east: float) -> list[tuple[float, float]]:
 
 def _box_prefilter(box: BoundingBox) -> ColumnElement[bool]:
     """Index-backed superset of the box: `location && envelope::geography` per lng chunk."""
-    south = max(-90.0, box.south - _PAD_DEGREES)
-    north = min(90.0, box.north + _PAD_DEGREES)
+    south = max(-90.0, box.south - PAD_DEGREES)
+    north = min(90.0, box.north + PAD_DEGREES)
     parts: list[ColumnElement[bool]] = []
     for west, east in box.lng_ranges():
-        for w, e in _lng_chunks(max(-180.0, west - _PAD_DEGREES), min(180.0, east + _PAD_DEGREES)):
-            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(w, south, e, north, 4326), _SEGMENT_DEGREES)
+        for w, e in lng_chunks(max(-180.0, west - PAD_DEGREES), min(180.0, east + PAD_DEGREES)):
+            envelope = func.ST_Segmentize(func.ST_MakeEnvelope(w, south, e, north, 4326), SEGMENT_DEGREES)
             parts.append(Lead.public_location.op("&&")(cast(envelope, _GEOGRAPHY)))
     return or_(*parts)
 
