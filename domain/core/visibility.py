@@ -241,7 +241,7 @@ _ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212
 _NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: redaction answers are cached by it
 class KnownValue:
     """One of a lead's own contact values as a pattern, with what a text must contain to match it.
 

@@ -37,7 +37,6 @@ from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.repository import LIST_OPTIONS
 from aiqleads.domain.leads.shaped_sql import FilterShape, centre_param, conditions_for, shape_of, values_of
-from aiqleads.domain.leads.sql_filter import distance_columns
 
 # covers the last-bit difference between the KNN operator's distance and ST_DWithin's
 _REACH_SLACK_METERS = 0.01
@@ -229,18 +228,23 @@ class LeadWithDistance:
     public_distance_miles: float | None
 
 
+@functools.lru_cache(maxsize=2)
+def _by_ids_statement(with_distance: bool) -> Select[Any]:
+    columns: list[Any] = [Lead, *(_distance_columns() if with_distance else [])]
+    return select(*columns).options(*LIST_OPTIONS).where(Lead.id.in_(bindparam("ids", expanding=True)))
+
+
 async def leads_with_distance(
     session: AsyncSession, lead_ids: Sequence[uuid.UUID], near: GeoRadius | None
 ) -> dict[uuid.UUID, LeadWithDistance]:
     """Load these leads in one statement, with their distances in miles from the centre if any."""
     if not lead_ids:
         return {}
-    columns: list[Any] = [Lead]
+    values: dict[str, Any] = {"ids": list(lead_ids)}
     if near is not None:
-        columns.extend(distance_columns(near))
-    query = select(*columns).options(*LIST_OPTIONS).where(Lead.id.in_(list(lead_ids)))
+        values.update(near_lng=near.lng, near_lat=near.lat)
     out: dict[uuid.UUID, LeadWithDistance] = {}
-    for row in (await session.execute(query)).all():
+    for row in (await session.execute(_by_ids_statement(near is not None), values)).all():
         if near is None:
             out[row[0].id] = LeadWithDistance(row[0], None, None)
         else:
