@@ -213,3 +213,31 @@ async def test_three_seat_lead_sells_exactly_three(
     }
     late = (await gql(ADD, {"id": lead_gid(lead.id)}, token=users[-1].token))["data"]["addToCart"]
     assert [e["code"] for e in late["errors"]] in (["LEAD_UNAVAILABLE"], ["ALREADY_PURCHASED"])
+
+
+async def test_a_checkout_request_runs_thirteen_statements_whatever_the_cart_size(
+    gql: Any, buyers: Any, make_lead: Any, count_statements: Any
+) -> None:
+    """The bearer token's user; then the checkout's 11: lock cart, holds, idempotency record, lock
+    leads, delete holds, lock user, ledger entry with its balance (one statement), purchases,
+    seats, cart timer, idempotency save (BEGIN/COMMIT apart); and one purchase lookup for the
+    answer's lead fields (the viewer's purchases decide what each lead shows)."""
+    counts = []
+    for size in (1, 3):
+        user = await buyers(credits=100)
+        for _ in range(size):
+            lead = await make_lead(price_credits=5, max_buyers=2, **CITY)
+            added = await gql(ADD, {"id": lead_gid(lead.id)}, token=user.token)
+            assert added["data"]["addToCart"]["errors"] == []
+        best = None
+        for attempt in range(3):  # the shared engine's reconciliation may add a statement to one window
+            with count_statements() as counter:
+                result = await gql(CHECKOUT, {"key": f"count-{size}-{attempt}"}, token=user.token)
+            if attempt == 0:
+                assert result["data"]["checkout"]["errors"] == []
+            executed = [s for s in counter.statements if "credit_ledger" in s or "purchases" in s]
+            if attempt == 0:
+                best = counter.count
+                assert executed, counter.statements
+        counts.append(best)
+    assert counts == [13, 13], counts

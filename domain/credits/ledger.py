@@ -14,36 +14,29 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
-    Update,
+    Table,
+    TextualSelect,
     and_,
     bindparam,
     func,
-    insert,
     select,
-    update,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry
-from aiqleads.domain.db import insert_unless_conflict
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
 
 LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL"]
 MAX_PAGE = 100
 # a post with a reference is exactly-once: the partial unique index answers a repeat, no pre-check
-_POST_ONCE = insert_unless_conflict(
-    CreditLedgerEntry,
-    ("user_id", "amount", "balance_after", "kind", "reason", "ref"),
-    "(user_id, kind, ref) WHERE ref IS NOT NULL",
-)
 MAX_ENTRY_ID = 2**63 - 1  # credit_ledger.id is a BIGINT: larger ids cannot exist and cannot be bound
 
 
@@ -68,13 +61,23 @@ def _lock_user() -> Select[tuple[User]]:
 
 
 @functools.cache
-def _move_balance() -> Update:
-    return (
-        update(User)
-        .where(User.id == bindparam("user_id"))
-        .values(credit_balance=User.credit_balance + bindparam("amount", type_=BigInteger))
-        .execution_options(synchronize_session=False)
+def _post_statement(once: bool) -> TextualSelect:
+    """Append an entry and move the cached balance in ONE statement (the balance moves only when
+    the entry was written); ``once``: a (user, kind, ref) already posted writes nothing, returns
+    no row (the partial unique index answers a repeat, no pre-check)."""
+    table = cast(Table, CreditLedgerEntry.__table__)
+    returned = ", ".join(column.name for column in table.columns)
+    conflict = " ON CONFLICT (user_id, kind, ref) WHERE ref IS NOT NULL DO NOTHING" if once else ""
+    sql = (
+        "WITH entry AS (INSERT INTO credit_ledger (user_id, amount, balance_after, kind, reason, ref)"
+        f" VALUES (:user_id, :amount, :balance_after, :kind, :reason, :ref){conflict} RETURNING {returned}),"
+        " moved AS (UPDATE users SET credit_balance = credit_balance + :amount"
+        " WHERE id = :user_id AND EXISTS (SELECT 1 FROM entry))"
+        f" SELECT {returned} FROM entry"
     )
+    names = ("user_id", "amount", "balance_after", "kind", "reason", "ref")
+    clause = text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in names))
+    return clause.columns(*table.columns)
 
 
 async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -135,17 +138,13 @@ async def post(
         "reason": reason,
         "ref": ref,
     }
-    if ref is None:
-        stmt = insert(CreditLedgerEntry).values(values).returning(CreditLedgerEntry)
-        entry = (await session.scalars(stmt)).first()
-    else:
-        entry = (await session.scalars(select(CreditLedgerEntry).from_statement(_POST_ONCE), values)).first()
+    statement = select(CreditLedgerEntry).from_statement(_post_statement(once=ref is not None))
+    entry = (await session.scalars(statement, values)).first()
     if entry is None:  # posted before with this reference: the unique index answers, no pre-check
         assert ref is not None
         existing = await find_by_ref(session, user_id, kind, ref)
         assert existing is not None
         return Posting(existing, user.credit_balance, created=False)
-    await session.execute(_move_balance(), {"user_id": user_id, "amount": amount})
     set_committed_value(user, "credit_balance", new_balance)  # the loaded row mirrors what was written
     return Posting(entry, new_balance, created=True)
 
