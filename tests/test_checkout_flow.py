@@ -218,9 +218,9 @@ async def test_three_seat_lead_sells_exactly_three(
 async def test_a_checkout_request_runs_thirteen_statements_whatever_the_cart_size(
     gql: Any, buyers: Any, make_lead: Any, count_statements: Any
 ) -> None:
-    """The bearer token's user; then the checkout's 11: lock cart, holds, idempotency record, lock
-    leads, delete holds, lock user, ledger entry with its balance (one statement), purchases,
-    seats, cart timer, idempotency save (BEGIN/COMMIT apart); and one purchase lookup for the
+    """The bearer token's user; then the checkout's 11: lock cart, holds, idempotency record, cart
+    timer, lock leads, delete holds, lock user, ledger entry with its balance (one statement),
+    purchases, seats, idempotency save (BEGIN/COMMIT apart); and one purchase lookup for the
     answer's lead fields (the viewer's purchases decide what each lead shows)."""
     counts = []
     for size in (1, 3):

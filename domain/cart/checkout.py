@@ -101,9 +101,14 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         )
     if not holds:
         raise DomainError(ErrorCode.CART_EMPTY, "Your cart is empty: add leads before checking out.")
+    cart_deadline = cart.expires_at
+    # the emptied cart loses its timer now, before the lead locks: the row is ours already (locked
+    # first), and every statement after lock_leads lengthens the wait of checkouts sharing a lead
+    expiry.reset_timer(cart)
+    await session.flush()
     leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
-        if hold.held_until <= now or (cart.expires_at is not None and cart.expires_at <= now):
+        if hold.held_until <= now or (cart_deadline is not None and cart_deadline <= now):
             raise HoldExpiredError(leads[hold.lead_id])
     deleted = await repo.delete_holds(session, user_id, [h.id for h in holds])
     if len(deleted) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
@@ -163,8 +168,6 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         ],
     )
     fresh = await repo.fill_seats(session, lead_ids)
-    expiry.reset_timer(cart)
-    await session.flush()
     views = [PurchaseView(p, fresh[p.lead_id]) for p in purchases]
     await idempotency.save_record(
         session,
