@@ -255,10 +255,20 @@ def run_bench(bench: Bench, full: bool, logs: Path) -> dict[str, float]:
     return figures
 
 
-def table(figures: Figures, full: bool, stamp: str) -> str:
+def _when(measured: dict[str, str]) -> str:
+    """When the rows were measured: one time, or each time with its benchmarks (``--only`` runs)."""
+    by_stamp: dict[str, list[str]] = {}
+    for name, stamp in measured.items():
+        by_stamp.setdefault(stamp, []).append(name)
+    if len(by_stamp) == 1:
+        return next(iter(by_stamp))
+    return "; ".join(f"{stamp} ({', '.join(names)})" for stamp, names in sorted(by_stamp.items()))
+
+
+def table(figures: Figures, full: bool, measured: dict[str, str]) -> str:
     """The markdown table of every row whose benchmark has figures."""
     lines = [
-        f"Measured {stamp} on {machine()}, with `bench/run_all.py{' --full' if full else ''}` "
+        f"Measured {_when(measured)} on {machine()}, with `bench/run_all.py{' --full' if full else ''}` "
         "(each floor in the same run as its figure).",
         "",
         "| path | figure | floor (same run) | ratio | goal | met |",
@@ -303,7 +313,11 @@ def main() -> None:
     args = parser.parse_args()
     args.logs.mkdir(parents=True, exist_ok=True)
     saved: dict[str, Any] = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures: Figures = saved.get("figures", {}) if saved.get("full") == args.full else {}
+    same_size = saved.get("full") == args.full
+    figures: Figures = saved.get("figures", {}) if same_size else {}
+    # when each benchmark's figures were taken (files written before this map: their one time)
+    measured: dict[str, str] = {name: saved.get("at", "?") for name in figures}
+    measured.update(saved.get("measured", {}) if same_size else {})
     started = time.perf_counter()
     failed: list[str] = []
     for bench in BENCHES:
@@ -311,12 +325,14 @@ def main() -> None:
             continue
         try:
             figures[bench.name] = run_bench(bench, args.full, args.logs)
+            measured[bench.name] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         except RuntimeError as exc:
             print(f"!!! {exc}", flush=True)
             failed.append(bench.name)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    FIGURES.write_text(json.dumps({"full": args.full, "at": stamp, "figures": figures}, indent=2) + "\n")
-    text = table(figures, args.full, stamp)
+    saved = {"full": args.full, "at": stamp, "measured": measured, "figures": figures}
+    FIGURES.write_text(json.dumps(saved, indent=2) + "\n")
+    text = table(figures, args.full, measured)
     write_readme(text)
     print(f"\n{text}\n\nall benchmarks in {time.perf_counter() - started:.0f} s; table written to {README}")
     if failed:
