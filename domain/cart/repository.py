@@ -192,10 +192,16 @@ async def release_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) ->
 
 async def take_seat(session: AsyncSession, lead_id: uuid.UUID) -> int | None:
     """Take one seat of an AVAILABLE lead if one is free; returns its credit price, or None."""
-    result = await session.execute(
+    price = (await session.execute(_take_seat(), {"lead_id": lead_id})).scalar_one_or_none()
+    return int(price) if price is not None else None
+
+
+@functools.cache
+def _take_seat() -> ReturningUpdate[tuple[int]]:
+    return (
         update(Lead)
         .where(
-            Lead.id == lead_id,
+            Lead.id == bindparam("lead_id"),
             Lead.status == "AVAILABLE",
             Lead.buyers_count + Lead.holds_count < Lead.max_buyers,
         )
@@ -203,20 +209,13 @@ async def take_seat(session: AsyncSession, lead_id: uuid.UUID) -> int | None:
         .returning(Lead.price_credits)
         .execution_options(synchronize_session=False)
     )
-    price = result.scalar_one_or_none()
-    return int(price) if price is not None else None
 
 
 async def release_expired_on_lead(
     session: AsyncSession, lead_id: uuid.UUID, now: datetime
 ) -> list[tuple[uuid.UUID, datetime]]:
     """Delete every expired hold on a lead (caller holds its lock); returns (user_id, held_until)."""
-    result = await session.execute(
-        delete(Hold)
-        .where(Hold.lead_id == lead_id, Hold.held_until <= now)
-        .returning(Hold.user_id, Hold.held_until)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_release_expired_on_lead(), {"lead_id": lead_id, "now": now})
     rows = [(user_id, held_until) for user_id, held_until in result.tuples()]
     if rows:
         await session.execute(
@@ -226,6 +225,16 @@ async def release_expired_on_lead(
             .execution_options(synchronize_session=False)
         )
     return rows
+
+
+@functools.cache
+def _release_expired_on_lead() -> ReturningDelete[tuple[uuid.UUID, datetime]]:
+    return (
+        delete(Hold)
+        .where(Hold.lead_id == bindparam("lead_id"), Hold.held_until <= bindparam("now"))
+        .returning(Hold.user_id, Hold.held_until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def cart_timers(
@@ -247,10 +256,14 @@ async def cart_timers(
 
 async def purchase_of(session: AsyncSession, user_id: uuid.UUID, lead_id: uuid.UUID) -> Purchase | None:
     """The user's purchase of a lead (returned or not), if any."""
-    rows = await session.scalars(
-        select(Purchase).where(Purchase.user_id == user_id, Purchase.lead_id == lead_id)
+    return (await session.scalars(_purchase_of(), {"user_id": user_id, "lead_id": lead_id})).first()
+
+
+@functools.cache
+def _purchase_of() -> Select[tuple[Purchase]]:
+    return select(Purchase).where(
+        Purchase.user_id == bindparam("user_id"), Purchase.lead_id == bindparam("lead_id")
     )
-    return rows.first()
 
 
 async def due_users(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
@@ -278,14 +291,19 @@ async def active_holds_with_leads(
     session: AsyncSession, user_id: uuid.UUID, now: datetime
 ) -> list[tuple[Hold, Lead]]:
     """The user's holds whose deadline is still ahead, each with its lead, oldest first (one statement)."""
-    rows = await session.execute(
+    rows = await session.execute(_active_holds_with_leads(), {"user_id": user_id, "now": now})
+    return [(hold, lead) for hold, lead in rows.tuples()]
+
+
+@functools.cache
+def _active_holds_with_leads() -> Select[tuple[Hold, Lead]]:
+    return (
         select(Hold, Lead)
         .join(Lead, Lead.id == Hold.lead_id)
-        .where(Hold.user_id == user_id, Hold.held_until > now)
+        .where(Hold.user_id == bindparam("user_id"), Hold.held_until > bindparam("now"))
         .order_by(Hold.created_at, Hold.id)
         .execution_options(populate_existing=True)
     )
-    return [(hold, lead) for hold, lead in rows.tuples()]
 
 
 async def extend_hold(
