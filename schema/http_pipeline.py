@@ -98,9 +98,10 @@ class DocumentCache:
 
 
 def _unexpected(exc: Exception) -> GraphQLError:
-    """A path-less error for an exception raised outside the resolvers."""
+    """A path-less error for an exception raised outside the resolvers (logged unless a service is down)."""
     if is_dependency_failure(exc):
         return GraphQLError(str(exc), original_error=exc)  # mask_errors makes it SERVICE_UNAVAILABLE
+    log.error("unexpected error running an operation", exc_info=exc)
     return GraphQLError(INTERNAL_MESSAGE, extensions={"code": "INTERNAL"})
 
 
@@ -169,8 +170,6 @@ class GatedSchema(strawberry.Schema):
                     outcome = await outcome
                 data, errors = outcome.data, list(outcome.errors or [])
         except Exception as exc:  # outside the resolvers: a service down is a 503 (masked in _finish)
-            if not is_dependency_failure(exc):
-                log.error("unexpected error running an operation", exc_info=exc)
             errors = [_unexpected(exc)]
         return self._finish(context_value, prepared, operation_name, op_type.value, errors, started, data)
 

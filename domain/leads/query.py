@@ -33,10 +33,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
-from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.leads.repository import LIST_OPTIONS
-from aiqleads.domain.leads.shaped_sql import FilterShape, centre_param, conditions_for, shape_of, values_of
+from aiqleads.domain.leads.shaped_sql import (
+    FilterShape,
+    centre_param,
+    conditions_for,
+    distance_columns_param,
+    knn_distance_param,
+    shape_of,
+    values_of,
+)
 
 # covers the last-bit difference between the KNN operator's distance and ST_DWithin's
 _REACH_SLACK_METERS = 0.01
@@ -80,7 +87,7 @@ def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], 
     if sort == "QUALITY":
         return Lead.quality_score, True
     if sort == "DISTANCE" and shape.near:
-        return Lead.public_location.op("<->", return_type=Float)(centre_param()), False
+        return knn_distance_param(), False
     raise ValueError(f"unsupported sort {sort}")
 
 
@@ -129,17 +136,6 @@ def _nearest_reach(
     return func.ST_DWithin(Lead.public_location, centre_param(), reach, False)
 
 
-def _distance_columns() -> list[Any]:
-    """The exact and the public distance in miles from the bound centre, labelled for a select."""
-    centre = centre_param()
-    return [
-        (func.ST_Distance(Lead.location, centre, False) / METERS_PER_MILE).label("distance_miles"),
-        (func.ST_Distance(Lead.public_location, centre, False) / METERS_PER_MILE).label(
-            "public_distance_miles"
-        ),
-    ]
-
-
 @functools.lru_cache(maxsize=512)
 def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
     key, descending = _sort_key(shape, sort)
@@ -153,7 +149,7 @@ def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
     order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
     columns: list[Any] = [Lead, key.label("sort_key")]
     if shape.near:
-        columns.extend(_distance_columns())
+        columns.extend(distance_columns_param())
     if shape.near and sort == "DISTANCE":
         page_conds.append(_nearest_reach(shape, key, after_cursor))
     return (
@@ -230,7 +226,7 @@ class LeadWithDistance:
 
 @functools.lru_cache(maxsize=2)
 def _by_ids_statement(with_distance: bool) -> Select[Any]:
-    columns: list[Any] = [Lead, *(_distance_columns() if with_distance else [])]
+    columns: list[Any] = [Lead, *(distance_columns_param() if with_distance else [])]
     return select(*columns).options(*LIST_OPTIONS).where(Lead.id.in_(bindparam("ids", expanding=True)))
 
 

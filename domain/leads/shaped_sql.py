@@ -19,6 +19,7 @@ from geoalchemy2 import Geography, Geometry
 from sqlalchemy import BindParameter, ColumnElement, Float, and_, bindparam, cast, func, or_
 
 from aiqleads.domain.core.filters.spec import FIELD_RULES, BoundingBox, LeadFilterSpec, active_rules
+from aiqleads.domain.core.geo import METERS_PER_MILE
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.seats import available_sql
 from aiqleads.domain.leads.sql_filter import PAD_DEGREES, SEGMENT_DEGREES, lng_chunks
@@ -127,6 +128,19 @@ def centre_param() -> ColumnElement[Any]:
     """The query centre (``near_lng``, ``near_lat``) as a geography expression."""
     point = func.ST_MakePoint(_param("near_lng", Float), _param("near_lat", Float))
     return cast(func.ST_SetSRID(point, 4326), _GEOGRAPHY)
+
+
+def knn_distance_param() -> ColumnElement[float]:
+    """The KNN operator's distance in metres from the bound centre (the DISTANCE sort's key)."""
+    return Lead.public_location.op("<->", return_type=Float)(centre_param())
+
+
+def distance_columns_param() -> list[Any]:
+    """The exact and the public distance in miles from the bound centre, labelled for a select."""
+    centre = centre_param()
+    exact = func.ST_Distance(Lead.location, centre, False) / METERS_PER_MILE
+    public = func.ST_Distance(Lead.public_location, centre, False) / METERS_PER_MILE
+    return [exact.label("distance_miles"), public.label("public_distance_miles")]
 
 
 def _box_prefilter(prefix: str, shape: BoxShape) -> ColumnElement[bool]:

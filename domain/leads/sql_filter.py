@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import ColumnElement, Float, and_, cast, func, or_
+from sqlalchemy import ColumnElement, and_, cast, func, or_
 
 from aiqleads.domain.core.filters.spec import BoundingBox, FieldRule, GeoRadius, LeadFilterSpec, active_rules
 from aiqleads.domain.core.geo import METERS_PER_MILE
@@ -48,12 +48,6 @@ _GEOMETRY = Geometry()
 def distance_meters(near: GeoRadius) -> ColumnElement[float]:
     """Sphere distance from the centre to each lead's public point, in metres (filters and sorts)."""
     return func.ST_Distance(Lead.public_location, centre_geography(near), False)
-
-
-def knn_distance_meters(near: GeoRadius) -> ColumnElement[float]:
-    """The KNN operator's sphere distance from the centre to each public point, in metres: an
-    ``ORDER BY`` on it is an index scan of the GiST index in distance order (the DISTANCE sort)."""
-    return Lead.public_location.op("<->", return_type=Float)(centre_geography(near))
 
 
 def exact_distance_meters(near: GeoRadius) -> ColumnElement[float]:
