@@ -134,11 +134,11 @@ async def start_runtime(settings: Settings) -> ApiRuntime:
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our typed context, auth, bounded bodies and typed edge errors.
 
-    Budgets, cost and input hygiene of each operation are checked in the schema
-    (OperationBudget), so HTTP and websocket operations pass through the same gate.
+    Budgets, cost and input hygiene of each operation are checked by the schema's one pipeline
+    (``schema.pipeline``), so HTTP and websocket operations pass through the same gate.
     """
 
-    graphql_transport_ws_handler_class = GraphQLTransportWSHandler  # lighter idle connections
+    graphql_transport_ws_handler_class = GraphQLTransportWSHandler  # shared subscriptions
 
     def __init__(self, holder: dict[str, ApiRuntime], settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -269,6 +269,26 @@ class GraphQLApp(GraphQL[Context, None]):
         return None
 
 
+class ApiApp(Starlette):
+    """The app's routes; a websocket to /graphql goes straight to the GraphQL app.
+
+    Starlette's middleware and router are coroutines a websocket's whole life: their frames stay
+    alive for as long as the connection (about 3 KB each, measured: bench/bench_subscribers.py),
+    for a route that needs nothing of them.
+    """
+
+    def __init__(self, graphql: GraphQLApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope.get("path") == "/graphql" and not scope.get("root_path"):
+            scope["app"] = self
+            await self._graphql(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the ASGI app; its Deps are bootstrapped when the lifespan starts."""
     settings = settings or Settings.from_env()
@@ -330,7 +350,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         registry = holder["runtime"].metrics.registry
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    return ApiApp(
+        graphql,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

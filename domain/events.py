@@ -10,6 +10,10 @@ own: the consumer's task waits on a single future). Events are parsed once per m
 same payload dict is handed to every subscriber of the channel, so a backlog costs a pointer per
 event. A consumer that falls behind keeps at most ``QUEUE_SIZE`` events and loses the oldest
 beyond that (drop-oldest): a stalled client can neither stall the others nor grow memory.
+
+A channel can also have listeners: objects handed each payload as it arrives, for fan-outs that
+keep their own registry of subscriptions (the API's shared subscriptions,
+``schema.shared_subscriptions``); a listener counts the subscriptions it serves.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -42,6 +46,17 @@ NEW_LEADS_CHANNEL = f"{CHANNEL_PREFIX}newleads"
 async def publish(redis: Redis, channel: str, payload: dict[str, Any]) -> None:
     """Publish one event now (use cases record events on their unit of work instead)."""
     await redis.publish(channel, json.dumps(payload, default=str))
+
+
+class HubListener(Protocol):
+    """Something that takes a channel's payloads itself (see ``EventHub.listen``)."""
+
+    def deliver(self, payload: dict[str, Any]) -> None:
+        """Take one payload (at once: the hub's task calls it)."""
+
+    def __len__(self) -> int:
+        """The subscriptions it serves."""
+        ...
 
 
 class _Subscription:
@@ -95,18 +110,20 @@ class EventHub:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._subscribers: dict[str, set[_Subscription]] = {}
+        self._listeners: dict[str, set[HubListener]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     @property
     def subscriber_count(self) -> int:
         """Number of live local subscriptions (for metrics and tests)."""
-        return sum(len(subs) for subs in self._subscribers.values())
+        subscribers = sum(len(subs) for subs in self._subscribers.values())
+        return subscribers + sum(len(lis) for group in self._listeners.values() for lis in group)
 
     @property
     def channel_count(self) -> int:
         """Number of channels with at least one local subscriber (the fan-out registry's size)."""
-        return len(self._subscribers)
+        return len(self._subscribers.keys() | self._listeners.keys())
 
     def backlogs(self, channel: str) -> list[int]:
         """Events waiting for each local subscriber of a channel (tests: a slow consumer is bounded)."""
@@ -146,9 +163,24 @@ class EventHub:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
+    def listen(self, channel: str, listener: HubListener) -> Callable[[], None]:
+        """Hand every payload published on the channel to ``listener.deliver`` (which must not
+        block); returns the function that stops it."""
+        self._listeners.setdefault(channel, set()).add(listener)
+
+        def stop() -> None:
+            listeners = self._listeners.get(channel)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._listeners[channel]
+
+        return stop
+
     def _dispatch(self, channel: str, data: str) -> None:
         subscribers = self._subscribers.get(channel)
-        if not subscribers:
+        listeners = self._listeners.get(channel)
+        if not subscribers and not listeners:
             return
         try:
             payload = json.loads(data)
@@ -158,8 +190,13 @@ class EventHub:
         if not isinstance(payload, dict):  # every event is an object; None also means "no event"
             log.warning("dropping a non-object event on %s", channel)
             return
-        for subscriber in tuple(subscribers):
+        for subscriber in tuple(subscribers or ()):
             subscriber.push(payload)
+        for listener in tuple(listeners or ()):
+            try:
+                listener.deliver(payload)
+            except Exception:  # one listener's failure must not stop delivery to the others
+                log.exception("an event listener of %s failed", channel)
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
         """Yield events published on a channel until the consumer stops iterating."""

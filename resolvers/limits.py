@@ -1,7 +1,7 @@
 """Admission of one GraphQL operation, on any transport: input hygiene, cost, and the budget.
 
-Called by the schema's gate for every operation, whether it arrived over HTTP (``GatedSchema``) or
-a websocket (the OperationBudget extension), so no transport is a cheaper path than another.
+Called by the schema's gate for every operation, whether it arrived over HTTP (``GatedSchema.execute``)
+or a websocket (``GatedSchema.stream`` / ``open_stream``), so no transport is a cheaper path than another.
 """
 
 from __future__ import annotations

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.errors import not_found
+from aiqleads.domain.events import PRICE_CHANNEL
 from aiqleads.domain.leads import repository as leads_repo
-from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch, watch_price_changes
+from aiqleads.domain.pricing.watch import PriceChangeEvent, PriceWatch
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import query_errors
 from aiqleads.resolvers.ids import uuid_of
 from aiqleads.resolvers.leads import viewer_tier, visible_point
-from aiqleads.resolvers.subscriptions import fresh_per_event
+from aiqleads.resolvers.subscriptions import HubFeed
 
 
 @query_errors
@@ -24,17 +24,15 @@ def _watch(
     return PriceWatch.create(ids, center, radius_miles)
 
 
-async def price_changes(
+def price_changes(
     ctx: Context,
     lead_ids: list[str] | None,
     center: tuple[float, float] | None,
     radius_miles: float | None,
-) -> AsyncIterator[PriceChangeEvent]:
+) -> HubFeed[PriceChangeEvent, PriceChangeEvent]:
     """Price changes of the listed leads or of leads within the circle, at the viewer's prices."""
     watch = _watch(lead_ids, center, radius_miles)
-    tier = viewer_tier(ctx)
-    async for event in fresh_per_event(ctx, watch_price_changes(ctx.deps.event_hub, watch, tier)):
-        yield event
+    return HubFeed(ctx, PRICE_CHANNEL, PriceChangeEvent.from_payload, watch.selector(viewer_tier(ctx)))
 
 
 async def visible_location(ctx: Context, lead_id: uuid.UUID, lat: float, lng: float) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterable
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -62,9 +62,8 @@ class CartSubscription:
     """Subscription fields of the cart area."""
 
     @strawberry.subscription(description="The viewer's own cart: holds created, extended, released, expired.")
-    async def cart_events(self, info: Info[Context, None]) -> AsyncGenerator[CartEvent, None]:
-        async for event in subscriptions.cart_events(info.context):
-            yield CartEvent.from_event(event)
+    def cart_events(self, info: Info[Context, None]) -> AsyncIterable[CartEvent]:
+        return subscriptions.cart_events(info.context).presented(CartEvent.from_event)
 
 
 @strawberry.enum(description="Why a bought lead is returned.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -66,7 +66,7 @@ class PricingSubscription:
             "from any server process, with the viewer's tier discount applied."
         )
     )
-    async def price_changed(
+    def price_changed(
         self,
         info: Info[Context, None],
         lead_ids: Annotated[
@@ -75,9 +75,8 @@ class PricingSubscription:
         near: Annotated[
             GeoRadiusInput | None, strawberry.argument(description="Watch every lead within this circle.")
         ] = None,
-    ) -> AsyncGenerator[PriceChange, None]:
+    ) -> AsyncIterable[PriceChange]:
         center = (near.center.lat, near.center.lng) if near is not None else None
         radius = near.radius_miles if near is not None else None
         ids = [str(i) for i in lead_ids] if lead_ids is not None else None
-        async for event in resolve.price_changes(info.context, ids, center, radius):
-            yield PriceChange.from_event(event)
+        return resolve.price_changes(info.context, ids, center, radius).presented(PriceChange.from_event)

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from strawberry.extensions import (
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.tools import merge_types
 
 from aiqleads.domain.settings import Settings
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
-from aiqleads.schema.extensions import OperationBudget, OperationMetrics, masked_errors
-from aiqleads.schema.http_pipeline import GatedSchema
 from aiqleads.schema.ingest import IngestSubscription
 from aiqleads.schema.lead_queries import LeadsQuery
 from aiqleads.schema.nodes import NodeQuery
+from aiqleads.schema.pipeline import GatedSchema
 from aiqleads.schema.pricing import PricingSubscription
 from aiqleads.schema.recommendation_queries import RecommendationsQuery
 from aiqleads.schema.users import UsersMutation, UsersQuery
@@ -31,8 +25,8 @@ Subscription = merge_types("Subscription", (CartSubscription, PricingSubscriptio
 def build_schema(settings: Settings | None = None) -> GatedSchema:
     """Build the schema with its protective gate (limits from settings).
 
-    HTTP queries and mutations run the gate in ``GatedSchema.execute``; websocket operations run
-    it through these extensions, which call the same functions in the same order.
+    Every operation, over HTTP (``GatedSchema.execute``) or a websocket (``GatedSchema.stream``),
+    runs the gate of ``schema.gate``: no Strawberry extension is registered, so none can be skipped.
     """
     limits = settings or Settings()
     return GatedSchema(
@@ -40,15 +34,4 @@ def build_schema(settings: Settings | None = None) -> GatedSchema:
         mutation=Mutation,
         subscription=Subscription,
         max_tokens=limits.max_query_tokens,
-        extensions=[
-            # depth and aliases are checked by OperationBudget in linear time: strawberry's
-            # QueryDepthLimiter and MaxAliasesLimiter expand every fragment spread, so a chain of
-            # doubling fragments took seconds (then minutes) per request
-            lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-            OperationBudget,  # after validation: cost with the variables sent, then the budget
-            masked_errors,
-            OperationMetrics,
-        ],
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,6 @@ from aiqleads.domain.core.filters.spec import MAX_RADIUS_MILES
 from aiqleads.domain.core.geo import haversine_miles
 from aiqleads.domain.core.visibility import public_point, viewer_price
 from aiqleads.domain.errors import invalid_input
-from aiqleads.domain.events import PRICE_CHANNEL, EventHub
 
 MAX_WATCHED_LEADS = 1000
 
@@ -96,10 +95,10 @@ class PriceWatch:
         lat, lng = public_point(event.lat, event.lng)  # as every geo filter: never the exact point
         return haversine_miles(self.center[0], self.center[1], lat, lng) <= self.radius_miles
 
+    def selector(self, tier: str) -> Callable[[PriceChangeEvent], PriceChangeEvent | None]:
+        """What a subscriber of this watch and tier gets of a published change (None: nothing)."""
 
-async def watch_price_changes(hub: EventHub, watch: PriceWatch, tier: str) -> AsyncIterator[PriceChangeEvent]:
-    """Price changes published by any process that the watch selects, at the tier's prices."""
-    async for payload in hub.subscribe(PRICE_CHANNEL):
-        event = PriceChangeEvent.from_payload(payload)
-        if event is not None and watch.matches(event):
-            yield event.for_tier(tier)
+        def select(event: PriceChangeEvent) -> PriceChangeEvent | None:
+            return event.for_tier(tier) if self.matches(event) else None
+
+        return select

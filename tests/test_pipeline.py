@@ -8,7 +8,7 @@ from graphql import GraphQLObjectType
 
 from aiqleads.domain.settings import Settings
 from aiqleads.schema import leads as lead_types
-from aiqleads.schema.http_pipeline import DocumentCache, GatedSchema
+from aiqleads.schema.pipeline import DocumentCache, GatedSchema
 from aiqleads.schema.root import build_schema
 
 
@@ -72,7 +72,8 @@ def test_fields_with_arguments_keep_strawberrys_resolver() -> None:
     assert history.resolve is not None and history.resolve.__module__.startswith("strawberry")
 
 
-def test_no_schema_extension_resolves_fields() -> None:
-    """The HTTP pipeline runs no field middleware: right only while no extension has a resolve hook."""
+def test_no_schema_extension_is_registered() -> None:
+    """The pipeline runs no extension hooks or field middleware: right only while none is registered
+    (the gate is ``schema.gate``, called by ``execute`` and ``stream`` alike)."""
     schema = _schema()
-    assert not [ext for ext in schema.get_extensions() if ext._implements_resolve()]
+    assert list(schema.extensions) == [] and schema.get_extensions() == []

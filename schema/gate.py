@@ -1,8 +1,7 @@
 """The operation gate: admission (cost and budget), error masking, and per-operation metrics.
 
-Each step is a function, called in the same order by the two pipelines that run operations:
-the lean HTTP pipeline (``schema.http_pipeline``) and, for websocket operations, Strawberry's
-``stream`` through the thin extensions at the end of this module.
+Each step is a function, called in the same order by ``schema.pipeline`` for every operation on
+every transport (``GatedSchema.execute`` over HTTP, ``GatedSchema.stream`` over websockets).
 """
 
 from __future__ import annotations
@@ -10,14 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from graphql import OperationType as CoreOperationType
-from strawberry.extensions import MaskErrors, SchemaExtension
-from strawberry.types import ExecutionContext
-from strawberry.types.graphql import OperationType
 
 from aiqleads.resolvers import limits
 from aiqleads.resolvers.errors import PublicError, is_dependency_failure, service_unavailable
@@ -149,75 +144,3 @@ def record_operation(
     for error in errors:
         code = str((error.extensions or {}).get("code", "INTERNAL"))
         metrics.operation_errors.labels(label, code if code in ERROR_CODES else "other").inc()
-
-
-# -- the same steps as Strawberry extensions, for websocket operations (Schema.stream) ---------
-
-
-class DependencyAwareMaskErrors(MaskErrors):
-    """Mask unexpected exceptions; a backing service that is down becomes SERVICE_UNAVAILABLE (503)."""
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        """The client's view of an unexpected error (the original is logged, never sent)."""
-        return _anonymise(error, self.execution_context.context)
-
-
-def masked_errors() -> MaskErrors:
-    """Replace unexpected exceptions by a generic message (logged server-side)."""
-    return DependencyAwareMaskErrors(should_mask_error=_should_mask, error_message=INTERNAL_MESSAGE)
-
-
-def _is_subscription(ec: ExecutionContext) -> bool:
-    try:
-        return ec.operation_type is OperationType.SUBSCRIPTION
-    except RuntimeError:  # no operation can be chosen: execution reports it
-        return False
-
-
-class OperationBudget(SchemaExtension):
-    """Admit each operation before it runs: input hygiene, cost with the variables sent, one
-    sign-in field at most, and the principal's cost-weighted budget.
-
-    It runs in the validation step, after the (cached) validation, so a refusal is a
-    pre-execution error: an ``error`` message over websockets, 429/503 with Retry-After over HTTP.
-    """
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        """Refuse the operation by setting it a pre-execution error (or charge its budget)."""
-        ec = self.execution_context
-        document = ec.graphql_document
-        if document is not None:
-            refusal = await admission_refusal(
-                ec.context,
-                document,
-                ec.query,
-                ec.operation_name,
-                ec.variables,
-                invalid=bool(ec.pre_execution_errors),
-                subscription=_is_subscription(ec),
-            )
-            if refusal is not None:
-                ec.pre_execution_errors = [refusal]
-        yield
-
-
-class OperationMetrics(SchemaExtension):
-    """Tag errors in the client's request with INVALID_INPUT, then record the operation's latency
-    and error codes in the app's Prometheus registry."""
-
-    def on_operation(self) -> Iterator[None]:
-        """Time the operation and count its error codes (subscriptions are long-lived: no latency)."""
-        start = time.perf_counter()
-        yield
-        ctx = self.execution_context
-        result = ctx.result
-        errors = (result.errors or []) if result is not None else []
-        code_request_errors(errors + (ctx.pre_execution_errors or []))
-        try:
-            op_type = ctx.operation_type.value
-        except RuntimeError:  # no operation could be chosen (e.g. a syntax error)
-            op_type = "unknown"
-        counted = (result.errors or []) if result is not None else (ctx.pre_execution_errors or [])
-        record_operation(
-            ctx.context, ctx.schema._schema, ctx.graphql_document, ctx.operation_name, op_type, counted, start
-        )
