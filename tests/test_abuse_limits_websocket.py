@@ -19,6 +19,7 @@ from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.tokens import issue_token
 
 BUDGET = 100
+MAX_MESSAGE = 64 * 1024  # AIQ_MAX_BODY_BYTES: one websocket message is bounded like a body
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,7 @@ def server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         AIQ_MAX_SUBSCRIPTIONS_PER_CONNECTION="3",
         AIQ_MAX_CONNECTIONS_PER_USER="2",
         AIQ_WS_CONNECTION_INIT_TIMEOUT_SECONDS="1",
+        AIQ_MAX_BODY_BYTES=str(MAX_MESSAGE),
     ) as base:
         yield base
 
@@ -177,6 +179,21 @@ async def test_connections_per_user_are_capped_across_the_process(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_message_larger_than_the_body_limit_closes_the_socket(server: str) -> None:
+    ws = await _connect(server)
+    query = "query { __typename }" + " " * MAX_MESSAGE
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await _next(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    ws = await _connect(server)  # the server itself goes on
+    try:
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }"}}))
+        assert (await _next(ws))["payload"]["data"] == {"__typename": "Query"}
+    finally:
+        await ws.close()
 
 
 async def test_a_socket_that_never_initialises_is_closed(server: str) -> None:
