@@ -151,8 +151,17 @@ ROWS = [
         "200 simultaneous checkouts, 2 API processes",
         "checkout",
         lambda f: f"{f['burst_checkouts_per_s']:.0f}/s, p95 {f['burst_p95_ms'] / 1000:.2f} s",
-        lambda f: "—",
-        lambda f: None,
+        lambda f: (
+            f"the machine's CPU ceiling {f['burst_cpu_ceiling_per_s']:.0f}/s "
+            f"({f['burst_cpu_ms_per_checkout']:.1f} ms of CPU per checkout, all processes)"
+            if "burst_cpu_ceiling_per_s" in f
+            else "—"
+        ),
+        lambda f: (
+            f["burst_checkouts_per_s"] / f["burst_cpu_ceiling_per_s"]
+            if "burst_cpu_ceiling_per_s" in f
+            else None
+        ),
         "≥ 150/s, p95 ≤ 1 s",
         lambda f: f["burst_checkouts_per_s"] >= 150 and f["burst_p95_ms"] <= 1000,
     ),
