@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from arq.connections import ArqRedis
 from elasticsearch import AsyncElasticsearch
@@ -21,13 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aiqleads.domain.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from aiqleads.domain.events import EventHub
-from aiqleads.domain.ingest.prepare import Refiner
 from aiqleads.domain.jobs import queue_client
 from aiqleads.domain.payments.provider import PaymentProvider, build_payment_provider
 from aiqleads.domain.pricing.hints import PriceHinter
 from aiqleads.domain.recommendations.embedder import Embedder, build_embedder, configured_model_id
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.rate_limit import BudgetLeases
+
+if TYPE_CHECKING:  # the API never cleans listings: only the worker imports the cleaning pipeline
+    from aiqleads.domain.ingest.prepare import Refiner
 
 log = logging.getLogger(__name__)
 
