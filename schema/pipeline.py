@@ -189,9 +189,32 @@ class GatedSchema(strawberry.Schema):
         variable_values: dict[str, Any] | None,
         operation_name: str | None,
     ) -> list[GraphQLError]:
-        """Admit the operation (its budget is charged): the errors that stop it, none if it may run."""
+        """Admit the operation (its budget is charged): the errors that stop it, none if it may run.
+
+        A failure of admission itself (the budget's Redis down, say) is one of those errors: masked
+        later, it becomes SERVICE_UNAVAILABLE."""
         assert prepared.document is not None
-        refusal = await admission_refusal(
+        try:
+            refusal = await self._admit(
+                prepared, query, context_value, variable_values, operation_name, op_type
+            )
+        except Exception as exc:
+            return [_unexpected(exc)]
+        if prepared.errors:
+            return list(prepared.errors)
+        return [refusal] if refusal is not None else []
+
+    async def _admit(
+        self,
+        prepared: PreparedDocument,
+        query: str | None,
+        context_value: Any,
+        variable_values: dict[str, Any] | None,
+        operation_name: str | None,
+        op_type: OperationType,
+    ) -> GraphQLError | None:
+        assert prepared.document is not None
+        return await admission_refusal(
             context_value,
             prepared.document,
             query,
@@ -202,9 +225,6 @@ class GatedSchema(strawberry.Schema):
             shape=prepared.shape(operation_name, variable_values),
             root_fields=prepared.root_fields(operation_name),
         )
-        if prepared.errors:
-            return list(prepared.errors)
-        return [refusal] if refusal is not None else []
 
     async def execute(
         self,
@@ -222,12 +242,9 @@ class GatedSchema(strawberry.Schema):
         if op_type is None:  # a syntax error (or too many tokens): refused before any charge
             errors = list(prepared.errors)
             return self._finish(context_value, prepared, operation_name, "unknown", errors, started)
-        try:
-            errors = await self._refusals(
-                prepared, op_type, query, context_value, variable_values, operation_name
-            )
-        except Exception as exc:  # outside the resolvers: a service down is a 503 (masked in _finish)
-            errors = [_unexpected(exc)]
+        errors = await self._refusals(
+            prepared, op_type, query, context_value, variable_values, operation_name
+        )
         data = None
         if not errors:
             data, errors = await self._run(
@@ -319,12 +336,9 @@ class GatedSchema(strawberry.Schema):
                 context_value, prepared, operation_name, "unknown", list(prepared.errors), started
             )
             return
-        try:
-            errors = await self._refusals(
-                prepared, op_type, query, context_value, variable_values, operation_name
-            )
-        except Exception as exc:  # outside the resolvers (the budget's Redis, say): masked in _refused
-            errors = [_unexpected(exc)]
+        errors = await self._refusals(
+            prepared, op_type, query, context_value, variable_values, operation_name
+        )
         if errors:  # an ``error`` message, as for a refusal over HTTP before anything runs
             yield self._refused(context_value, prepared, operation_name, op_type.value, errors, started)
             return

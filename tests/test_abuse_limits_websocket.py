@@ -181,14 +181,18 @@ async def test_connections_per_user_are_capped_across_the_process(
         await second.close()
 
 
-async def test_a_message_larger_than_the_body_limit_closes_the_socket(server: str) -> None:
-    ws = await _connect(server)
+async def test_a_message_larger_than_the_body_limit_closes_the_socket(
+    server: str, settings: Settings, make_user: Any
+) -> None:
+    # a principal of its own: the other tests here spend the shared budgets of this module's server
+    token = _token(settings, (await make_user()).id)
+    ws = await _connect(server, token)
     query = "query { __typename }" + " " * MAX_MESSAGE
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await _next(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
-    ws = await _connect(server)  # the server itself goes on
+    ws = await _connect(server, token)  # the server itself goes on
     try:
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }"}}))
         assert (await _next(ws))["payload"]["data"] == {"__typename": "Query"}
