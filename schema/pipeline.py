@@ -60,7 +60,7 @@ from aiqleads.schema.gate import (
     mask_errors,
     record_operation,
 )
-from aiqleads.schema.lean_fields import use_lean_fields
+from aiqleads.schema.lean_fields import LeanExecutor, use_lean_fields
 from aiqleads.schema.shared_subscriptions import SharedSubscriptions
 
 
@@ -155,6 +155,7 @@ class GatedSchema(strawberry.Schema):
     """The schema; ``execute`` (HTTP) and ``stream`` (websockets) run the gate without extension hooks."""
 
     def __init__(self, *args: Any, max_tokens: int, document_cache_size: int = 256, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_context_class", LeanExecutor)
         super().__init__(*args, **kwargs)
         self.documents = DocumentCache(self._schema, max_tokens, document_cache_size)
         self.lean_fields = use_lean_fields(self._schema)

@@ -1,0 +1,154 @@
+"""The lean executor completes an object's plain leaf fields in one pass: its answers, errors and
+their paths are those of graphql-core's own executor, on a small schema built to hit every way
+out of the lean pass and on real lead pages (redacted titles, nullable fields, seats that need a
+lookup)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import uuid
+from typing import Any
+
+import graphql
+import strawberry
+from starlette.applications import Starlette
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import Info
+
+from aiqleads.resolvers.context import Context
+from aiqleads.schema.lean_fields import LeanExecutor, context_only
+from aiqleads.schema.pipeline import GatedSchema
+from aiqleads.schema.root import Mutation, Query, Subscription
+
+
+@strawberry.enum
+class Kind(enum.Enum):
+    FLAT = "FLAT"
+    HOUSE = "HOUSE"
+
+
+@strawberry.type
+class Item:
+    name: str
+    size: int | None
+    kind: Kind
+
+    @strawberry.field
+    @context_only
+    def label(self, info: Info[Any, None]) -> str:
+        if self.name == "boom":
+            raise ValueError("no label for boom")
+        return f"{info.context['prefix']}{self.name}"
+
+    @strawberry.field
+    @context_only
+    def later(self, info: Info[Any, None]) -> int:  # an awaitable for some items, as seats are
+        if self.name == "b":
+
+            async def slow() -> int:
+                await asyncio.sleep(0)
+                return 7
+
+            return slow()  # type: ignore[return-value]
+        return 1
+
+    @strawberry.field
+    def tag(self, upper: bool = False) -> str:  # an argument: never lean
+        return self.name.upper() if upper else self.name
+
+
+ITEMS = [
+    Item(name="a", size=1, kind=Kind.FLAT),
+    Item(name="b", size=None, kind=Kind.HOUSE),
+    Item(name=None, size=3, kind=Kind.FLAT),  # type: ignore[arg-type]  # a null for a non-null field
+    Item(name="boom", size=4, kind=Kind.HOUSE),
+]
+
+
+@strawberry.type
+class ItemsQuery:
+    @strawberry.field
+    def items(self) -> list[Item | None]:
+        return ITEMS
+
+
+SMALL = "{ items { __typename name size kind label later tag(upper: true) } }"
+
+
+def _small_schema(executor: type) -> GatedSchema:
+    return GatedSchema(query=ItemsQuery, max_tokens=1000, execution_context_class=executor)
+
+
+async def _run(schema: GatedSchema, query: str, context: Any) -> Any:
+    result = graphql.execute(
+        schema._schema,
+        graphql.parse(query),
+        context_value=context,
+        executor_class=schema.execution_context_class,
+    )
+    if not isinstance(result, graphql.ExecutionResult):
+        result = await result
+    return result.data, sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+
+
+async def test_every_way_out_of_the_lean_pass_answers_as_graphql_core() -> None:
+    lean, reference = _small_schema(LeanExecutor), _small_schema(StrawberryGraphQLCoreExecutionContext)
+    assert lean.execution_context_class is LeanExecutor
+    context = {"prefix": "#"}
+    got, expected = await _run(lean, SMALL, context), await _run(reference, SMALL, context)
+    assert got == expected
+    data, errors = got
+    assert data["items"][0] == {
+        "__typename": "Item",
+        "name": "a",
+        "size": 1,
+        "kind": "FLAT",
+        "label": "#a",
+        "later": 1,
+        "tag": "A",
+    }
+    assert data["items"][1]["later"] == 7 and data["items"][1]["size"] is None
+    # a null for a non-null field, and a raising non-null field: each nulls its (nullable) item
+    assert data["items"][2] is None and data["items"][3] is None
+    assert [path for _, path in errors] == [("items", 2, "name"), ("items", 3, "label")]
+
+
+async def test_a_selection_of_lean_leaves_only_keeps_the_query_order() -> None:
+    lean, reference = _small_schema(LeanExecutor), _small_schema(StrawberryGraphQLCoreExecutionContext)
+    query = "{ items { size kind name } }"
+    got, expected = await _run(lean, query, {}), await _run(reference, query, {})
+    assert got == expected
+    assert list(got[0]["items"][0]) == ["size", "kind", "name"]
+
+
+PAGE = """query($city: String!) { leads(filter: { city: $city }, first: 10) {
+  totalCount edges { cursor node {
+    id title description propertyType askingPrice bedrooms bathrooms sqft price availableSeats
+    distanceMiles status address { city zip street } location { lat lng } __typename
+  } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_lead_pages_answer_as_graphql_core(app: Starlette, make_lead: Any) -> None:
+    city = f"Lean-{uuid.uuid4().hex[:8]}"
+    await make_lead(city=city, title="Call Pat at 512-555-0100 today")  # redacted for the anonymous
+    await make_lead(city=city, bedrooms=None, sqft=None)
+    await make_lead(city=city, max_buyers=3, holds_count=1)  # seats need a lookup: an awaitable field
+    lean = app._graphql.schema  # type: ignore[attr-defined]
+    assert isinstance(lean, GatedSchema) and lean.execution_context_class is LeanExecutor
+    reference = GatedSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        max_tokens=app.state.deps.settings.max_query_tokens,
+        execution_context_class=StrawberryGraphQLCoreExecutionContext,
+    )
+    answers = []
+    for schema in (lean, reference):
+        result = await schema.execute(PAGE, {"city": city}, context_value=Context(deps=app.state.deps))
+        answers.append((result.data, result.errors))
+    assert answers[0] == answers[1]
+    data, errors = answers[0]
+    assert errors is None and data["leads"]["totalCount"] == 3
+    titles = [edge["node"]["title"] for edge in data["leads"]["edges"]]
+    assert not any("555-0100" in title for title in titles)
