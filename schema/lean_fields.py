@@ -18,6 +18,7 @@ from inspect import isawaitable
 from typing import Any, TypeVar
 
 from graphql import (
+    Executor,
     GraphQLEnumType,
     GraphQLLeafType,
     GraphQLNonNull,
@@ -167,6 +168,15 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _merge(plan, values, rest)  # type: ignore[arg-type]
+
+    def build_per_event_executor(self, payload: Any) -> Executor:
+        """The executor of one subscription event, with caches of its own: graphql-core's copy
+        shares the subscription's memo of sub-selections, which then grows by an entry per event
+        (and this executor's plans with it) for as long as the subscription lives."""
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        executor._aiq_plans = None  # type: ignore[attr-defined]
+        return executor
 
     def _lean_leaves(self, plan: _Plan, source: Any) -> dict[str, Any]:
         info = self._aiq_info

@@ -122,6 +122,17 @@ async def test_a_selection_of_lean_leaves_only_keeps_the_query_order() -> None:
     assert list(got[0]["items"][0]) == ["size", "kind", "name"]
 
 
+async def test_a_long_subscription_keeps_no_cache_per_event() -> None:
+    schema = graphql.build_schema("type Query { a: Int } type P { x: Int } type Subscription { p: P }")
+    executor = LeanExecutor.build(schema, graphql.parse("subscription { p { x } }"))
+    assert isinstance(executor, LeanExecutor)
+    for n in range(50):
+        result = graphql.execute_subscription_event(executor.build_per_event_executor({"p": {"x": n}}))
+        assert isinstance(result, graphql.ExecutionResult) and result.data == {"p": {"x": n}}
+    # graphql-core's own per-event copy would have kept one memo entry per event
+    assert len(executor._relevant_sub_fields) == 0 and getattr(executor, "_aiq_plans", None) is None
+
+
 PAGE = """query($city: String!) { leads(filter: { city: $city }, first: 10) {
   totalCount edges { cursor node {
     id title description propertyType askingPrice bedrooms bathrooms sqft price availableSeats
