@@ -92,20 +92,48 @@ class FetchRefused(FetchError):
 
 
 class _HostGate:
-    """Spaces requests to one host at least `interval` seconds apart (across concurrent tasks)."""
+    """Spaces requests to one host at least `interval` seconds apart as they leave (across
+    concurrent tasks): a request holds the host's turn from its wait until its headers are
+    written, so a slow connect cannot bunch it up with the next one at the server."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval  # may grow later (robots.txt Crawl-delay); applies to the next wait
         self._last = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
-        async with self._lock:
+    async def turn(self) -> _Turn:
+        """Wait for the host's turn; release it (``_Turn.sent``) once the request is written."""
+        await self._lock.acquire()
+        try:
             due = self._last + self.interval
             now = time.monotonic()
             if due > now:
                 await asyncio.sleep(due - now)
-            self._last = time.monotonic()
+        except BaseException:
+            self._lock.release()
+            raise
+        return _Turn(self)
+
+
+class _Turn:
+    """One request's hold on its host's gate."""
+
+    __slots__ = ("gate", "held")
+
+    def __init__(self, gate: _HostGate) -> None:
+        self.gate, self.held = gate, True
+
+    def sent(self) -> None:
+        """The request is on the wire (or will not get there): the next one is spaced from now."""
+        if self.held:
+            self.held = False
+            self.gate._last = time.monotonic()
+            self.gate._lock.release()
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: the turn ends when the request's headers are written."""
+        if event.endswith("send_request_headers.complete"):
+            self.sent()
 
 
 @functools.cache
@@ -242,11 +270,11 @@ class PoliteFetcher:
         attempt = 0
         while True:
             attempt += 1
-            await self._gate(netloc).wait()
+            turn = await self._gate(netloc).turn()
             self.requests_made += 1
             retry_after: float | None = None
             try:
-                status, text, headers = await self._get(url)
+                status, text, headers = await self._get(url, turn)
             except PageTooLarge:
                 raise
             except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -270,8 +298,14 @@ class PoliteFetcher:
             delay = max(delay, min(retry_after, self.config.backoff_max))
         return delay
 
-    async def _get(self, url: str) -> tuple[int, str, dict[str, str]]:
-        async with self._client.stream("GET", url) as response:
+    async def _get(self, url: str, turn: _Turn) -> tuple[int, str, dict[str, str]]:
+        try:
+            return await self._read(url, turn)
+        finally:
+            turn.sent()  # a request that failed before its headers were written ends its turn too
+
+    async def _read(self, url: str, turn: _Turn) -> tuple[int, str, dict[str, str]]:
+        async with self._client.stream("GET", url, extensions={"trace": turn.trace}) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
             declared = headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.config.max_bytes:
