@@ -8,8 +8,6 @@ import json
 import re
 from typing import Any
 
-from bs4 import BeautifulSoup, Tag
-
 from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
@@ -21,6 +19,18 @@ from aiqleads.workers.scrapers.base import (
     fragment_of,
     load_json_text,
     text_or_none,
+)
+from aiqleads.workers.scrapers.markup import (
+    Element,
+    inner_html,
+    outer_html,
+    parse_html,
+    remove,
+    script_text,
+    script_with,
+    select,
+    select_one,
+    text_of,
 )
 from aiqleads.workers.scrapers.regions import Region
 
@@ -50,9 +60,9 @@ class CraigslistParser:
 
     def parse_search(self, text: str, url: str, region: Region) -> SearchPage:
         """Rows joined with the JSON-LD items by position."""
-        soup = BeautifulSoup(text, "lxml")
-        rows = soup.select("li.cl-static-search-result")
-        if not rows and soup.select_one("ol.cl-static-search-results") is None:
+        soup = parse_html(text)
+        rows = select(soup, "li.cl-static-search-result")
+        if not rows and select_one(soup, "ol.cl-static-search-results") is None:
             raise PageParseError("Craigslist page has no cl-static-search-results list")
         ld_items = _ld_items(soup)
         page = SearchPage()
@@ -61,27 +71,25 @@ class CraigslistParser:
             try:
                 page.listings.append(self._row(row, ld, url, region))
             except PageParseError as exc:
-                link = row.find("a")
-                href = link.get("href") if isinstance(link, Tag) else None
-                page.failures.append(
-                    ListingFailure(
-                        str(exc), fragment_of(str(row)), post_id(href if isinstance(href, str) else None)
-                    )
-                )
-        nxt = soup.find("link", rel="next") or soup.select_one("a.next, a.cl-next-page")
-        page.next_url = absolute(url, nxt.get("href")) if isinstance(nxt, Tag) else None
+                link = select_one(row, "a")
+                ident = post_id(link.get("href") if link is not None else None)
+                page.failures.append(ListingFailure(str(exc), fragment_of(outer_html(row)), ident))
+        nxt = select_one(soup, "link[rel~=next]")
+        if nxt is None:
+            nxt = select_one(soup, "a.next, a.cl-next-page")
+        page.next_url = absolute(url, nxt.get("href")) if nxt is not None else None
         return page
 
-    def _row(self, row: Tag, ld: dict[str, Any], page_url: str, region: Region) -> ParsedListing:
-        link = row.find("a")
-        href = absolute(page_url, link.get("href")) if isinstance(link, Tag) else None
+    def _row(self, row: Element, ld: dict[str, Any], page_url: str, region: Region) -> ParsedListing:
+        link = select_one(row, "a")
+        href = absolute(page_url, link.get("href")) if link is not None else None
         pid = post_id(href)
         if not href or not pid:
             raise PageParseError("result row has no posting link")
-        title_el = row.select_one(".title")
-        price_el = row.select_one(".price")
-        location_el = row.select_one(".location")
-        title = title_el.get_text(" ", strip=True) if title_el else row.get("title")
+        title_el = select_one(row, ".title")
+        price_el = select_one(row, ".price")
+        location_el = select_one(row, ".location")
+        title = text_of(title_el) if title_el is not None else row.get("title")
         ld_address = ld.get("address")
         address: dict[str, Any] = ld_address if isinstance(ld_address, dict) else {}
         images = ld.get("image")
@@ -90,7 +98,7 @@ class CraigslistParser:
             external_id=pid,
             url=href,
             title=text_or_none(title),
-            price=price_el.get_text(strip=True) if price_el else None,
+            price=text_of(price_el, "") if price_el is not None else None,
             city=text_or_none(address.get("addressLocality")) or region.city,
             state=text_or_none(address.get("addressRegion")) or region.state,
             zip=text_or_none(address.get("postalCode")),
@@ -101,52 +109,50 @@ class CraigslistParser:
             bathrooms=ld.get("numberOfBathroomsTotal"),
             property_type=text_or_none(ld.get("@type")),
             photos=[i for i in images if isinstance(i, str)] if isinstance(images, list) else [],
-            extra={"neighborhood": location_el.get_text(strip=True) if location_el else None},
+            extra={"neighborhood": text_of(location_el, "") if location_el is not None else None},
         )
-        fragment = fragment_of(str(row) + ("\n" + json.dumps(ld) if ld else ""))
+        fragment = fragment_of(outer_html(row) + ("\n" + json.dumps(ld) if ld else ""))
         return ParsedListing(record, fragment, needs_detail=True)
 
     def parse_detail(self, text: str, url: str, stub: RawRecord) -> RawRecord:
         """Body, address, map coordinates, attributes and posting time from the posting page."""
-        soup = BeautifulSoup(text, "lxml")
-        body = soup.select_one("#postingbody")
-        title = soup.select_one("#titletextonly")
+        soup = parse_html(text)
+        body = select_one(soup, "#postingbody")
+        title = select_one(soup, "#titletextonly")
         if body is None and title is None:
             raise PageParseError("Craigslist posting has neither #titletextonly nor #postingbody")
         if body is not None:
-            for junk in body.select(".print-information, .print-qrcode-container"):
-                junk.decompose()
-        map_el = soup.select_one("#map")
-        address_el = soup.select_one(".mapaddress")
-        price_el = soup.select_one(".postingtitletext .price")
-        time_el = soup.select_one(".postinginfos time, time.date")
-        attrs = " ".join(
-            a.get_text(" ", strip=True) for a in soup.select(".attrgroup .attr, .attrgroup span")
-        )
+            for junk in select(body, ".print-information, .print-qrcode-container"):
+                remove(junk)
+        map_el = select_one(soup, "#map")
+        address_el = select_one(soup, ".mapaddress")
+        price_el = select_one(soup, ".postingtitletext .price")
+        time_el = select_one(soup, ".postinginfos time, time.date")
+        attrs = " ".join(text_of(a) for a in select(soup, ".attrgroup .attr, .attrgroup span"))
         housing = _labelled(soup, "housing type")
         ld = _posting_ld(soup)
         raw_address = ld.get("address")
         ld_address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
-        photos = [a.get("href") for a in soup.select("#thumbs a") if isinstance(a.get("href"), str)]
+        photos = [a.get("href") for a in select(soup, "#thumbs a")]
         detail = RawRecord(
             source=self.source,
             external_id=stub.external_id,
             url=stub.url or url,
-            title=title.get_text(" ", strip=True) if title else None,
-            description=body.decode_contents() if body is not None else None,
-            price=price_el.get_text(strip=True) if price_el else None,
-            street=text_or_none(address_el.get_text(" ", strip=True)) if address_el else None,
+            title=text_of(title) if title is not None else None,
+            description=inner_html(body) if body is not None else None,
+            price=text_of(price_el, "") if price_el is not None else None,
+            street=text_or_none(text_of(address_el)) if address_el is not None else None,
             city=text_or_none(ld_address.get("addressLocality")),
             state=text_or_none(ld_address.get("addressRegion")),
             zip=text_or_none(ld_address.get("postalCode")),
-            lat=map_el.get("data-latitude") if isinstance(map_el, Tag) else ld.get("latitude"),
-            lng=map_el.get("data-longitude") if isinstance(map_el, Tag) else ld.get("longitude"),
+            lat=map_el.get("data-latitude") if map_el is not None else ld.get("latitude"),
+            lng=map_el.get("data-longitude") if map_el is not None else ld.get("longitude"),
             bedrooms=_match(attrs, r"(\d+)\s*BR") or ld.get("numberOfBedrooms"),
             bathrooms=_match(attrs, r"(\d+(?:\.\d+)?)\s*Ba") or ld.get("numberOfBathroomsTotal"),
             sqft=_match(attrs, r"(\d[\d,]*)\s*ft"),
             property_type=housing or text_or_none(ld.get("@type")),
             photos=[p for p in photos if isinstance(p, str)],
-            posted_at=time_el.get("datetime") if isinstance(time_el, Tag) else None,
+            posted_at=time_el.get("datetime") if time_el is not None else None,
         )
         return detail.merged(stub)
 
@@ -156,21 +162,21 @@ def _match(text: str, pattern: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _labelled(soup: BeautifulSoup, label: str) -> str | None:
-    for attr in soup.select(".attrgroup .attr"):
-        labl = attr.select_one(".labl")
-        valu = attr.select_one(".valu")
-        if labl and valu and label in labl.get_text(strip=True).lower():
-            return valu.get_text(" ", strip=True) or None
+def _labelled(soup: Element, label: str) -> str | None:
+    for attr in select(soup, ".attrgroup .attr"):
+        labl = select_one(attr, ".labl")
+        valu = select_one(attr, ".valu")
+        if labl is not None and valu is not None and label in text_of(labl, "").lower():
+            return text_of(valu) or None
     return None
 
 
-def _ld_items(soup: BeautifulSoup) -> dict[int, dict[str, Any]]:
-    tag = soup.find("script", id="ld_searchpage_results")
+def _ld_items(soup: Element) -> dict[int, dict[str, Any]]:
+    tag = script_with(soup, "id", "ld_searchpage_results")
     if tag is None:
         return {}
     try:
-        data = load_json_text(tag.get_text())
+        data = load_json_text(script_text(tag))
     except ValueError:
         return {}  # the rows alone still carry title, price and link
     items: dict[int, dict[str, Any]] = {}
@@ -186,12 +192,12 @@ def _ld_items(soup: BeautifulSoup) -> dict[int, dict[str, Any]]:
     return items
 
 
-def _posting_ld(soup: BeautifulSoup) -> dict[str, Any]:
-    tag = soup.find("script", id="ld_posting_data")
+def _posting_ld(soup: Element) -> dict[str, Any]:
+    tag = script_with(soup, "id", "ld_posting_data")
     if tag is None:
         return {}
     try:
-        data = load_json_text(tag.get_text())
+        data = load_json_text(script_text(tag))
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}

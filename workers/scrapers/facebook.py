@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bs4 import BeautifulSoup
-
 from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
@@ -23,15 +21,15 @@ from aiqleads.workers.scrapers.base import (
     text_or_none,
     walk,
 )
+from aiqleads.workers.scrapers.markup import parse_html, script_text, scripts_with
 from aiqleads.workers.scrapers.regions import Region
 
 
 def relay_payloads(text: str) -> list[Any]:
     """Every JSON document in the page's application/json script tags."""
-    soup = BeautifulSoup(text, "lxml")
     payloads: list[Any] = []
-    for tag in soup.find_all("script", attrs={"type": "application/json"}):
-        body = tag.get_text()
+    for tag in scripts_with(parse_html(text), "type", "application/json"):
+        body = script_text(tag)
         if "__bbox" not in body and "marketplace" not in body:
             continue
         try:

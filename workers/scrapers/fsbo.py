@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from bs4 import BeautifulSoup, Tag
-
 from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
@@ -17,6 +15,16 @@ from aiqleads.workers.scrapers.base import (
     absolute,
     fragment_of,
     text_or_none,
+)
+from aiqleads.workers.scrapers.markup import (
+    Element,
+    first_with,
+    inner_html,
+    outer_html,
+    parse_html,
+    select,
+    select_one,
+    text_of,
 )
 from aiqleads.workers.scrapers.regions import Region
 
@@ -39,18 +47,17 @@ _DETAIL_LABELS = {
 }
 
 
-def _text(el: Tag | None) -> str | None:
+def _text(el: Element | None) -> str | None:
     if el is None:
         return None
     content = el.get("content")
-    if isinstance(content, str) and content.strip():
+    if content is not None and content.strip():
         return content.strip()
-    return text_or_none(el.get_text(" ", strip=True))
+    return text_or_none(text_of(el))
 
 
-def _prop(root: Tag, name: str) -> Tag | None:
-    found = root.find(None, attrs={"itemprop": name})
-    return found if isinstance(found, Tag) else None
+def _prop(root: Element, name: str) -> Element | None:
+    return first_with(root, "itemprop", name)
 
 
 class FsboParser:
@@ -68,9 +75,9 @@ class FsboParser:
 
     def parse_search(self, text: str, url: str, region: Region) -> SearchPage:
         """One stub per listing card; the listing page has the rest."""
-        soup = BeautifulSoup(text, "lxml")
-        cards = soup.select(".listing-item")
-        if not cards and soup.select_one(".listings-results") is None:
+        soup = parse_html(text)
+        cards = select(soup, ".listing-item")
+        if not cards and select_one(soup, ".listings-results") is None:
             raise PageParseError("FSBO page has no .listings-results container")
         page = SearchPage()
         for card in cards:
@@ -78,73 +85,75 @@ class FsboParser:
                 page.listings.append(self._card(card, url))
             except PageParseError as exc:
                 ident = card.get("data-listing-id")
-                page.failures.append(
-                    ListingFailure(
-                        str(exc), fragment_of(str(card)), ident if isinstance(ident, str) else None
-                    )
-                )
-        nxt = soup.select_one("a[rel=next], .pagination a.next")
-        page.next_url = absolute(url, nxt.get("href")) if isinstance(nxt, Tag) else None
+                page.failures.append(ListingFailure(str(exc), fragment_of(outer_html(card)), ident))
+        nxt = select_one(soup, "a[rel~=next], .pagination a.next")
+        page.next_url = absolute(url, nxt.get("href")) if nxt is not None else None
         return page
 
-    def _card(self, card: Tag, page_url: str) -> ParsedListing:
-        link = card.select_one("a.listing-link") or card.find("a")
-        href = absolute(page_url, link.get("href")) if isinstance(link, Tag) else None
+    def _card(self, card: Element, page_url: str) -> ParsedListing:
+        link = select_one(card, "a.listing-link")
+        if link is None:
+            link = select_one(card, "a")
+        href = absolute(page_url, link.get("href")) if link is not None else None
         ident = card.get("data-listing-id")
-        if not isinstance(ident, str) or not ident.strip():
+        if ident is None or not ident.strip():
             match = _ID_IN_URL.search(href or "")
             ident = match.group(1) if match else None
         if not ident or not href:
             raise PageParseError("listing card has no id or link")
-        facts = " ".join(li.get_text(" ", strip=True) for li in card.select(".listing-facts li"))
-        photo = card.select_one("img.listing-photo")
+        facts = " ".join(text_of(li) for li in select(card, ".listing-facts li"))
+        photo = select_one(card, "img.listing-photo")
         photo_src = photo.get("src") if photo is not None else None
         record = RawRecord(
             source=self.source,
             external_id=ident.strip(),
             url=href,
-            title=_text(card.select_one(".listing-title")),
-            price=_text(card.select_one(".listing-price")),
-            street=_text(card.select_one(".listing-address .street")),
-            city=_text(card.select_one(".listing-address .city")),
-            state=_text(card.select_one(".listing-address .state")),
-            zip=_text(card.select_one(".listing-address .zip")),
+            title=_text(select_one(card, ".listing-title")),
+            price=_text(select_one(card, ".listing-price")),
+            street=_text(select_one(card, ".listing-address .street")),
+            city=_text(select_one(card, ".listing-address .city")),
+            state=_text(select_one(card, ".listing-address .state")),
+            zip=_text(select_one(card, ".listing-address .zip")),
             bedrooms=facts or None,
             bathrooms=facts or None,
             sqft=facts or None,
-            photos=[photo_src] if isinstance(photo_src, str) else [],
+            photos=[photo_src] if photo_src is not None else [],
         )
-        return ParsedListing(record, fragment_of(str(card)), needs_detail=True)
+        return ParsedListing(record, fragment_of(outer_html(card)), needs_detail=True)
 
     def parse_detail(self, text: str, url: str, stub: RawRecord) -> RawRecord:
         """Every field of the listing page (microdata first, then the details table)."""
-        soup = BeautifulSoup(text, "lxml")
-        root = soup.select_one(".listing-detail") or soup.find(None, attrs={"itemscope": True})
-        if not isinstance(root, Tag):
+        soup = parse_html(text)
+        root = select_one(soup, ".listing-detail")
+        if root is None:
+            root = first_with(soup, "itemscope")
+        if root is None:
             raise PageParseError("FSBO listing page has no .listing-detail block")
         table: dict[str, str] = {}
-        for row in root.select(".property-details tr"):
-            head, cell = row.find("th"), row.find("td")
-            if isinstance(head, Tag) and isinstance(cell, Tag):
-                key = _DETAIL_LABELS.get(head.get_text(" ", strip=True).lower().rstrip(":"))
+        for row in select(root, ".property-details tr"):
+            head, cell = select_one(row, "th"), select_one(row, "td")
+            if head is not None and cell is not None:
+                key = _DETAIL_LABELS.get(text_of(head).lower().rstrip(":"))
                 if key:
-                    table[key] = cell.get_text(" ", strip=True)
-        phone_el = root.select_one(".seller-phone")
-        email_el = root.select_one(".seller-email")
+                    table[key] = text_of(cell)
+        phone_el = select_one(root, ".seller-phone")
+        email_el = select_one(root, ".seller-email")
         phone = _text(phone_el)
-        if isinstance(phone_el, Tag) and str(phone_el.get("href", "")).startswith("tel:"):
-            phone = str(phone_el["href"])[4:]
+        if phone_el is not None and (phone_el.get("href") or "").startswith("tel:"):
+            phone = (phone_el.get("href") or "")[4:]
         email = _text(email_el)
-        if isinstance(email_el, Tag) and str(email_el.get("href", "")).startswith("mailto:"):
-            email = str(email_el["href"])[7:]
-        description = _prop(root, "description") or root.select_one(".description")
-        photos = [img.get("src") for img in root.select(".gallery img")]
+        if email_el is not None and (email_el.get("href") or "").startswith("mailto:"):
+            email = (email_el.get("href") or "")[7:]
+        description = _prop(root, "description")
+        if description is None:
+            description = select_one(root, ".description")
+        photos = [img.get("src") for img in select(root, ".gallery img")]
         detail = RawRecord(
             source=self.source,
             external_id=stub.external_id,
             url=stub.url or url,
-            title=_text(_prop(root, "name") or root.select_one(".listing-title")),
-            description=description.decode_contents() if isinstance(description, Tag) else None,
+            title=_text(_title(root)),
+            description=inner_html(description) if description is not None else None,
             price=_text(_prop(root, "price")) or table.get("price"),
             street=_text(_prop(root, "streetAddress")),
             city=_text(_prop(root, "addressLocality")),
@@ -159,8 +168,13 @@ class FsboParser:
             property_type=table.get("property_type"),
             posted_at=table.get("posted_at"),
             photos=[p for p in photos if isinstance(p, str)],
-            contact_name=_text(root.select_one(".seller-name")),
+            contact_name=_text(select_one(root, ".seller-name")),
             contact_phone=phone,
             contact_email=email,
         )
         return detail.merged(stub)
+
+
+def _title(root: Element) -> Element | None:
+    found = _prop(root, "name")
+    return found if found is not None else select_one(root, ".listing-title")

@@ -8,8 +8,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from bs4 import BeautifulSoup
-
 from aiqleads.domain.core.listings import RawRecord
 from aiqleads.workers.scrapers.base import (
     ListingFailure,
@@ -23,6 +21,7 @@ from aiqleads.workers.scrapers.base import (
     text_or_none,
     walk,
 )
+from aiqleads.workers.scrapers.markup import parse_html, script_text, script_with
 from aiqleads.workers.scrapers.regions import Region
 
 NOT_FOR_SALE = {"FOR_RENT", "SOLD", "RECENTLY_SOLD", "OFF_MARKET", "OTHER"}
@@ -148,10 +147,6 @@ class ZillowParser:
         return detail.merged(stub)
 
 
-def _scripts(text: str) -> BeautifulSoup:
-    return BeautifulSoup(text, "lxml")
-
-
 def _search_state(text: str) -> dict[str, Any]:
     stripped = text.lstrip()
     if stripped.startswith("{"):  # the search-page-state API answers bare JSON
@@ -163,21 +158,21 @@ def _search_state(text: str) -> dict[str, Any]:
         if isinstance(state, dict):
             return state
         raise PageParseError("Zillow search JSON is not an object")
-    soup = _scripts(text)
-    tag = soup.find("script", id="__NEXT_DATA__")
+    soup = parse_html(text)
+    tag = script_with(soup, "id", "__NEXT_DATA__")
     if tag is not None:
         try:
-            data = load_json_text(tag.get_text())
+            data = load_json_text(script_text(tag))
         except ValueError as exc:
             raise PageParseError(f"__NEXT_DATA__ is not valid JSON: {exc}") from exc
         state = dig(data, "props", "pageProps", "searchPageState")
         if isinstance(state, dict):
             return state
         raise PageParseError("__NEXT_DATA__ has no props.pageProps.searchPageState")
-    tag = soup.find("script", attrs={"data-zrr-shared-data-key": "mobileSearchPageStore"})
+    tag = script_with(soup, "data-zrr-shared-data-key", "mobileSearchPageStore")
     if tag is not None:
         try:
-            data = load_json_text(tag.get_text())
+            data = load_json_text(script_text(tag))
         except ValueError as exc:
             raise PageParseError(f"mobileSearchPageStore is not valid JSON: {exc}") from exc
         if isinstance(data, dict):
@@ -186,11 +181,11 @@ def _search_state(text: str) -> dict[str, Any]:
 
 
 def _detail_property(text: str) -> dict[str, Any]:
-    tag = _scripts(text).find("script", id="__NEXT_DATA__")
+    tag = script_with(parse_html(text), "id", "__NEXT_DATA__")
     if tag is None:
         raise PageParseError("Zillow detail page has no __NEXT_DATA__")
     try:
-        data = load_json_text(tag.get_text())
+        data = load_json_text(script_text(tag))
     except ValueError as exc:
         raise PageParseError(f"__NEXT_DATA__ is not valid JSON: {exc}") from exc
     cache = dig(data, "props", "pageProps", "componentProps", "gdpClientCache")
