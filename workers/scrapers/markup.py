@@ -38,15 +38,19 @@ def _selector(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")
 
 
+def _in_document(element: Element) -> bool:
+    # a <template>'s contents are inert, not part of the page (as in browsers and soupsieve)
+    return next(element.iterancestors("template"), None) is None
+
+
 def select(root: Element, css: str) -> list[Element]:
     """Every element under root (and root itself) that the CSS selector matches, in document order."""
-    return list(_selector(css)(root))
+    return [e for e in _selector(css)(root) if _in_document(e)]
 
 
 def select_one(root: Element, css: str) -> Element | None:
     """The first element the CSS selector matches, or None."""
-    found = _selector(css)(root)
-    return found[0] if found else None
+    return next((e for e in _selector(css)(root) if _in_document(e)), None)
 
 
 def first_with(root: Element, attribute: str, value: str | None = None) -> Element | None:
@@ -70,20 +74,24 @@ def scripts_with(root: Element, attribute: str, value: str) -> list[Element]:
     return [e for e in root.iter("script") if e.get(attribute) == value]
 
 
-def _strings(element: Element) -> Iterator[str]:
-    if isinstance(element.tag, str) and element.tag not in _INVISIBLE and element.text:
+def _strings(element: Element, hidden: frozenset[str]) -> Iterator[str]:
+    if isinstance(element.tag, str) and element.text:
         yield element.text
     for child in element:
-        if isinstance(child.tag, str) and child.tag not in _INVISIBLE:
-            yield from _strings(child)
+        if isinstance(child.tag, str) and child.tag not in hidden:
+            yield from _strings(child, hidden)
         if child.tail:  # text after a child (even a comment or a script) is the parent's text
             yield child.tail
 
 
 def text_of(element: Element, separator: str = " ") -> str:
     """The visible text under an element: each string stripped, empty ones dropped, joined by
-    separator (comments, scripts and styles are not text)."""
-    return separator.join(part for part in (s.strip() for s in _strings(element)) if part)
+    separator (comments, and scripts and styles inside it, are not text; a script's own is)."""
+    # BeautifulSoup's rule: what is hidden depends on the element asked (a template's own text
+    # is text, the scripts inside it are not)
+    hidden = _INVISIBLE - {element.tag} if element.tag in _INVISIBLE else _INVISIBLE
+    strings = _strings(element, hidden)
+    return separator.join(part for part in (s.strip() for s in strings) if part)
 
 
 def script_text(element: Element) -> str:
@@ -93,6 +101,11 @@ def script_text(element: Element) -> str:
 
 def inner_html(element: Element) -> str:
     """The markup inside an element, without the element's own tag."""
+    for inside in element.iterdescendants():
+        # libxml2 writes an empty <li> without its end tag, so the text after it would read back
+        # as the item's; an empty text node makes it write the end tag
+        if isinstance(inside.tag, str) and not inside.text and len(inside) == 0:
+            inside.text = ""
     head = escape(element.text, quote=False) if element.text else ""
     return head + "".join(etree.tostring(child, encoding="unicode", method="html") for child in element)
 

@@ -1,0 +1,78 @@
+"""The lxml reads the parsers make (workers/scrapers/markup.py) give what BeautifulSoup gave on the
+same markup: visible text, CSS selection, inner markup as the cleaner reads it, script contents."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aiqleads.domain.cleaning.text import to_plain_text
+from aiqleads.workers.scrapers.markup import (
+    inner_html,
+    parse_html,
+    remove,
+    script_text,
+    script_with,
+    select,
+    select_one,
+    text_of,
+)
+
+_WORDS = st.sampled_from(["", " ", "a", "Call me", " 555-0100 ", "&amp;", "&lt;b&gt;", "é", "\n", "\t x "])
+_TAGS = st.sampled_from(["b", "span", "p", "div", "li", "script", "style", "br", "i", "template"])
+
+
+@st.composite
+def _markup(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.integers(0, 3 if depth < 3 else 1))
+        if kind == 0:
+            parts.append(draw(_WORDS))
+        elif kind == 1:
+            parts.append(f"<!--{draw(_WORDS)}-->")
+        else:
+            tag = draw(_TAGS)
+            cls = draw(st.sampled_from(["", ' class="x"', ' class="x y"', ' class="junk"']))
+            parts.append(f"<{tag}{cls}>{draw(_markup(depth + 1))}</{tag}>")
+    return "".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup())
+def test_visible_text_is_beautifulsoups(inner: str) -> None:
+    page = f"<html><body><div id='t'>{inner}</div><p>after</p></body></html>"
+    ours = select_one(parse_html(page), "#t")
+    theirs = BeautifulSoup(page, "lxml").select_one("#t")
+    assert ours is not None and theirs is not None
+    assert text_of(ours) == theirs.get_text(" ", strip=True)
+    assert text_of(ours, "") == theirs.get_text(strip=True)
+    assert [text_of(e) for e in select(ours, ".x")] == [
+        e.get_text(" ", strip=True) for e in theirs.select(".x")
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup())
+def test_inner_markup_reads_the_same_to_the_cleaner(inner: str) -> None:
+    page = f"<html><body><div id='t'>{inner}</div></body></html>"
+    ours = select_one(parse_html(page), "#t")
+    theirs = BeautifulSoup(page, "lxml").select_one("#t")
+    assert ours is not None and theirs is not None
+    for junk in select(ours, ".junk"):
+        remove(junk)
+    for tag in theirs.select(".junk"):
+        tag.decompose()
+    assert to_plain_text(inner_html(ours)) == to_plain_text(theirs.decode_contents())
+
+
+def test_scripts_and_odd_documents() -> None:
+    page = '<script id="d" type="application/json"><!-- {"a": "<b>&amp;"} --></script><script>x</script>'
+    tag = script_with(parse_html(page), "id", "d")
+    assert tag is not None and script_text(tag) == '<!-- {"a": "<b>&amp;"} -->'
+    assert script_with(parse_html(page), "id", "nope") is None
+    for odd in ("", "   ", "\x00", '<?xml version="1.0" encoding="utf-8"?><p>x</p>', "plain words"):
+        root = parse_html(odd)  # never raises: an empty or odd page is a document with little in it
+        assert select_one(root, "#anything") is None
+    assert text_of(parse_html('<?xml version="1.0" encoding="utf-8"?><p>x</p>')) == "x"
