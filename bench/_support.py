@@ -7,6 +7,7 @@ benchmarks start servers and databases the same way; this module puts tests/ on 
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -24,9 +25,11 @@ from aiqleads.domain.settings import Settings
 
 __all__ = [
     "ApiProcess",
+    "CpuMeter",
     "api_process",
     "api_processes",
     "asyncpg_dsn",
+    "cpu_ceiling",
     "database_name",
     "drop_indices",
     "drop_queue",
@@ -43,6 +46,69 @@ def percentile(samples: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+# the services' processes, by the name the kernel knows them by (Elasticsearch runs in a JVM)
+_SERVICE_ROLES = {"postgres": "postgres", "postmaster": "postgres", "java": "elasticsearch"}
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+class CpuMeter:
+    """CPU seconds spent from its creation to ``spent()``, by role: the given processes (e.g.
+    ``api=[pids]``), every PostgreSQL, Redis and Elasticsearch process on the machine, and this
+    process ("client"). A process that ends in between is lost; one that starts is counted whole."""
+
+    def __init__(self, **pids: list[int]) -> None:
+        self._pids = pids
+        self._before = self._snapshot()
+
+    def _snapshot(self) -> dict[tuple[str, int], float]:
+        totals = {(role, pid): _process_cpu(pid) for role, group in self._pids.items() for pid in group}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            role = "redis" if name.startswith("redis") else _SERVICE_ROLES.get(name)
+            if role is not None:
+                totals[(role, int(entry.name))] = _process_cpu(int(entry.name))
+        usage = os.times()
+        totals[("client", 0)] = usage.user + usage.system
+        return totals
+
+    def spent(self) -> dict[str, float]:
+        """CPU seconds each role spent since the meter was made."""
+        after = self._snapshot()
+        spent = dict.fromkeys([*self._pids, "postgres", "redis", "elasticsearch", "client"], 0.0)
+        for (role, pid), seconds in after.items():
+            spent[role] += seconds - self._before.get((role, pid), 0.0)
+        return spent
+
+
+def cpu_ceiling(spent: dict[str, float], units: int, unit: str) -> tuple[float, float, str]:
+    """CPU seconds per unit in all, the machine's ceiling (its cores over that, units per second,
+    whatever the waits) and a printable line of both by role."""
+    per_unit = {role: seconds / max(1, units) for role, seconds in spent.items()}
+    total = sum(per_unit.values())
+    cores = os.cpu_count() or 1
+    ceiling = cores / total if total > 0 else float("inf")
+    parts = ", ".join(f"{role} {seconds * 1000:.2f} ms" for role, seconds in per_unit.items())
+    line = (
+        f"  CPU per {unit}: {parts}; {total * 1000:.2f} ms in all "
+        f"=> at most {ceiling:,.0f} {unit}s/s on {cores} cores, with no wait at all"
+    )
+    return total, ceiling, line
 
 
 def emit_figures(name: str, figures: dict[str, float]) -> None:

@@ -33,7 +33,15 @@ from typing import Any
 import asyncpg
 import httpx
 import websockets
-from _support import api_processes, asyncpg_dsn, database_name, emit_figures, private_environment
+from _support import (
+    CpuMeter,
+    api_processes,
+    asyncpg_dsn,
+    cpu_ceiling,
+    database_name,
+    emit_figures,
+    private_environment,
+)
 
 from aiqleads.domain.bootstrap import opened
 from aiqleads.domain.cart.timers import timer_key
@@ -179,52 +187,6 @@ async def checkout_race(
     return {"wall": wall, "checkouts": bought, "latency": checkout_latency, "adds": add_codes}
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _cpu_by_process(api_pids: list[int]) -> dict[tuple[str, int], float]:
-    """CPU seconds so far of the API processes and of every PostgreSQL and Redis process, by (role,
-    pid), and of this client (pid 0)."""
-    totals = {("api", pid): _process_cpu(pid) for pid in api_pids}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        role = (
-            "postgres"
-            if name in {"postgres", "postmaster"}
-            else "redis"
-            if name.startswith("redis")
-            else None
-        )
-        if role is not None:
-            totals[(role, int(entry.name))] = _process_cpu(int(entry.name))
-    usage = os.times()
-    totals[("client", 0)] = usage.user + usage.system
-    return totals
-
-
-def _cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
-    """CPU seconds each role spent between two snapshots (a process that ended in between is lost;
-    one that started is counted whole)."""
-    spent = {"api": 0.0, "postgres": 0.0, "redis": 0.0, "client": 0.0}
-    for (role, pid), seconds in after.items():
-        spent[role] += seconds - before.get((role, pid), 0.0)
-    return spent
-
-
 async def checkout_burst(
     urls: list[str],
     tokens: list[str],
@@ -261,14 +223,13 @@ async def checkout_burst(
         latency.append(time.perf_counter() - started)
         ok += not data["checkout"]["errors"]
 
-    cpu_before = _cpu_by_process(api_pids or [])
+    meter = CpuMeter(api=api_pids or [])
     started = time.perf_counter()
     await asyncio.gather(*(pay(n, t) for n, t in enumerate(tokens)))
     wall = time.perf_counter() - started
-    cpu_after = _cpu_by_process(api_pids or [])
+    cpu = meter.spent()
     for client in clients:
         await client.aclose()
-    cpu = _cpu_spent(cpu_before, cpu_after)
     return {"wall": wall, "checkouts": ok, "latency": latency, "cpu": cpu}
 
 
@@ -443,15 +404,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> dict[str, float]
     print(f"  checkout latency: {_latencies(burst['latency'])}")
     # the machine's ceiling for this burst: its cores divided by the CPU one checkout costs in all
     # (API, PostgreSQL, Redis and this client), whatever the lock waits
-    per_checkout = {role: seconds / max(1, burst["checkouts"]) for role, seconds in burst["cpu"].items()}
-    cpu_total = sum(per_checkout.values())
-    cores = os.cpu_count() or 1
-    ceiling = cores / cpu_total if cpu_total > 0 else float("inf")
-    parts = ", ".join(f"{role} {seconds * 1000:.1f} ms" for role, seconds in per_checkout.items())
-    print(
-        f"  CPU per checkout: {parts}; {cpu_total * 1000:.1f} ms in all "
-        f"=> at most {ceiling:.0f} checkouts/s on {cores} cores, with no lock wait at all"
-    )
+    cpu_total, ceiling, cpu_line = cpu_ceiling(burst["cpu"], burst["checkouts"], "checkout")
+    print(cpu_line)
     print(f"  integrity: {checks}")
     assert (
         checks["oversold_leads"] == 0 and checks["unbalanced_users"] == 0 and checks["negative_entries"] == 0

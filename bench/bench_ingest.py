@@ -9,8 +9,13 @@
    cleaning, validation, dedup (PostGIS + fuzzy), scoring (neighbourhood medians), pricing, storage,
    Elasticsearch indexing and newLeads announcements. Prints listings ingested per second for the
    first run and for an idempotent re-run, plus how many leads and merged duplicates resulted.
-3. The summary: each end-to-end figure beside the floors of part 1 (measured in the same run) and
-   the ratio of the time per listing to the floor's. ``run()`` returns the figures (run_all.py).
+   Each run also counts the CPU every process spent on it (this one, which serves the loopback
+   sites too, and every PostgreSQL, Elasticsearch and Redis process): per listing, and the
+   machine's ceiling that implies (its cores over the CPU one listing costs in all).
+3. The fetch floor: the same pages fetched one after another with a bare aiohttp session from the
+   same loopback sites, the CPU per page (client and site server, both in this process).
+4. The summary: each end-to-end figure beside the floors of parts 1 and 3 (measured in the same
+   run) and the ratio of the time per listing to the floor's. ``run()`` returns the figures.
 
 Run: ``.venv/bin/python bench/bench_ingest.py [--listings 600] [--clean 5000]``.
 Everything it creates (database, indices) is removed at the end.
@@ -27,7 +32,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from _support import emit_figures, private_environment
+import aiohttp
+from _support import CpuMeter, cpu_ceiling, emit_figures, private_environment
 from sqlalchemy import func, select
 
 from aiqleads.domain.bootstrap import bootstrap
@@ -154,6 +160,7 @@ async def _end_to_end(base: Settings, count: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     try:
         for key, label in (("first_per_s", "first run"), ("rerun_per_s", "re-run (idempotent)")):
+            meter = CpuMeter()
             started = time.perf_counter()
             created = merged = unchanged = listings = 0
             pages = 0
@@ -166,6 +173,7 @@ async def _end_to_end(base: Settings, count: int) -> dict[str, float]:
                     listings += report.listings
                     pages += report.search_pages + report.detail_pages
             elapsed = time.perf_counter() - started
+            spent = meter.spent()
             figures[key] = listings / elapsed
             print(
                 f"end to end, {label}: {listings} listings ({pages} pages fetched) in {elapsed:.1f} s → "
@@ -175,9 +183,14 @@ async def _end_to_end(base: Settings, count: int) -> dict[str, float]:
                 f"  listings ingested per second (fetch→parse→clean→dedup→score→store→index→announce): "
                 f"{listings / elapsed:,.1f}"
             )
+            cpu_total, ceiling, cpu_line = cpu_ceiling(spent, listings, "listing")
+            print(cpu_line.replace("client", "this process (scrape + sites)"))
+            figures[key.replace("_per_s", "_cpu_ms")] = cpu_total * 1000
+            figures[key.replace("_per_s", "_ceiling_per_s")] = ceiling
         async with deps.sessionmaker() as session:
             leads = await session.scalar(select(func.count()).select_from(Lead))
             sources = await session.scalar(select(func.count()).select_from(LeadSourceRecord))
+        figures.update(await bench_bare_fetch(server))
         await es.indices.refresh(index=f"{prefix}*")
         indexed = (await es.count(index=f"{prefix}*"))["count"]
         print(
@@ -190,6 +203,28 @@ async def _end_to_end(base: Settings, count: int) -> dict[str, float]:
     return figures
 
 
+async def bench_bare_fetch(server: SiteServer) -> dict[str, float]:
+    """The fetch floor: every page of the sites once, one after another, on a bare aiohttp session
+    (no robots, gate, policy or size bound): wall and CPU per page, client and site server."""
+    urls = [base + path for source, base in server.base_urls.items() for path in server.sites[source]]
+    async with aiohttp.ClientSession() as session:
+        for url in urls[:20]:  # warm: connections open, handlers hot
+            async with session.get(url) as response:
+                await response.text()
+        meter = CpuMeter()
+        started = time.perf_counter()
+        for url in urls:
+            async with session.get(url) as response:
+                await response.text()
+        elapsed = time.perf_counter() - started
+        cpu = meter.spent()["client"]
+    print(
+        f"fetch floor: {len(urls)} pages on a bare aiohttp session, one after another: "
+        f"{elapsed / len(urls) * 1000:.2f} ms a page, {cpu / len(urls) * 1000:.2f} ms of CPU (client + site)"
+    )
+    return {"bare_fetch_ms": elapsed / len(urls) * 1000, "bare_fetch_cpu_ms": cpu / len(urls) * 1000}
+
+
 def _line(label: str, rate: float, floor_label: str, floor: float) -> str:
     # the ratio is of times per listing: how many times the floor's cost one ingested listing takes
     return f"  {label:<32} {rate:>9,.1f}/s   {floor_label:<24} {floor:>9,.0f}/s   {floor / rate:6.2f}x"
@@ -200,9 +235,13 @@ async def run(listings: int = 600, clean: int = 5000) -> dict[str, float]:
     figures = bench_cleaning(clean)
     figures.update(await bench_end_to_end(listings))
     print("ingestion (listings/s, then the floor measured in the same run, and the time ratio):")
+    fetch_per_s = 1000 / figures["bare_fetch_ms"]
     for key, label in (("first_per_s", "end to end, first run"), ("rerun_per_s", "end to end, re-run")):
         print(_line(label, figures[key], "floor: cleaning (rules)", figures["clean_per_s"]))
         print(_line("", figures[key], "floor: parse + clean", figures["parse_clean_per_s"]))
+        print(_line("", figures[key], "floor: bare fetch (pages)", fetch_per_s))
+        ceiling = figures[key.replace("_per_s", "_ceiling_per_s")]
+        print(_line("", figures[key], "ceiling: CPU of the run", ceiling))
     return figures
 
 

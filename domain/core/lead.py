@@ -49,6 +49,11 @@ _SEARCH_TSV = (
     "setweight(to_tsvector('english', coalesce(description, '')), 'C')"
 )
 
+# what the fraud signals compare descriptions by (``repository.description_fingerprint`` is the
+# other side): stored and indexed, so a copied-text check is an index lookup instead of an md5 of
+# every description within 50 miles for each new lead
+DESCRIPTION_FINGERPRINT_SQL = r"md5(lower(regexp_replace(description, '\s+', ' ', 'g')))"
+
 
 def _default(column: str) -> str:
     value = SERVER_DEFAULTS[column]
@@ -82,6 +87,12 @@ class Lead(Base):
         Index("ix_leads_city_state", "city", "state"),
         Index("ix_leads_zip", "zip"),
         Index("ix_leads_dedup_key", "dedup_key"),
+        # the fraud signals' lookups (contact reuse, copied text, copied photos): without them each
+        # new lead's check read every lead (contacts) or every lead in its metro (text, photos)
+        Index("ix_leads_contact_phone", "contact_phone"),
+        Index("ix_leads_contact_email", "contact_email"),
+        Index("ix_leads_description_fingerprint", "description_fingerprint"),
+        Index("ix_leads_photos_gin", "photos", postgresql_using="gin"),
         Index("ix_leads_reprice_due", "reprice_due_at", postgresql_where="reprice_due_at IS NOT NULL"),
     )
 
@@ -91,6 +102,9 @@ class Lead(Base):
     property_type: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    description_fingerprint: Mapped[str | None] = mapped_column(
+        Text, Computed(DESCRIPTION_FINGERPRINT_SQL, persisted=True), deferred=True, deferred_raiseload=True
+    )
     street: Mapped[str | None] = mapped_column(Text)
     city: Mapped[str] = mapped_column(String(120))
     state: Mapped[str] = mapped_column(String(2))

@@ -202,11 +202,12 @@ async def neighbourhood(
     nearby = func.ST_DWithin(Lead.location, here, copy_radius_miles * METERS_PER_MILE)
     other_address = or_(Lead.dedup_key.is_(None), Lead.dedup_key != (lead.dedup_key or ""))
     if lead.description and len(lead.description) >= 60:
-        fingerprint = func.md5(func.lower(func.regexp_replace(Lead.description, r"\s+", " ", "g")))
-        mine = hashlib.md5(" ".join(lead.description.lower().split()).encode()).hexdigest()
+        mine = description_fingerprint(lead.description)
         facts.duplicate_text = int(
             await session.scalar(
-                select(func.count()).where(Lead.id != lead.id, nearby, other_address, fingerprint == mine)
+                select(func.count()).where(
+                    Lead.id != lead.id, nearby, other_address, Lead.description_fingerprint == mine
+                )
             )
             or 0
         )
@@ -499,7 +500,7 @@ async def neighbourhoods(
             "    SELECT count(*) FROM leads AS l WHERE l.id != q.id "
             "    AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :copy) "
             "    AND (l.dedup_key IS NULL OR l.dedup_key != q.dedup_key) "
-            "    AND md5(lower(regexp_replace(l.description, :spaces, ' ', 'g'))) = q.fingerprint) END, "
+            "    AND l.description_fingerprint = q.fingerprint) END, "
             "  CASE WHEN q.photos IS NULL THEN 0 ELSE ("
             "    SELECT count(*) FROM leads AS l WHERE l.id != q.id "
             "    AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :copy) "
@@ -528,7 +529,6 @@ async def neighbourhoods(
             "photos": [json.dumps(list(lead.photos)) if lead.photos else None for lead, _, _ in leads],
             "radius": radius_miles * METERS_PER_MILE,
             "copy": copy_radius_miles * METERS_PER_MILE,
-            "spaces": r"\s+",
         },
     )
     found: list[Neighbourhood] = []
