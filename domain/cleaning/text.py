@@ -5,18 +5,25 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-import warnings
+from collections.abc import Iterator
 from typing import Any
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+from lxml import etree
+from lxml import html as lxml_html
 
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 5000
 
 _TAG_HINT = re.compile(r"<\s*[a-zA-Z!/?]")
 _TAG_SHAPE = re.compile(r"<\s*[a-zA-Z!/?][^<>]*>")
-_DROP_TAGS = ("script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "head")
-_BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "ul", "ol")
+_DROP_TAGS = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "head"}
+)
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "ul", "ol"}
+)
+# libxml2 limits a text node to 10 MB unless told otherwise; descriptions are bounded well below
+_PARSER = lxml_html.HTMLParser(huge_tree=True)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200c-\u200f\u2060\ufeff]")
@@ -38,16 +45,35 @@ def _decode(text: str) -> str:
 
 
 def _strip_markup(text: str) -> str:
-    """Visible text of markup: dropped elements (scripts, styles, frames) go with their content."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        soup = BeautifulSoup(text, "lxml")
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    return soup.get_text()
+    """Visible text of markup: dropped elements (scripts, styles, frames) go with their content,
+    block elements are set apart by line breaks, comments and processing instructions are not text.
+
+    The tree is libxml2's (the parser BeautifulSoup used here before, without its Python tree)."""
+    try:
+        root = lxml_html.document_fromstring(text, parser=_PARSER)
+    except ValueError:  # a str with an XML encoding declaration: lxml wants bytes
+        try:
+            root = lxml_html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        except (ValueError, etree.ParserError):
+            return ""
+    except etree.ParserError:  # nothing but markup that holds no element ("Document is empty")
+        return ""
+    return "".join(_visible(root))
+
+
+def _visible(element: Any) -> Iterator[str]:
+    block = element.tag in _BLOCK_TAGS
+    if block:
+        yield "\n"
+    if element.text:
+        yield element.text
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in _DROP_TAGS:
+            yield from _visible(child)
+        if child.tail:  # the text after a child is its parent's, even after a dropped one
+            yield child.tail
+    if block:
+        yield "\n"
 
 
 def _tidy_spaces(line: str) -> str:
