@@ -65,7 +65,8 @@ def _process_cpu(pid: int) -> float:
 class CpuMeter:
     """CPU seconds spent from its creation to ``spent()``, by role: the given processes (e.g.
     ``api=[pids]``), every PostgreSQL, Redis and Elasticsearch process on the machine, and this
-    process ("client"). A process that ends in between is lost; one that starts is counted whole."""
+    process with its reaped children ("client"). A process that ends in between is lost; one that
+    starts is counted whole."""
 
     def __init__(self, **pids: list[int]) -> None:
         self._pids = pids
@@ -83,8 +84,8 @@ class CpuMeter:
             role = "redis" if name.startswith("redis") else _SERVICE_ROLES.get(name)
             if role is not None:
                 totals[(role, int(entry.name))] = _process_cpu(int(entry.name))
-        usage = os.times()
-        totals[("client", 0)] = usage.user + usage.system
+        usage = os.times()  # with the children already reaped (a finished process pool's workers)
+        totals[("client", 0)] = usage.user + usage.system + usage.children_user + usage.children_system
         return totals
 
     def spent(self) -> dict[str, float]:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from _support import emit_figures, private_environment
+from _support import CpuMeter, cpu_ceiling, emit_figures, private_environment
 from sqlalchemy import select, text
 
 from aiqleads.domain.bootstrap import Deps, bootstrap
@@ -51,9 +51,9 @@ async def _bare_select(deps: Deps) -> tuple[float, list[Any]]:
     return time.perf_counter() - started, rows
 
 
-async def _bare_bulk(deps: Deps, index: str, bodies: list[str]) -> float:
+async def _bare_bulk(deps: Deps, index: str, bodies: list[str]) -> tuple[float, dict[str, float]]:
     """Pre-serialised bulk bodies sent FLOOR_CONCURRENCY at a time into a scratch index with the
-    rebuild's settings."""
+    rebuild's settings: seconds, and the CPU each process spent."""
     es = deps.es
     await es.indices.create(index=index, settings={**INDEX_SETTINGS, **BUILD_SETTINGS}, mappings=MAPPING)
     queue = list(reversed(bodies))
@@ -64,12 +64,14 @@ async def _bare_bulk(deps: Deps, index: str, bodies: list[str]) -> float:
             response = await es.bulk(operations=body)
             assert not response.get("errors"), "the floor's bulk request failed"
 
+    meter = CpuMeter()
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(FLOOR_CONCURRENCY)))
     await es.indices.refresh(index=index)
     elapsed = time.perf_counter() - started
+    spent = meter.spent()
     await es.indices.delete(index=index)
-    return elapsed
+    return elapsed, spent
 
 
 async def _prebuilt_bodies(index: str, rows: list[Any]) -> list[str]:
@@ -114,11 +116,13 @@ async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = 
             bodies = await _prebuilt_bodies(floor_index, rows)
             del rows
 
+            meter = CpuMeter()
             result = await reindex_all(deps.sessionmaker, deps.es, settings)
+            reindex_cpu = meter.spent()
             assert result.indexed == leads, f"reindex indexed {result.indexed} of {leads}"
             reindex_s = result.seconds
 
-            bulk_s = await _bare_bulk(deps, floor_index, bodies)
+            bulk_s, bulk_cpu = await _bare_bulk(deps, floor_index, bodies)
         finally:
             await deps.aclose()
     say(f"reindex of {leads:,} leads (figure, then the floors measured in the same run):")
@@ -134,6 +138,18 @@ async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = 
         )
     )
     say(f"  ratio to the slower floor: {reindex_s / max(bulk_s, select_s):.2f}x")
+    # the machine's bound: the CPU one document costs in all, and what Elasticsearch alone spends
+    # indexing a prebuilt one (the floor's), spread over every core
+    cores = os.cpu_count() or 1
+    cpu_s, ceiling, cpu_line = cpu_ceiling(reindex_cpu, leads, "document")
+    say(cpu_line.replace("client", "this process + its build workers"))
+    es_floor_ms = bulk_cpu["elasticsearch"] / leads * 1000
+    es_bound_s = es_floor_ms / 1000 * leads / cores
+    say(
+        f"  Elasticsearch alone, on the bare _bulk of prebuilt documents: {es_floor_ms:.3f} ms of CPU a "
+        f"document => {es_bound_s:.1f} s of all {cores} cores for {leads:,} documents, "
+        "before any read or build"
+    )
     return {
         "leads": float(leads),
         "reindex_s": reindex_s,
@@ -142,6 +158,10 @@ async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = 
         "floor_select_s": select_s,
         "document_us": per_document * 1e6,
         "ratio": reindex_s / max(bulk_s, select_s),
+        "cpu_ms_per_doc": cpu_s * 1000,
+        "cpu_ceiling_per_s": ceiling,
+        "es_floor_cpu_ms_per_doc": es_floor_ms,
+        "es_floor_bound_s": es_bound_s,
     }
 
 

@@ -187,7 +187,16 @@ ROWS = [
         "ingestion end to end (fetch → parse → clean → dedup → score → store → index → announce)",
         "ingest",
         lambda f: f"{f['first_per_s']:.0f} listings/s (re-run {f['rerun_per_s']:.0f}/s)",
-        lambda f: f"cleaning alone {f['clean_per_s']:,.0f}/s; parse + clean {f['parse_clean_per_s']:,.0f}/s",
+        lambda f: (
+            f"cleaning alone {f['clean_per_s']:,.0f}/s; parse + clean {f['parse_clean_per_s']:,.0f}/s"
+            + (
+                f"; bare fetch {f['bare_fetch_cpu_ms']:.2f} ms of CPU a page; the run's CPU ceiling "
+                f"{f['first_ceiling_per_s']:.0f}/s ({f['first_cpu_ms']:.1f} ms of CPU per listing, "
+                "all processes)"
+                if "first_ceiling_per_s" in f
+                else ""
+            )
+        ),
         lambda f: f["clean_per_s"] / f["first_per_s"],
         "≥ 400 listings/s",
         lambda f: f["first_per_s"] >= 400,
@@ -202,6 +211,12 @@ ROWS = [
         lambda f: (
             f"bare `_bulk` of prebuilt documents {f['floor_bulk_s']:.1f} s; "
             f"bare SELECT {f['floor_select_s']:.1f} s"
+            + (
+                f"; Elasticsearch alone {f['es_floor_cpu_ms_per_doc']:.2f} ms of CPU a document "
+                f"({f['es_floor_bound_s'] * 100_000 / f['leads']:.1f} s of both cores at 100k)"
+                if "es_floor_cpu_ms_per_doc" in f
+                else ""
+            )
         ),
         _ratio("ratio"),
         "≤ 15 s at 100k",
