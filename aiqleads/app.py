@@ -270,11 +270,15 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 class ApiApp(Starlette):
-    """The app's routes; a websocket to /graphql goes straight to the GraphQL app.
+    """The app's routes; a websocket or a POST to /graphql goes straight to the GraphQL app.
 
     Starlette's middleware and router are coroutines a websocket's whole life: their frames stay
     alive for as long as the connection (about 3 KB each, measured: bench/bench_subscribers.py),
-    for a route that needs nothing of them.
+    for a route that needs nothing of them. For a POST they were an eighth of the CPU of a trivial
+    operation (py-spy, bench/bench_floor.py): the router's matching, and two middleware wrappers
+    around every message sent. The GraphQL app answers its own errors (``GraphQLApp._guarded``);
+    an unexpected exception reaches uvicorn, which logs it and answers 500 as Starlette's error
+    middleware did. Other methods (GET, HEAD, and the 405 of the rest) still take the router.
     """
 
     def __init__(self, graphql: GraphQLApp, **kwargs: Any) -> None:
@@ -282,7 +286,11 @@ class ApiApp(Starlette):
         self._graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope.get("path") == "/graphql" and not scope.get("root_path"):
+        if (
+            scope.get("path") == "/graphql"
+            and not scope.get("root_path")
+            and (scope["type"] == "websocket" or (scope["type"] == "http" and scope.get("method") == "POST"))
+        ):
             scope["app"] = self
             await self._graphql(scope, receive, send)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -118,3 +119,43 @@ def test_cost_counts_page_sizes_variables_and_fragments() -> None:
     fragments = {d.name.value: d for d in doc.definitions[1:]}
     # a: 1 + 7 * (edges 1 + node 1 + id 1 + title 1 = 4) = 29; b: 1 + 100 * 1
     assert selection_cost(op.selection_set, fragments, {"n": 7}) == 29 + 1 + ASSUMED_PAGE
+
+
+async def test_a_post_to_graphql_skips_the_router_but_keeps_the_edges_answers(
+    app: Any, monkeypatch: Any
+) -> None:
+    """POST /graphql goes straight to the GraphQL app (ApiApp): on a real uvicorn an unexpected
+    failure there is still a plain 500 that is logged, the next request is served, and the
+    methods the route does not take still get the router's 405."""
+    from aiqtest_support.live_server import served_in_process
+
+    from aiqleads.app import GraphQLApp
+
+    original = GraphQLApp._serve_operation
+    calls = {"n": 0}
+
+    async def sometimes_broken(self: Any, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug nobody expected")
+        return await original(self, *args)
+
+    monkeypatch.setattr(GraphQLApp, "_serve_operation", sometimes_broken)
+    body = {"query": "{ __typename }"}
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    async with served_in_process(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as c:
+        logging.getLogger("uvicorn.error").addHandler(handler)  # uvicorn's loggers do not propagate
+        try:
+            broken = await c.post("/graphql", json=body)
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(handler)
+        fine = await c.post("/graphql", json=body)
+        put = await c.put("/graphql", json=body)
+        slash = await c.post("/graphql/", json=body, follow_redirects=False)
+    assert broken.status_code == 500 and "a bug nobody expected" not in broken.text
+    assert any(r.exc_info and "a bug nobody expected" in str(r.exc_info[1]) for r in logged)
+    assert fine.status_code == 200 and fine.json() == {"data": {"__typename": "Query"}}
+    assert put.status_code == 405
+    assert slash.status_code == 307  # the router's redirect to /graphql, as before
