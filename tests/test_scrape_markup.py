@@ -76,3 +76,12 @@ def test_scripts_and_odd_documents() -> None:
         root = parse_html(odd)  # never raises: an empty or odd page is a document with little in it
         assert select_one(root, "#anything") is None
     assert text_of(parse_html('<?xml version="1.0" encoding="utf-8"?><p>x</p>')) == "x"
+
+
+def test_deeply_nested_pages_are_read_without_recursion() -> None:
+    # libxml2 keeps about 2,000 levels: deeper than Python's recursion limit, so the reads walk
+    # the tree with a stack of their own
+    page = '<div id="t">' + "<div>x" * 5000 + "</div>" * 5000 + "</div>"
+    text = text_of(select_one(parse_html(page), "#t"))  # type: ignore[arg-type]
+    assert text.startswith("x x x") and len(text.split()) >= 2000
+    assert (to_plain_text(page) or "").count("x") >= 2000

@@ -22,8 +22,14 @@ _DROP_TAGS = frozenset(
 _BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "ul", "ol"}
 )
-# libxml2 limits a text node to 10 MB unless told otherwise; descriptions are bounded well below
-_PARSER = lxml_html.HTMLParser(huge_tree=True)
+
+
+def _parser() -> lxml_html.HTMLParser:
+    # one per parse (3 µs): an lxml parser must not be shared between threads; huge_tree lifts
+    # libxml2's 10 MB limit on a text node (the fetcher and the cleaner bound the sizes)
+    return lxml_html.HTMLParser(huge_tree=True)
+
+
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200c-\u200f\u2060\ufeff]")
@@ -50,10 +56,10 @@ def _strip_markup(text: str) -> str:
 
     The tree is libxml2's (the parser BeautifulSoup used here before, without its Python tree)."""
     try:
-        root = lxml_html.document_fromstring(text, parser=_PARSER)
+        root = lxml_html.document_fromstring(text, parser=_parser())
     except ValueError:  # a str with an XML encoding declaration: lxml wants bytes
         try:
-            root = lxml_html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+            root = lxml_html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_parser())
         except (ValueError, etree.ParserError):
             return ""
     except etree.ParserError:  # nothing but markup that holds no element ("Document is empty")
@@ -61,19 +67,26 @@ def _strip_markup(text: str) -> str:
     return "".join(_visible(root))
 
 
-def _visible(element: Any) -> Iterator[str]:
-    block = element.tag in _BLOCK_TAGS
-    if block:
-        yield "\n"
-    if element.text:
-        yield element.text
-    for child in element:
-        if isinstance(child.tag, str) and child.tag not in _DROP_TAGS:
-            yield from _visible(child)
-        if child.tail:  # the text after a child is its parent's, even after a dropped one
-            yield child.tail
-    if block:
-        yield "\n"
+def _visible(root: Any) -> Iterator[str]:
+    # iterative: libxml2 nests up to ~2,000 levels, deeper than Python's recursion limit
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        dropped = (
+            not finished and node is not root and (not isinstance(node.tag, str) or node.tag in _DROP_TAGS)
+        )
+        if finished or dropped:
+            if finished and node.tag in _BLOCK_TAGS:
+                yield "\n"
+            if node is not root and node.tail:  # the text after a node is its parent's, even a dropped one's
+                yield node.tail
+            continue
+        if node.tag in _BLOCK_TAGS:
+            yield "\n"
+        if node.text:
+            yield node.text
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
 
 
 def _tidy_spaces(line: str) -> str:

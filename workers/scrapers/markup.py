@@ -16,17 +16,21 @@ from lxml.html import HtmlElement as Element
 
 # text inside these is not text a reader sees (BeautifulSoup's get_text leaves it out too)
 _INVISIBLE = frozenset({"script", "style", "template"})
-# libxml2 limits a text node to 10 MB unless told otherwise; the fetcher bounds a page's bytes
-_PARSER = html.HTMLParser(huge_tree=True)
+
+
+def _parser() -> html.HTMLParser:
+    # one per parse (3 µs): an lxml parser must not be shared between threads; huge_tree lifts
+    # libxml2's 10 MB limit on a text node (the fetcher and the cleaner bound the sizes)
+    return html.HTMLParser(huge_tree=True)
 
 
 def parse_html(text: str) -> Element:
     """The document element of a page; a page with no markup at all is an empty document."""
     try:
-        return html.document_fromstring(text, parser=_PARSER)
+        return html.document_fromstring(text, parser=_parser())
     except ValueError:  # a str carrying an XML encoding declaration: lxml wants its bytes
         try:
-            return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+            return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_parser())
         except (ValueError, etree.ParserError):
             return html.Element("html")
     except etree.ParserError:  # "Document is empty"
@@ -75,13 +79,18 @@ def scripts_with(root: Element, attribute: str, value: str) -> list[Element]:
 
 
 def _strings(element: Element, hidden: frozenset[str]) -> Iterator[str]:
-    if isinstance(element.tag, str) and element.text:
-        yield element.text
-    for child in element:
-        if isinstance(child.tag, str) and child.tag not in hidden:
-            yield from _strings(child, hidden)
-        if child.tail:  # text after a child (even a comment or a script) is the parent's text
-            yield child.tail
+    # iterative: libxml2 nests up to ~2,000 levels, deeper than Python's recursion limit
+    stack: list[tuple[Element, bool]] = [(element, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished or not isinstance(node.tag, str) or (node is not element and node.tag in hidden):
+            if node is not element and node.tail:  # text after a node is its parent's text
+                yield node.tail
+            continue
+        if node.text:
+            yield node.text
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
 
 
 def text_of(element: Element, separator: str = " ") -> str:
