@@ -3,9 +3,11 @@ same markup: visible text, CSS selection, inner markup as the cleaner reads it, 
 
 from __future__ import annotations
 
+import functools
+
+from aiqtest_support.markup_strategies import nested_markup
 from bs4 import BeautifulSoup
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from aiqleads.domain.cleaning.text import to_plain_text
 from aiqleads.workers.scrapers.markup import (
@@ -19,24 +21,12 @@ from aiqleads.workers.scrapers.markup import (
     text_of,
 )
 
-_WORDS = st.sampled_from(["", " ", "a", "Call me", " 555-0100 ", "&amp;", "&lt;b&gt;", "é", "\n", "\t x "])
-_TAGS = st.sampled_from(["b", "span", "p", "div", "li", "script", "style", "br", "i", "template"])
-
-
-@st.composite
-def _markup(draw: st.DrawFn, depth: int = 0) -> str:
-    parts = []
-    for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.integers(0, 3 if depth < 3 else 1))
-        if kind == 0:
-            parts.append(draw(_WORDS))
-        elif kind == 1:
-            parts.append(f"<!--{draw(_WORDS)}-->")
-        else:
-            tag = draw(_TAGS)
-            cls = draw(st.sampled_from(["", ' class="x"', ' class="x y"', ' class="junk"']))
-            parts.append(f"<{tag}{cls}>{draw(_markup(depth + 1))}</{tag}>")
-    return "".join(parts)
+_WORDS = ["", " ", "a", "Call me", " 555-0100 ", "&amp;", "&lt;b&gt;", "é", "\n", "\t x "]
+_TAGS = ["b", "span", "p", "div", "li", "script", "style", "br", "i", "template"]
+_LEAVES = [f"<!--{w}-->" for w in _WORDS]
+_markup = functools.partial(
+    nested_markup, _WORDS, _TAGS, _LEAVES, ["", ' class="x"', ' class="x y"', ' class="junk"']
+)
 
 
 @settings(max_examples=300, deadline=None)
