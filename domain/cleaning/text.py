@@ -5,11 +5,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
-from lxml import etree
-from lxml import html as lxml_html
+from aiqleads.domain.cleaning.html_tree import parse_document, visible_strings
 
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 5000
@@ -22,12 +20,6 @@ _DROP_TAGS = frozenset(
 _BLOCK_TAGS = frozenset(
     {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "ul", "ol"}
 )
-
-
-def _parser() -> lxml_html.HTMLParser:
-    # one per parse (3 µs): an lxml parser must not be shared between threads; huge_tree lifts
-    # libxml2's 10 MB limit on a text node (the fetcher and the cleaner bound the sizes)
-    return lxml_html.HTMLParser(huge_tree=True)
 
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -55,38 +47,8 @@ def _strip_markup(text: str) -> str:
     block elements are set apart by line breaks, comments and processing instructions are not text.
 
     The tree is libxml2's (the parser BeautifulSoup used here before, without its Python tree)."""
-    try:
-        root = lxml_html.document_fromstring(text, parser=_parser())
-    except ValueError:  # a str with an XML encoding declaration: lxml wants bytes
-        try:
-            root = lxml_html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_parser())
-        except (ValueError, etree.ParserError):
-            return ""
-    except etree.ParserError:  # nothing but markup that holds no element ("Document is empty")
-        return ""
-    return "".join(_visible(root))
-
-
-def _visible(root: Any) -> Iterator[str]:
-    # iterative: libxml2 nests up to ~2,000 levels, deeper than Python's recursion limit
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        dropped = (
-            not finished and node is not root and (not isinstance(node.tag, str) or node.tag in _DROP_TAGS)
-        )
-        if finished or dropped:
-            if finished and node.tag in _BLOCK_TAGS:
-                yield "\n"
-            if node is not root and node.tail:  # the text after a node is its parent's, even a dropped one's
-                yield node.tail
-            continue
-        if node.tag in _BLOCK_TAGS:
-            yield "\n"
-        if node.text:
-            yield node.text
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(node))
+    root = parse_document(text)
+    return "" if root is None else "".join(visible_strings(root, _DROP_TAGS, _BLOCK_TAGS))
 
 
 def _tidy_spaces(line: str) -> str:

@@ -167,7 +167,7 @@ def _transport_reason(exc: BaseException) -> str:
     else:
         name = type(exc).__name__
     detail = str(exc)
-    return f"{name}: {detail}" if detail and name != detail else name
+    return f"{name}: {detail}" if detail else name
 
 
 class PoliteFetcher:

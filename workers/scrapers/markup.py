@@ -6,7 +6,6 @@ sources' pages (bench/README.md, ingestion), which was the largest part of parsi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from html import escape
 
@@ -14,27 +13,16 @@ from lxml import etree, html
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement as Element
 
+from aiqleads.domain.cleaning.html_tree import parse_document, visible_strings
+
 # text inside these is not text a reader sees (BeautifulSoup's get_text leaves it out too)
 _INVISIBLE = frozenset({"script", "style", "template"})
 
 
-def _parser() -> html.HTMLParser:
-    # one per parse (3 µs): an lxml parser must not be shared between threads; huge_tree lifts
-    # libxml2's 10 MB limit on a text node (the fetcher and the cleaner bound the sizes)
-    return html.HTMLParser(huge_tree=True)
-
-
 def parse_html(text: str) -> Element:
     """The document element of a page; a page with no markup at all is an empty document."""
-    try:
-        return html.document_fromstring(text, parser=_parser())
-    except ValueError:  # a str carrying an XML encoding declaration: lxml wants its bytes
-        try:
-            return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_parser())
-        except (ValueError, etree.ParserError):
-            return html.Element("html")
-    except etree.ParserError:  # "Document is empty"
-        return html.Element("html")
+    root = parse_document(text)
+    return html.Element("html") if root is None else root
 
 
 @lru_cache(maxsize=256)
@@ -78,28 +66,13 @@ def scripts_with(root: Element, attribute: str, value: str) -> list[Element]:
     return [e for e in root.iter("script") if e.get(attribute) == value]
 
 
-def _strings(element: Element, hidden: frozenset[str]) -> Iterator[str]:
-    # iterative: libxml2 nests up to ~2,000 levels, deeper than Python's recursion limit
-    stack: list[tuple[Element, bool]] = [(element, False)]
-    while stack:
-        node, finished = stack.pop()
-        if finished or not isinstance(node.tag, str) or (node is not element and node.tag in hidden):
-            if node is not element and node.tail:  # text after a node is its parent's text
-                yield node.tail
-            continue
-        if node.text:
-            yield node.text
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(node))
-
-
 def text_of(element: Element, separator: str = " ") -> str:
     """The visible text under an element: each string stripped, empty ones dropped, joined by
     separator (comments, and scripts and styles inside it, are not text; a script's own is)."""
     # BeautifulSoup's rule: what is hidden depends on the element asked (a template's own text
     # is text, the scripts inside it are not)
     hidden = _INVISIBLE - {element.tag} if element.tag in _INVISIBLE else _INVISIBLE
-    strings = _strings(element, hidden)
+    strings = visible_strings(element, hidden)
     return separator.join(part for part in (s.strip() for s in strings) if part)
 
 
