@@ -1,5 +1,6 @@
 """Imports every mapped class so the metadata is complete (Alembic and tests use it)."""
 
+from aiqleads.domain.admin.models import AuditLogEntry
 from aiqleads.domain.cart.models import Cart, LeadReturn
 from aiqleads.domain.core.lead import Lead, LeadSourceRecord, PriceHistory, RawListing
 from aiqleads.domain.core.seats import Hold, Purchase
@@ -13,6 +14,7 @@ from aiqleads.domain.users.models import ApiKey
 
 __all__ = [
     "ApiKey",
+    "AuditLogEntry",
     "Base",
     "BuyerProfile",
     "Cart",

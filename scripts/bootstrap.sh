@@ -40,7 +40,7 @@ TOTAL_START="$(now)"
 # --------------------------------------------------------------------------- apt
 t0="$(now)"
 packages=(postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-dev-$PG_MAJOR
-          redis-server build-essential unzip dpkg-dev)
+          redis-server build-essential unzip dpkg-dev prometheus prometheus-alertmanager)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 missing=()

@@ -24,3 +24,6 @@ class DeadLetter(Base):
     error: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # set when an operator replays the letter (replayDeadLetter): a letter is replayed at most once
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replay_job_id: Mapped[str | None] = mapped_column(Text)
