@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -26,18 +27,21 @@ from strawberry.http import process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from aiqleads.domain import log_context
 from aiqleads.domain.bootstrap import Deps, bootstrap
 from aiqleads.domain.cart.timer_loop import HoldTimerLoop, start_hold_timers
 from aiqleads.domain.db import ping_database
 from aiqleads.domain.settings import Settings
 from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
+from aiqleads.request_id import echoing, request_id_of
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import is_dependency_failure
 from aiqleads.resolvers.limits import DEPENDENCY_RETRY_AFTER
-from aiqleads.resolvers.metrics import ApiMetrics
+from aiqleads.resolvers.metrics import ApiMetrics, handler_label
 from aiqleads.resolvers.webhooks import stripe_webhook
 from aiqleads.schema.root import build_schema
+from aiqleads.tracing import API_SERVICE, start_tracing
 from aiqleads.ws_protocol import GraphQLTransportWSHandler
 from aiqleads.ws_sessions import WebsocketSession
 
@@ -101,6 +105,27 @@ class JsonBody:
         await send({"type": "http.response.body", "body": self.body})
 
 
+async def readiness(deps: Deps, limit_seconds: float = 3) -> dict[str, str]:
+    """Whether this process reaches each backing service: ``ok`` or ``error: <kind>`` per check."""
+    checks: dict[str, str] = {}
+
+    async def check(name: str, probe: Any) -> None:
+        try:
+            await asyncio.wait_for(probe(), timeout=limit_seconds)
+            checks[name] = "ok"
+        except Exception as exc:  # readiness reports any failure, it never raises
+            checks[name] = f"error: {type(exc).__name__}"
+
+    async def pg() -> None:
+        await ping_database(deps.engine)
+
+    async def es() -> None:
+        await deps.es.cluster.health()
+
+    await asyncio.gather(check("postgres", pg), check("redis", deps.redis.ping), check("elasticsearch", es))
+    return checks
+
+
 WS_SESSION = "aiq.ws_session"  # where on_ws_connect leaves the connection's session for __call__
 
 
@@ -122,9 +147,10 @@ class ApiRuntime:
 
 async def start_runtime(settings: Settings) -> ApiRuntime:
     """Bootstrap the API process (called from the lifespan, never at import) and start its timers."""
-    runtime = ApiRuntime(await bootstrap(settings, purpose="api"), ApiMetrics.create())
+    metrics = ApiMetrics.create()
+    runtime = ApiRuntime(await bootstrap(settings, purpose="api", credit_observer=metrics.shared), metrics)
     try:
-        runtime.hold_timers = await start_hold_timers(runtime.deps)
+        runtime.hold_timers = await start_hold_timers(runtime.deps, observer=metrics.shared)
     except BaseException:
         await runtime.aclose()
         raise
@@ -281,11 +307,50 @@ class ApiApp(Starlette):
     middleware did. Other methods (GET, HEAD, and the 405 of the rest) still take the router.
     """
 
-    def __init__(self, graphql: GraphQLApp, **kwargs: Any) -> None:
+    def __init__(self, graphql: GraphQLApp, holder: dict[str, ApiRuntime], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._graphql = graphql
+        self._holder = holder
+        self.route: ASGIApp = self._route  # aiqleads.tracing wraps it in OpenTelemetry's ASGI middleware
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = self._holder.get("runtime")
+        if scope["type"] != "http" or runtime is None:
+            await self._dispatch(scope, receive, send)
+            return
+        # every HTTP answer is counted by handler and status class, and timed (websockets are not:
+        # a connection's life is not a latency)
+        status = 500  # what uvicorn answers when the app raised before starting a response
+        started = time.perf_counter()
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, send_and_note_status)
+        finally:
+            runtime.metrics.http.observe(
+                handler_label(scope.get("path", "")), status, time.perf_counter() - started
+            )
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":  # the lifespan
+            await super().__call__(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        token = log_context.begin_request(request_id, connection=kind == "websocket")
+        if kind == "http":  # a websocket is not echoed: a wrapper would sit under every frame sent
+            send = echoing(send, request_id)
+        await self.route(scope, receive, send)
+        # not in a finally: when the app raised, uvicorn logs the exception after it, in this
+        # request's task, and the line still carries the request id
+        log_context.end(token)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope.get("path") == "/graphql"
             and not scope.get("root_path")
@@ -302,15 +367,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.check_safe_to_serve()  # also when started as `uvicorn aiqleads.app:create_app --factory`
     holder: dict[str, ApiRuntime] = {}
-    graphql = GraphQLApp(
-        holder, settings, schema=build_schema(settings), keep_alive=True, keep_alive_interval=15
-    )
+    schema = build_schema(settings)
+    graphql = GraphQLApp(holder, settings, schema=schema, keep_alive=True, keep_alive_interval=15)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = holder["runtime"] = await start_runtime(settings)
         app.state.runtime = runtime  # tests and operators reach the process's Deps here
         app.state.deps = runtime.deps
+        tracing = start_tracing(API_SERVICE)  # None, and nothing installed, without an OTLP endpoint
+        if tracing is not None:
+            tracing.instrument_api(app, schema, runtime.deps)
         # the start-up objects (modules, the schema, clients) live as long as the process: moved out
         # of the collector's generations, a full collection no longer walks them (a 5,000-subscriber
         # fan-out spent a third of its time in full collections)
@@ -319,30 +386,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await runtime.aclose()
+            if tracing is not None:
+                tracing.shutdown()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        deps = holder["runtime"].deps
-        checks: dict[str, str] = {}
-
-        async def check(name: str, probe: Any) -> None:
-            try:
-                await asyncio.wait_for(probe(), timeout=3)
-                checks[name] = "ok"
-            except Exception as exc:  # readiness reports any failure, it never raises
-                checks[name] = f"error: {type(exc).__name__}"
-
-        async def pg() -> None:
-            await ping_database(deps.engine)
-
-        async def es() -> None:
-            await deps.es.cluster.health()
-
-        await asyncio.gather(
-            check("postgres", pg), check("redis", deps.redis.ping), check("elasticsearch", es)
-        )
+        checks = await readiness(holder["runtime"].deps)
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
@@ -355,11 +406,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(answer.body, answer.status)
 
     async def metrics(request: Request) -> Response:
-        registry = holder["runtime"].metrics.registry
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        runtime = holder["runtime"]
+        # readiness is measured when Prometheus asks, so aiq_ready is never older than the scrape
+        for name, state in (await readiness(runtime.deps, limit_seconds=2)).items():
+            runtime.metrics.ready.labels(name).set(1 if state == "ok" else 0)
+        return PlainTextResponse(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return ApiApp(
         graphql,
+        holder,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),

@@ -146,10 +146,12 @@ def migrate(revision: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes.")
-@click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
+@click.option("--log-level", default="info", show_default=True, help="Log level of every logger.")
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql); production refuses unsafe settings."""
     import uvicorn
+
+    from aiqleads.logs import log_config
 
     settings = _settings_safe_to_serve()
     if settings.is_development and not _is_loopback(host):
@@ -163,6 +165,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=log_config(settings.log_format, log_level),  # JSON lines (AIQ_LOG_FORMAT)
         ws_ping_interval=20,
         ws_ping_timeout=20,  # half-open sockets are dropped after a missed pong
         ws_max_size=settings.max_body_bytes,  # one websocket message is bounded like an HTTP body
@@ -189,16 +192,18 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 )
 def worker(metrics_port: int) -> None:
     """Run the arq worker (scrapers, cleaning, indexing, pricing, timers)."""
-    import logging.config
-
-    from arq.logs import default_log_config
     from arq.worker import Worker
 
+    from aiqleads.logs import configure
     from aiqleads.workers.settings import worker_settings
 
     settings = _settings_safe_to_serve()
-    logging.config.dictConfig(default_log_config(verbose=False))  # job start/finish lines on stderr
-    Worker(**worker_settings(settings, metrics_port=metrics_port or None)).run()
+    configure(settings.log_format)  # arq's job start/finish lines and ours, on stderr (AIQ_LOG_FORMAT)
+    try:
+        config = worker_settings(settings, metrics_port=metrics_port or None)
+    except ValueError as exc:  # AIQ_SCRAPE_SCHEDULE names a region the scrapers do not know
+        raise click.ClickException(str(exc)) from exc
+    Worker(**config).run()
 
 
 def _known_region(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -312,6 +317,45 @@ def reembed() -> None:
         click.echo(_run(go))
     except Exception as exc:
         raise click.ClickException(f"reembed failed: {exc}") from exc
+
+
+@main.group()
+def monitoring() -> None:
+    """Alerting configuration: Alertmanager's receivers from the AIQ_* alert settings."""
+
+
+@monitoring.command("render")
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("deploy/alertmanager/alertmanager.yml"),
+    show_default=True,
+    help="The committed Alertmanager configuration.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the configuration here, readable by its owner only (default: standard output).",
+)
+def monitoring_render(template: Path, output: Path | None) -> None:
+    """Render the Alertmanager configuration: AIQ_SLACK_WEBHOOK_URL, AIQ_PAGERDUTY_ROUTING_KEY and
+    AIQ_PAGERDUTY_URL replace the template's secret files (an unset one keeps its *_file line)."""
+    from aiqleads.alerting import AlertReceivers, render_alertmanager
+
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rendered = render_alertmanager(template.read_text(), AlertReceivers.from_settings(settings))
+    if output is None:
+        click.echo(rendered, nl=False)
+        return
+    # it holds the webhook URL and routing key: created owner-only, never world-readable
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(rendered)
+    click.echo(f"wrote {output}")
 
 
 @main.command("export-schema")

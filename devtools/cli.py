@@ -33,11 +33,19 @@ def _run(coro_factory: Callable[[Settings], Awaitable[T]]) -> T:
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("action", type=click.Choice(["up", "down", "status"]))
-def services(action: str) -> None:
-    """Start, stop or inspect PostgreSQL, Redis and Elasticsearch on loopback."""
+@click.option(
+    "--monitoring",
+    is_flag=True,
+    help="With up: also start Prometheus (127.0.0.1:29090) and Alertmanager (127.0.0.1:29093).",
+)
+def services(action: str, monitoring: bool) -> None:
+    """Start, stop or inspect PostgreSQL, Redis and Elasticsearch (and Prometheus and Alertmanager)
+    on loopback."""
     from aiqleads_dev.services import main as services_main
 
-    code = services_main([action])
+    if monitoring and action != "up":
+        raise click.UsageError("--monitoring goes with up (down and status cover it anyway)")
+    code = services_main([action, *(["--monitoring"] if monitoring else [])])
     if code:
         sys.exit(code)
 

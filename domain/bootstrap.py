@@ -26,6 +26,7 @@ from aiqleads.domain.payments.provider import PaymentProvider, build_payment_pro
 from aiqleads.domain.pricing.hints import PriceHinter
 from aiqleads.domain.recommendations.embedder import Embedder, build_embedder, configured_model_id
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.unit_of_work import CreditObserver
 from aiqleads.domain.users.rate_limit import BudgetLeases
 
 if TYPE_CHECKING:  # the API never cleans listings: only the worker imports the cleaning pipeline
@@ -74,6 +75,7 @@ class Deps:
     hub: EventHub | None = None  # API processes only
     budgets: BudgetLeases = field(default_factory=BudgetLeases)  # this process's leased budget units
     purpose: Purpose = "cli"
+    credit_observer: CreditObserver | None = None  # the process's metrics count committed credit moves
     _closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list, repr=False, compare=False)
 
     @property
@@ -112,12 +114,18 @@ class Deps:
 
 
 async def bootstrap(
-    settings: Settings, *, purpose: Purpose = "cli", llm: bool | None = None, embedder: bool | None = None
+    settings: Settings,
+    *,
+    purpose: Purpose = "cli",
+    llm: bool | None = None,
+    embedder: bool | None = None,
+    credit_observer: CreditObserver | None = None,
 ) -> Deps:
     """Build the clients of one process for ``purpose``; close them with ``await deps.aclose()``.
 
     ``llm`` overrides whether the LLM clients are built (e.g. ``aiqleads scrape`` cleans with one),
-    ``embedder`` whether the embedding model is loaded (``aiqleads reembed``, seeding).
+    ``embedder`` whether the embedding model is loaded (``aiqleads reembed``, seeding);
+    ``credit_observer`` (the process's metrics) is told of credits moved by each committed unit of work.
     """
     profile = PROFILES[purpose]
     if llm is not None:
@@ -162,6 +170,7 @@ async def bootstrap(
         embedder=lead_embedder,
         hub=hub,
         purpose=purpose,
+        credit_observer=credit_observer,
         _closers=closers,
     )
 

@@ -40,6 +40,8 @@ class JobName(StrEnum):
     EMBED_LEADS = "embed_leads_job"
     EMBED_PENDING = "embed_pending_job"
     UPDATE_PROFILES = "update_profiles_job"
+    SCHEDULE_SCRAPES = "schedule_scrapes_job"
+    EXPIRE_OLD_LEADS = "expire_old_leads_job"
 
 
 def queue_client(redis: Redis, queue_name: str) -> ArqRedis:
@@ -60,21 +62,31 @@ _ENQUEUE_SHA = hashlib.sha1(_ENQUEUE.encode()).hexdigest()
 
 
 def _job_keys_and_args(
-    redis: Redis, queue_name: str, job: JobName, args: tuple[object, ...], job_id: str | None
+    redis: Redis,
+    queue_name: str,
+    job: JobName,
+    args: tuple[object, ...],
+    job_id: str | None,
+    kwargs: dict[str, object] | None = None,
 ) -> tuple[tuple[str, str, str], tuple[str | bytes, ...]]:
     """The keys and arguments of ``_ENQUEUE`` for one job, in arq's own format."""
     job_id = job_id or uuid.uuid4().hex
     now_ms = timestamp_ms()
     # a plain Redis (demand signals) enqueues with arq's defaults; the process's ArqRedis with its own
     serializer = getattr(redis, "job_serializer", None)
-    payload = serialize_job(str(job), args, {}, None, now_ms, serializer=serializer)
+    payload = serialize_job(str(job), args, kwargs or {}, None, now_ms, serializer=serializer)
     keys = (job_key_prefix + job_id, result_key_prefix + job_id, queue_name)
     expires = getattr(redis, "expires_extra_ms", default_expires_extra_ms)
     return keys, (str(expires), payload, str(now_ms), job_id)
 
 
 async def enqueue(
-    redis: Redis, queue_name: str, job: JobName, *args: object, job_id: str | None = None
+    redis: Redis,
+    queue_name: str,
+    job: JobName,
+    *args: object,
+    job_id: str | None = None,
+    kwargs: dict[str, object] | None = None,
 ) -> bool:
     """Put one job on the queue in one round trip; False (logged) if Redis refused, since the
     change already committed.
@@ -82,7 +94,7 @@ async def enqueue(
     With a ``job_id``, a job of that id already queued (or whose result is kept) absorbs this one,
     as with arq's ``enqueue_job``.
     """
-    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id)
+    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id, kwargs)
     try:
         try:
             added = await redis.evalsha(_ENQUEUE_SHA, 3, *keys, *argv)  # type: ignore[misc, arg-type]
@@ -123,3 +135,18 @@ def reindex_args(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:
 def profile_update_job_id(queue_name: str) -> str:
     """The one id of the queued profile update: triggers while one is queued coalesce into it."""
     return f"aiq:update-profiles:{queue_name}"
+
+
+async def queue_stats(redis: Redis, queue_name: str, now_ms: int | None = None) -> tuple[int, float]:
+    """How many jobs the queue holds, and how many seconds the oldest due one has waited (0 if none).
+
+    arq scores each queued job by when it may run (enqueue time, or its deferral), so the lowest
+    score at or below now is the longest-waiting runnable job.
+    """
+    now_ms = timestamp_ms() if now_ms is None else now_ms
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(queue_name)
+        pipe.zrangebyscore(queue_name, "-inf", now_ms, start=0, num=1, withscores=True)
+        depth, oldest = await pipe.execute()
+    age = max(0.0, (now_ms - float(oldest[0][1])) / 1000) if oldest else 0.0
+    return int(depth), age

@@ -8,6 +8,7 @@ from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry, IdempotencyRecord
 from aiqleads.domain.db import Base
 from aiqleads.domain.ingest.models import DeadLetter
+from aiqleads.domain.ingest.scrape_runs import ScrapeRun
 from aiqleads.domain.payments.models import Payment
 from aiqleads.domain.recommendations.models import BuyerProfile, LeadEmbedding, LeadInteraction
 from aiqleads.domain.users.models import ApiKey
@@ -31,5 +32,6 @@ __all__ = [
     "PriceHistory",
     "Purchase",
     "RawListing",
+    "ScrapeRun",
     "User",
 ]

@@ -28,11 +28,21 @@ def _float(name: str, default: float) -> float:
     return _parsed(name, default, float, "a number")
 
 
+def _scrape_schedule(raw: str) -> str:
+    """AIQ_SCRAPE_SCHEDULE as given, once its form is valid (the worker also checks the regions)."""
+    from aiqleads.domain.core.schedule import parse_schedule
+
+    parse_schedule(raw)  # ScheduleError (a ValueError) names the bad entry
+    return raw.strip()
+
+
 ENVIRONMENTS = ("development", "production")
 DEVELOPMENT_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-in-production"
 MIN_JWT_SECRET_BYTES = 32
 PAYMENT_PROVIDERS = ("stripe", "development")
 EMBEDDERS = ("local", "openai")
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+LOG_FORMATS = ("json", "text")
 
 
 class UnsafeSettings(ValueError):
@@ -95,12 +105,24 @@ class Settings:
     max_subscriptions_per_connection: int = 50
     max_connections_per_user: int = 20
     ws_connection_init_timeout_seconds: int = 10
+    log_format: str = "json"  # AIQ_LOG_FORMAT: one JSON object per line, or text for development
     scraper_user_agent: str = "AIQLeadsBot/0.1 (+https://aiqleads.example/bot)"
     scraper_proxy: str | None = None
     scraper_rate_per_host: float = 2.0
     source_base_urls: dict[str, str] = field(default_factory=dict)
+    scrape_schedule: str = ""  # AIQ_SCRAPE_SCHEDULE (domain/core/schedule.py); empty: no scheduled scrapes
+    lead_max_age_days: int = 90  # a lead posted longer ago leaves the market (EXPIRED); 0: never
+    lead_missing_scrapes: int = 3  # complete scrapes missing every listing of a lead → EXPIRED
+    exclusive_quality_threshold: float = 0.75  # scraped leads scoring at least this are exclusive
+    shared_lead_seats: int = 3  # the others are shared by up to this many buyers (1..5)
+    ops_snapshot_seconds: float = 15.0  # how often the worker refreshes its business gauges
+    ledger_check_seconds: float = 60.0  # how often the worker checks ledger sums against balances
     # migrations (schema owner); None: database_url. The API and worker use database_url (SECURITY.md)
     migration_database_url: str | None = None
+    # where alerts go (aiqleads.alerting renders them into the Alertmanager configuration)
+    slack_webhook_url: str | None = None  # AIQ_SLACK_WEBHOOK_URL: Slack incoming webhook for warnings
+    pagerduty_routing_key: str | None = None  # AIQ_PAGERDUTY_ROUTING_KEY: Events API v2 key for criticals
+    pagerduty_url: str = PAGERDUTY_EVENTS_URL  # AIQ_PAGERDUTY_URL
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +140,9 @@ class Settings:
         embedder = env.get("AIQ_EMBEDDER", "").strip().lower() or d.embedder
         if embedder not in EMBEDDERS:
             raise ValueError(f"AIQ_EMBEDDER must be one of {', '.join(EMBEDDERS)}, got {embedder!r}")
+        log_format = env.get("AIQ_LOG_FORMAT", "").strip().lower() or d.log_format
+        if log_format not in LOG_FORMATS:
+            raise ValueError(f"AIQ_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
         return cls(
             env=environment,
             database_url=env.get("DATABASE_URL", d.database_url),
@@ -147,6 +172,7 @@ class Settings:
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
             anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
             embedder=embedder,
+            log_format=log_format,
             openai_embedding_model=env.get("AIQ_OPENAI_EMBEDDING_MODEL") or d.openai_embedding_model,
             embed_batch_size=max(1, _int("AIQ_EMBED_BATCH_SIZE", d.embed_batch_size)),
             embed_threads=max(0, _int("AIQ_EMBED_THREADS", d.embed_threads)),
@@ -183,7 +209,19 @@ class Settings:
             ),
             max_query_cost=_int("AIQ_MAX_QUERY_COST", d.max_query_cost),
             scraper_proxy=env.get("AIQ_SCRAPER_PROXY") or None,
+            scrape_schedule=_scrape_schedule(env.get("AIQ_SCRAPE_SCHEDULE", "")),
+            lead_max_age_days=max(0, _int("AIQ_LEAD_MAX_AGE_DAYS", d.lead_max_age_days)),
+            lead_missing_scrapes=max(1, _int("AIQ_LEAD_MISSING_SCRAPES", d.lead_missing_scrapes)),
             migration_database_url=env.get("AIQ_MIGRATION_DATABASE_URL") or None,
+            slack_webhook_url=env.get("AIQ_SLACK_WEBHOOK_URL") or None,
+            pagerduty_routing_key=env.get("AIQ_PAGERDUTY_ROUTING_KEY") or None,
+            pagerduty_url=env.get("AIQ_PAGERDUTY_URL") or d.pagerduty_url,
+            exclusive_quality_threshold=_float(
+                "AIQ_EXCLUSIVE_QUALITY_THRESHOLD", d.exclusive_quality_threshold
+            ),
+            shared_lead_seats=min(5, max(1, _int("AIQ_SHARED_LEAD_SEATS", d.shared_lead_seats))),
+            ops_snapshot_seconds=max(0.2, _float("AIQ_OPS_SNAPSHOT_SECONDS", d.ops_snapshot_seconds)),
+            ledger_check_seconds=max(0.2, _float("AIQ_LEDGER_CHECK_SECONDS", d.ledger_check_seconds)),
             source_base_urls={
                 src: env[f"AIQ_{src.upper()}_BASE_URL"]
                 for src in ("zillow", "craigslist", "fsbo", "facebook")

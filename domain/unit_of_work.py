@@ -38,6 +38,9 @@ from aiqleads.domain.settings import Settings
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object]]
+CREDIT_MOVES = "aiq.credit_moves"  # session.info: the ledger kinds and amounts posted in this transaction
+# what each ledger kind counts as in the credit metrics (SPEND and negative adjustments are spending)
+_GRANT_REASONS = {"PACK_PURCHASE": "purchase", "MONTHLY_ALLOWANCE": "allowance", "REFUND": "refund"}
 Indexer = Callable[[Sequence[uuid.UUID]], Awaitable[object]]
 
 
@@ -58,6 +61,34 @@ class Backends(Protocol):
 
     @property
     def arq(self) -> ArqRedis: ...
+
+
+class CreditObserver(Protocol):
+    """Who counts committed credit movements (the process's metrics)."""
+
+    def credits_moved(self, granted: dict[str, int] | None = None, spent: int = 0) -> None:
+        """Credits granted by reason, and spent, in one committed transaction."""
+
+
+def note_credit_move(session: AsyncSession, kind: str, amount: int) -> None:
+    """Remember one ledger posting of this transaction; counted once it commits."""
+    session.info.setdefault(CREDIT_MOVES, []).append((kind, amount))
+
+
+def _report_credit_moves(deps: Backends, session: AsyncSession) -> None:
+    moves: list[tuple[str, int]] = session.info.pop(CREDIT_MOVES, None) or []
+    observer: CreditObserver | None = getattr(deps, "credit_observer", None)
+    if not moves or observer is None:
+        return
+    granted: dict[str, int] = {}
+    spent = 0
+    for kind, amount in moves:
+        if amount < 0:  # a checkout, a reversal of a refunded payment, an admin debit
+            spent += -amount if kind == "SPEND" else 0
+            continue
+        reason = _GRANT_REASONS.get(kind, "admin")
+        granted[reason] = granted.get(reason, 0) + amount
+    observer.credits_moved(granted, spent)
 
 
 @dataclass(frozen=True)
@@ -106,14 +137,16 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        stack, self._stack, self._session = self._stack, None, None
-        assert stack is not None
+        stack, session, self._stack, self._session = self._stack, self._session, None, None
+        assert stack is not None and session is not None
         if exc is not None:
             self.discard()
+            session.info.pop(CREDIT_MOVES, None)
             await stack.__aexit__(exc_type, exc, tb)
             return
         await stack.aclose()  # commits; a failing commit raises here and no effect runs
         self.committed = True
+        _report_credit_moves(self.deps, session)
         await self.run_effects()
 
     # -- recording -------------------------------------------------------------------------------
@@ -143,11 +176,15 @@ class UnitOfWork:
 
         self.after_commit(f"publish {len(data)} on {channel}", send)
 
-    def enqueue(self, job: JobName, *args: object) -> None:
-        """Enqueue a job after the commit (the job reads the committed state)."""
+    def enqueue(
+        self, job: JobName, *args: object, job_id: str | None = None, kwargs: dict[str, object] | None = None
+    ) -> None:
+        """Enqueue a job after the commit (the job reads the committed state); a ``job_id`` already
+        queued absorbs it."""
         deps = self.deps
         self.after_commit(
-            f"enqueue {job}", lambda: enqueue(deps.arq, deps.settings.arq_queue_name, job, *args)
+            f"enqueue {job}",
+            lambda: enqueue(deps.arq, deps.settings.arq_queue_name, job, *args, job_id=job_id, kwargs=kwargs),
         )
 
     def reindex(self, lead_ids: Iterable[uuid.UUID], *, indexer: Indexer | None = None) -> None:

@@ -18,13 +18,17 @@ from aiqleads.domain.cart.returns import ReturnResult
 from aiqleads.domain.errors import DomainError
 from aiqleads.resolvers.auth import require_viewer
 from aiqleads.resolvers.context import Context
-from aiqleads.resolvers.errors import mutation_errors, query_errors
+from aiqleads.resolvers.errors import Outcomes, mutation_errors, query_errors
 from aiqleads.resolvers.ids import to_global_id, uuid_of
 from aiqleads.resolvers.leads import viewer_tier
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+HOLD_OUTCOMES = Outcomes("holds", "placed", "refused")
+CHECKOUT_OUTCOMES = Outcomes("checkouts", "completed", "failed", repeat=lambda result: result.replayed)
 
 
 def public_error(error: DomainError) -> DomainError:
@@ -52,7 +56,7 @@ async def _hold_change(ctx: Context, lead_id: str, change: HoldChange) -> CartVi
     return outcome.cart
 
 
-@mutation_errors()
+@mutation_errors(outcomes=HOLD_OUTCOMES)
 async def add_to_cart(ctx: Context, lead_id: str) -> CartView:
     """Hold a seat of a lead for the viewer."""
     return await _hold_change(ctx, lead_id, use_cases.add_to_cart)
@@ -70,7 +74,7 @@ async def extend_hold(ctx: Context, lead_id: str) -> CartView:
     return await _hold_change(ctx, lead_id, use_cases.extend_hold)
 
 
-@mutation_errors(public_error)
+@mutation_errors(public_error, outcomes=CHECKOUT_OUTCOMES)
 async def checkout(ctx: Context, idempotency_key: str) -> CheckoutResult:
     """Buy every held lead of the viewer's cart, once per idempotency key."""
     user = require_viewer(ctx)

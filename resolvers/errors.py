@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
 from graphql import GraphQLError
@@ -35,23 +36,49 @@ def from_domain(error: DomainError) -> PublicError:
     return PublicError(error.code, error.message, error.field)
 
 
+@dataclass(frozen=True)
+class Outcomes:
+    """An API counter a mutation counts itself on: the metric's attribute on ApiMetrics, and the
+    outcome labels of an answer and of a payload error."""
+
+    counter: str
+    ok: str
+    refused: str
+    repeat: Callable[[Any], bool] | None = None  # an answer that repeats an earlier one is not counted
+
+    def count(self, ctx: Any, ok: bool) -> None:
+        """Count one call on the context's metrics (none: nothing)."""
+        metrics = getattr(ctx, "metrics", None)
+        if metrics is not None:
+            getattr(metrics, self.counter).labels(self.ok if ok else self.refused).inc()
+
+
 def mutation_errors(
     public: Callable[[DomainError], DomainError] | None = None,
+    *,
+    outcomes: Outcomes | None = None,
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T | DomainError]]]:
     """Decorate a mutation resolver: a DomainError it raises is RETURNED (after ``public``, which
     may rename ids for clients), and the schema puts it in the payload's ``errors`` list.
 
     This is the one place mutations turn expected failures into payload errors, so resolvers
-    carry no try/except of their own; any other exception propagates (masked and logged).
+    carry no try/except of their own; any other exception propagates (masked and logged). With
+    ``outcomes``, each call is counted as answered or refused (the resolver's first argument is
+    its Context).
     """
 
     def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | DomainError]]:
         @functools.wraps(fn)
         async def resolver(*args: P.args, **kwargs: P.kwargs) -> T | DomainError:
             try:
-                return await fn(*args, **kwargs)
+                answer = await fn(*args, **kwargs)
             except DomainError as error:
+                if outcomes is not None and args:
+                    outcomes.count(args[0], ok=False)
                 return public(error) if public is not None else error
+            if outcomes is not None and args and not (outcomes.repeat and outcomes.repeat(answer)):
+                outcomes.count(args[0], ok=True)
+            return answer
 
         return resolver
 

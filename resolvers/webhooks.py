@@ -73,9 +73,15 @@ async def handle_stripe_delivery(
         event = parse_webhook(payload, signature, secret, settings.stripe_webhook_tolerance_seconds)
     except InvalidWebhook as exc:
         log.warning("rejected a Stripe webhook delivery: %s", exc)
+        _count_delivery(metrics, "invalid_signature")
         return WebhookResponse(400, {"error": f"Invalid webhook delivery: {exc}."})
-    async with UnitOfWork(deps) as uow:
-        outcome = await apply_event(uow.session, STRIPE, event)
+    try:
+        async with UnitOfWork(deps) as uow:
+            outcome = await apply_event(uow.session, STRIPE, event)
+    except Exception:
+        _count_delivery(metrics, "failed")  # answered 500: Stripe retries
+        raise
+    _count_delivery(metrics, DELIVERY_OUTCOMES[outcome.result])
     if metrics is not None and outcome.payment is not None:
         if outcome.result == "fulfilled":
             kind = "credits_bought" if outcome.payment.purpose == "CREDIT_PACK" else "tier_paid"
@@ -85,3 +91,20 @@ async def handle_stripe_delivery(
         elif outcome.result == "reversed":
             metrics.domain_events.labels("payment_reversed").inc()
     return WebhookResponse(200)
+
+
+# what a verified delivery did, as aiq_payment_webhooks_total counts it: an amount or currency that
+# disagrees with our payment is a failed delivery (nothing was fulfilled, an operator must look)
+DELIVERY_OUTCOMES = {
+    "fulfilled": "processed",
+    "failed": "processed",
+    "reversed": "processed",
+    "duplicate": "duplicate",
+    "ignored": "ignored",
+    "mismatch": "failed",
+}
+
+
+def _count_delivery(metrics: ApiMetrics | None, outcome: str) -> None:
+    if metrics is not None:
+        metrics.payment_webhooks.labels(outcome).inc()

@@ -28,6 +28,10 @@ class CartEventKind(Enum):
     HOLD_EXPIRED = "HOLD_EXPIRED"
     CART_EXPIRED = "CART_EXPIRED"
     CHECKED_OUT = "CHECKED_OUT"
+    LEAD_WITHDRAWN = strawberry.enum_value(
+        "LEAD_WITHDRAWN",
+        description="The held lead left the market (withdrawn, or expired): its hold is released.",
+    )
 
 
 @strawberry.type(description="A change in the viewer's cart, with the timers to draw countdowns.")

@@ -34,6 +34,8 @@ LIST_FIELD_SIZES = {
     "searchLeads": DEFAULT_PAGE,
     "purchases": DEFAULT_PAGE,
     "returnsToReview": DEFAULT_PAGE,
+    "deadLetters": DEFAULT_PAGE,
+    "auditLog": DEFAULT_PAGE,
     "priceHistory": DEFAULT_PAGE,
     "creditTransactions": DEFAULT_PAGE,
     "items": 50,  # cart items: at most the largest tier's cart

@@ -99,7 +99,9 @@ class CreditTransaction(Node):
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
     amount: int = strawberry.field(description="Signed amount: positive credits in, negative credits spent.")
     balance_after: int = strawberry.field(description="The balance right after this entry.")
-    kind: str = strawberry.field(description="GRANT, PACK_PURCHASE, MONTHLY_ALLOWANCE, SPEND or REFUND.")
+    kind: str = strawberry.field(
+        description="GRANT, PACK_PURCHASE, MONTHLY_ALLOWANCE, SPEND, REFUND, REVERSAL or ADJUSTMENT (admin)."
+    )
     reason: str = strawberry.field(description="Human-readable explanation.")
     created_at: datetime = strawberry.field(description="When it was recorded.")
 

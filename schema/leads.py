@@ -43,6 +43,9 @@ class LeadStatus(Enum):
     AVAILABLE = "AVAILABLE"
     SOLD_OUT = "SOLD_OUT"
     WITHDRAWN = "WITHDRAWN"
+    EXPIRED = strawberry.enum_value(
+        "EXPIRED", description="Left the market: its listing disappeared from its source, or it grew too old."
+    )
 
 
 @strawberry.enum(description="Order of lead lists.")
@@ -275,7 +278,7 @@ class Lead(Node):
         description="Seats still free for the viewer (max buyers − purchases − others' holds).",
     )
     status: LeadStatus = strawberry.field(
-        default=LeadStatus.AVAILABLE, description="AVAILABLE, SOLD_OUT or WITHDRAWN."
+        default=LeadStatus.AVAILABLE, description="AVAILABLE, SOLD_OUT, WITHDRAWN or EXPIRED."
     )
     distance_miles: float | None = strawberry.field(
         resolver=_distance_miles,

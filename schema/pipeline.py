@@ -12,13 +12,14 @@ subscription to ``schema.shared_subscriptions``), admitted the same way before t
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 from graphql import (
@@ -26,6 +27,7 @@ from graphql import (
     Executor,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     create_source_event_stream,
     execute,
     map_source_to_response_event,
@@ -48,12 +50,14 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
 from strawberry.utils.operation import get_operation_type
 
+from aiqleads.domain import log_context
 from aiqleads.domain.events import EventHub
 from aiqleads.resolvers.errors import is_dependency_failure
 from aiqleads.resolvers.subscriptions import HubFeed
 from aiqleads.schema.cost import OperationShape, operation_shape, root_field_names
 from aiqleads.schema.gate import (
     INTERNAL_MESSAGE,
+    META_FIELDS,
     admission_refusal,
     code_request_errors,
     log,
@@ -151,6 +155,41 @@ async def _prepended(first: Any, rest: AsyncGenerator[Any, None]) -> AsyncGenera
             yield item
 
 
+def _sole_operation_name(document: DocumentNode) -> str | None:
+    """The name of the document's one operation (None: it is anonymous, or there are several)."""
+    found = None
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            if found is not None:
+                return None
+            found = definition
+    return found.name.value if found is not None and found.name is not None else None
+
+
+class OperationSpan(Protocol):
+    """The span of one operation, told how it ended."""
+
+    def finished(self, errors: Sequence[GraphQLError] | None) -> None:
+        """The operation ended with these errors (None or empty: none)."""
+
+
+class OperationTracer(Protocol):
+    """Opens an operation's span (``aiqleads.tracing`` provides one when tracing is on)."""
+
+    def operation(
+        self, operation_type: str, root_field: str, operation_name: str | None
+    ) -> contextlib.AbstractContextManager[OperationSpan]:
+        """A span around the operation, current while it runs."""
+
+
+class _NoSpan:
+    def finished(self, errors: Sequence[GraphQLError] | None) -> None:
+        pass
+
+
+_UNTRACED = contextlib.nullcontext(_NoSpan())  # reusable: entering it allocates nothing
+
+
 class GatedSchema(strawberry.Schema):
     """The schema; ``execute`` (HTTP) and ``stream`` (websockets) run the gate without extension hooks."""
 
@@ -160,6 +199,39 @@ class GatedSchema(strawberry.Schema):
         self.documents = DocumentCache(self._schema, max_tokens, document_cache_size)
         self.lean_fields = use_lean_fields(self._schema)
         self._shared: weakref.WeakKeyDictionary[EventHub, SharedSubscriptions] = weakref.WeakKeyDictionary()
+        self.tracer: OperationTracer | None = None  # set by aiqleads.tracing when tracing is on
+        self._root_names = {
+            kind: frozenset(root.fields)
+            for kind, root in (
+                ("query", self._schema.query_type),
+                ("mutation", self._schema.mutation_type),
+                ("subscription", self._schema.subscription_type),
+            )
+            if root is not None
+        }
+
+    def _note_operation(
+        self, prepared: PreparedDocument, op_type: str, operation_name: str | None
+    ) -> tuple[str, str | None]:
+        """The operation's root field(s), from the schema's names only (anything else is ``other``),
+        and its name (as sent, else as written in the query), noted on the request's log lines."""
+        known = self._root_names.get(op_type, frozenset())
+        names = prepared.root_fields(operation_name)
+        if len(names) == 1:  # the common case: no join
+            root = names[0] if names[0] in known or names[0] in META_FIELDS else "other"
+        else:
+            labels = (name if name in known or name in META_FIELDS else "other" for name in names)
+            root = ",".join(dict.fromkeys(labels)) or "other"
+        if operation_name is None and prepared.document is not None:  # the name written in the query
+            operation_name = _sole_operation_name(prepared.document)
+        log_context.note_operation(op_type, root, operation_name)
+        return root, operation_name
+
+    def _span(
+        self, op_type: str, root: str, operation_name: str | None
+    ) -> contextlib.AbstractContextManager[OperationSpan]:
+        tracer = self.tracer
+        return _UNTRACED if tracer is None else tracer.operation(op_type, root, operation_name)
 
     def _choose(
         self,
@@ -243,15 +315,21 @@ class GatedSchema(strawberry.Schema):
         if op_type is None:  # a syntax error (or too many tokens): refused before any charge
             errors = list(prepared.errors)
             return self._finish(context_value, prepared, operation_name, "unknown", errors, started)
-        errors = await self._refusals(
-            prepared, op_type, query, context_value, variable_values, operation_name
-        )
-        data = None
-        if not errors:
-            data, errors = await self._run(
-                prepared, variable_values, context_value, root_value, operation_name
+        root, named = self._note_operation(prepared, op_type.value, operation_name)
+        with self._span(op_type.value, root, named) as span:
+            errors = await self._refusals(
+                prepared, op_type, query, context_value, variable_values, operation_name
             )
-        return self._finish(context_value, prepared, operation_name, op_type.value, errors, started, data)
+            data = None
+            if not errors:
+                data, errors = await self._run(
+                    prepared, variable_values, context_value, root_value, operation_name
+                )
+            result = self._finish(
+                context_value, prepared, operation_name, op_type.value, errors, started, data
+            )
+            span.finished(result.errors)
+            return result
 
     async def _run(
         self,
@@ -337,16 +415,24 @@ class GatedSchema(strawberry.Schema):
                 context_value, prepared, operation_name, "unknown", list(prepared.errors), started
             )
             return
-        errors = await self._refusals(
-            prepared, op_type, query, context_value, variable_values, operation_name
-        )
-        if errors:  # an ``error`` message, as for a refusal over HTTP before anything runs
-            yield self._refused(context_value, prepared, operation_name, op_type.value, errors, started)
+        root, named = self._note_operation(prepared, op_type.value, operation_name)
+        log.info("websocket %s %s", op_type.value, root)
+        # the span covers admission and a query's or mutation's execution, never a yield (a
+        # subscription's events are not one span)
+        with self._span(op_type.value, root, named) as span:
+            refusals = await self._refusals(
+                prepared, op_type, query, context_value, variable_values, operation_name
+            )
+            data, errors = None, refusals
+            if not refusals and op_type is not OperationType.SUBSCRIPTION:
+                data, errors = await self._run(
+                    prepared, variable_values, context_value, root_value, operation_name
+                )
+            span.finished(errors)
+        if refusals:  # an ``error`` message, as for a refusal over HTTP before anything runs
+            yield self._refused(context_value, prepared, operation_name, op_type.value, refusals, started)
             return
         if op_type is not OperationType.SUBSCRIPTION:
-            data, errors = await self._run(
-                prepared, variable_values, context_value, root_value, operation_name
-            )
             yield self._finish(context_value, prepared, operation_name, op_type.value, errors, started, data)
             return
         if share is not None and query is not None:

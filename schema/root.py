@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.tools import merge_types
 
 from aiqleads.domain.settings import Settings
+from aiqleads.schema.admin import AdminMutation, AdminQuery
 from aiqleads.schema.cart import CartMutation, CartQuery, CartSubscription
 from aiqleads.schema.credits import CreditsMutation, CreditsQuery
 from aiqleads.schema.ingest import IngestSubscription
@@ -16,9 +17,9 @@ from aiqleads.schema.recommendation_queries import RecommendationsQuery
 from aiqleads.schema.users import UsersMutation, UsersQuery
 
 Query = merge_types(
-    "Query", (NodeQuery, UsersQuery, LeadsQuery, RecommendationsQuery, CartQuery, CreditsQuery)
+    "Query", (NodeQuery, UsersQuery, LeadsQuery, RecommendationsQuery, CartQuery, CreditsQuery, AdminQuery)
 )
-Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation))
+Mutation = merge_types("Mutation", (UsersMutation, CartMutation, CreditsMutation, AdminMutation))
 Subscription = merge_types("Subscription", (CartSubscription, PricingSubscription, IngestSubscription))
 
 

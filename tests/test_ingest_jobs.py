@@ -88,9 +88,9 @@ async def test_failing_job_is_retried_with_backoff_then_dead_lettered(deps: Any,
     assert letters[0].job_name == "scrape_job" and letters[0].attempts == 5
     assert letters[0].args["args"] == ["zillow", "atlantis"] and "unknown region" in letters[0].error
     exposition = generate_latest(worker_metrics(ctx).registry).decode()
-    assert 'aiq_worker_jobs_total{job="scrape_job",outcome="retry"} 2.0' in exposition
-    assert 'aiq_worker_jobs_total{job="scrape_job",outcome="dead_letter"} 1.0' in exposition
-    assert 'aiq_worker_job_seconds_count{job="scrape_job"} 3.0' in exposition
+    assert 'aiq_job_runs_total{job="scrape_job",outcome="retry"} 2.0' in exposition
+    assert 'aiq_job_runs_total{job="scrape_job",outcome="dead_letter"} 1.0' in exposition
+    assert 'aiq_job_duration_seconds_count{job="scrape_job"} 3.0' in exposition
 
 
 async def test_clean_job_reprocesses_stored_raw_listings(deps: Any, settings: Any) -> None:

@@ -21,12 +21,12 @@ async def test_worker_metrics_endpoint_serves_job_metrics(settings: Settings) ->
     ctx = {"settings": settings, "metrics_port": port}
     await startup(ctx)
     try:
-        ctx["metrics"].job_outcomes.labels("probe_job", "success").inc()
+        ctx["metrics"].shared.job_finished("probe_job", "success", 0.01)
         body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
     finally:
         await shutdown(ctx)
-    assert 'aiq_worker_jobs_total{job="probe_job",outcome="success"} 1.0' in body
-    assert "aiq_worker_job_seconds" in body
+    assert 'aiq_job_runs_total{job="probe_job",outcome="success"} 1.0' in body
+    assert "aiq_job_duration_seconds" in body
     refused = await asyncio.to_thread(lambda: _safe_get(f"http://127.0.0.1:{port}/metrics"))
     assert refused is None  # stopped with the worker
 

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 async def on_worker_startup(ctx: wctx.WorkerCtx) -> None:
     """Worker startup hook: reconcile and start firing hold deadlines."""
-    wctx.set_hold_timers(ctx, await start_hold_timers(wctx.deps(ctx)))
+    observer = wctx.metrics(ctx).shared  # runs of the loop and each release's lag
+    wctx.set_hold_timers(ctx, await start_hold_timers(wctx.deps(ctx), observer))
 
 
 async def on_worker_shutdown(ctx: wctx.WorkerCtx) -> None:
@@ -33,7 +34,7 @@ async def on_worker_shutdown(ctx: wctx.WorkerCtx) -> None:
 
 
 def _timers(ctx: wctx.WorkerCtx) -> HoldTimerLoop:
-    return wctx.hold_timers(ctx) or HoldTimerLoop(wctx.deps(ctx))
+    return wctx.hold_timers(ctx) or HoldTimerLoop(wctx.deps(ctx), observer=wctx.metrics(ctx).shared)
 
 
 async def expire_cart_holds(ctx: wctx.WorkerCtx, user_id: str) -> int:

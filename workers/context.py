@@ -6,6 +6,7 @@ says ``deps(ctx).sessionmaker`` or ``metrics(ctx)`` and a typo is a type error, 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiqleads.domain.bootstrap import Deps
@@ -21,6 +22,7 @@ _HOLD_TIMERS = "hold_timers"
 _METRICS_SERVER = "metrics_server"
 _SETTINGS = "settings"  # given by worker_settings(); startup bootstraps Deps from it
 _METRICS_PORT = "metrics_port"
+_OPS_SNAPSHOT = "ops_snapshot"
 
 
 def initial(settings: Settings, metrics_port: int | None) -> WorkerCtx:
@@ -95,6 +97,16 @@ def pop_hold_timers(ctx: WorkerCtx) -> HoldTimerLoop | None:
     return found if isinstance(found, HoldTimerLoop) else None
 
 
+def set_background(ctx: WorkerCtx, loop: Any) -> None:
+    """Remember the started gauge loop (shutdown stops it)."""
+    ctx[_OPS_SNAPSHOT] = loop
+
+
+def pop_background(ctx: WorkerCtx) -> Any:
+    """Forget and return the gauge loop, if one was started."""
+    return ctx.pop(_OPS_SNAPSHOT, None)
+
+
 def set_metrics_server(ctx: WorkerCtx, server: Any) -> None:
     """Remember the Prometheus HTTP server (shutdown stops it)."""
     ctx[_METRICS_SERVER] = server
@@ -110,7 +122,32 @@ def job_try(ctx: WorkerCtx) -> int:
     return int(ctx.get("job_try") or 1)
 
 
+def scheduled_at(ctx: WorkerCtx) -> datetime | None:
+    """When the current job was due to run (arq's score: a cron job's scheduled time); None outside arq."""
+    score = ctx.get("score")
+    return datetime.fromtimestamp(int(score) / 1000, UTC) if score else None
+
+
 def job_id(ctx: WorkerCtx) -> str | None:
     """The current job's id (arq's job_id; None outside arq)."""
     value = ctx.get("job_id")
     return str(value) if value is not None else None
+
+
+_TRACING = "tracing"  # the process's aiqleads.tracing.Tracing, while tracing is on
+
+
+def set_tracing(ctx: WorkerCtx, tracing: Any) -> None:
+    """Remember the process's tracing (startup; shutdown undoes it)."""
+    ctx[_TRACING] = tracing
+
+
+def pop_tracing(ctx: WorkerCtx) -> Any:
+    """Forget and return the process's tracing, if it was started."""
+    return ctx.pop(_TRACING, None)
+
+
+def job_tracer(ctx: WorkerCtx) -> Any:
+    """Opens a job run's span (``aiqleads.tracing.JobTracer``); None while tracing is off."""
+    tracing = ctx.get(_TRACING)
+    return tracing.job_tracer() if tracing is not None else None

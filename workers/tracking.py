@@ -1,4 +1,5 @@
-"""Instrumented arq jobs: outcome and duration metrics, retries with backoff, dead letters."""
+"""Instrumented arq jobs: outcome and duration metrics for every job (``measured``), and retries
+with backoff and dead letters for the jobs that need them (``tracked``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ MAX_TRIES = 5  # must match worker_settings()["max_tries"]
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 600.0
 T = TypeVar("T")
+MEASURED = "__aiq_measured__"  # set on a job function whose runs are already counted
 
 
 def retry_delay(job_try: int) -> float:
@@ -41,28 +43,52 @@ def tracked(
 
     @functools.wraps(fn)
     async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> T:
-        metrics = wctx.metrics(ctx)
+        shared = wctx.metrics(ctx).shared
         started = time.perf_counter()
         try:
             result = await fn(ctx, *args, **kwargs)
         except Retry:
-            metrics.job_outcomes.labels(name, "retry").inc()
+            shared.job_finished(name, "retry", time.perf_counter() - started)
             raise
         except Exception as exc:
             job_try = wctx.job_try(ctx)
             if job_try < MAX_TRIES:
-                metrics.job_outcomes.labels(name, "retry").inc()
+                shared.job_finished(name, "retry", time.perf_counter() - started)
                 log.warning("job %s failed (try %d/%d): %r; retrying", name, job_try, MAX_TRIES, exc)
                 raise Retry(defer=retry_delay(job_try)) from exc
-            metrics.job_outcomes.labels(name, "dead_letter").inc()
+            shared.job_finished(name, "dead_letter", time.perf_counter() - started)
             await _dead_letter(ctx, name, args, kwargs, exc, job_try)
             raise
-        else:
-            metrics.job_outcomes.labels(name, "success").inc()
-            return result
-        finally:
-            metrics.job_seconds.labels(name).observe(time.perf_counter() - started)
+        shared.job_finished(name, "success", time.perf_counter() - started)
+        return result
 
+    setattr(job, MEASURED, True)
+    return job
+
+
+def measured(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Count an arq job's runs by outcome (success, retry, failure) and time them; a job already
+    ``tracked`` is returned as it is."""
+    if getattr(fn, MEASURED, False):
+        return fn
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> T:
+        shared = wctx.metrics(ctx).shared
+        started = time.perf_counter()
+        outcome = "failure"
+        try:
+            result = await fn(ctx, *args, **kwargs)
+            outcome = "success"
+            return result
+        except Retry:
+            outcome = "retry"
+            raise
+        finally:
+            shared.job_finished(name, outcome, time.perf_counter() - started)
+
+    setattr(job, MEASURED, True)
     return job
 
 

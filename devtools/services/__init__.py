@@ -9,8 +9,9 @@ binaries first with ``scripts/bootstrap.sh``, then::
 ``up`` is idempotent: a service that already answers on its port is left alone.
 
 Modules: ``config`` (ports, credentials, directories), ``process`` (subprocesses, pid files, the
-lock), one module per server (``postgres``, ``redis_server``, ``elasticsearch_server``) and
-``commands`` (up/down/status over all three). This package re-exports what tests and scripts use.
+lock), one module per server (``postgres``, ``redis_server``, ``elasticsearch_server``),
+``monitoring`` (Prometheus and Alertmanager, started by ``up --monitoring``) and ``commands``
+(up/down/status over all of them). This package re-exports what tests and scripts use.
 """
 
 from __future__ import annotations

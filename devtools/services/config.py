@@ -27,6 +27,10 @@ ES_PORT = 29200
 ES_TRANSPORT_PORT = 29300
 ES_HEAP = "512m"
 
+# `services up --monitoring` (aiqleads_dev.services.monitoring)
+PROMETHEUS_PORT = 29090
+ALERTMANAGER_PORT = 29093
+
 DATABASE_URL = f"postgresql+asyncpg://{PG_USER}:{PG_PASSWORD}@{HOST}:{PG_PORT}/{PG_DATABASE}"
 REDIS_URL = f"redis://{HOST}:{REDIS_PORT}/0"
 ELASTICSEARCH_URL = f"http://{HOST}:{ES_PORT}"

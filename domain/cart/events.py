@@ -8,7 +8,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 CartEventKind = Literal[
-    "HOLD_CREATED", "HOLD_EXTENDED", "HOLD_RELEASED", "HOLD_EXPIRED", "CART_EXPIRED", "CHECKED_OUT"
+    "HOLD_CREATED",
+    "HOLD_EXTENDED",
+    "HOLD_RELEASED",
+    "HOLD_EXPIRED",
+    "CART_EXPIRED",
+    "CHECKED_OUT",
+    "LEAD_WITHDRAWN",  # the held lead left the market (withdrawn or expired): the hold is gone
 ]
 
 

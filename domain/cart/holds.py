@@ -18,6 +18,8 @@ from aiqleads.domain.errors import DomainError, ErrorCode, not_found
 from aiqleads.domain.pricing.signals import user_actor
 from aiqleads.domain.settings import Settings
 
+_OFF_MARKET = {"WITHDRAWN": "was withdrawn", "EXPIRED": "has expired (its listing left the market)"}
+
 
 @dataclass(frozen=True)
 class CartItemView:
@@ -91,9 +93,7 @@ async def add_to_cart(
     effects.events.extend(await expiry.release_expired_on_lead(session, lead_id, now))
     base_price = await repo.take_seat(session, lead_id)
     if base_price is None:
-        reason = (
-            "was withdrawn" if lead.status == "WITHDRAWN" else "has no free seat (sold or held by others)"
-        )
+        reason = _OFF_MARKET.get(lead.status, "has no free seat (sold or held by others)")
         raise DomainError(ErrorCode.LEAD_UNAVAILABLE, f"This lead {reason}.", "leadId")
     price = discounted(base_price, tier)
     held_total = sum(h.price for h in holds)

@@ -22,6 +22,7 @@ from aiqleads.domain.cart import expiry, use_cases
 from aiqleads.domain.cart.events import CartEvent
 from aiqleads.domain.cart.publishing import schedule_deadlines
 from aiqleads.domain.cart.timers import Claim, TimerStore, now_ms
+from aiqleads.domain.telemetry import LoopObserver
 from aiqleads.domain.unit_of_work import Backends, UnitOfWork, read_only
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class HoldTimerLoop:
         reconcile_interval: float = 5.0,
         lease_seconds: float = 10.0,
         concurrency: int = 16,
+        observer: LoopObserver | None = None,
     ) -> None:
         self.deps = deps
+        self.observer = observer
         self.settings = deps.settings
         self.store = TimerStore.for_settings(deps.redis, deps.settings)
         self.poll_interval = poll_interval
@@ -121,12 +124,21 @@ class HoldTimerLoop:
         return min(self.poll_interval, max(0.002, (upcoming - now_ms()) / 1000))
 
     async def _handle(self, claim: Claim) -> None:
+        started = time.perf_counter()
         try:
             await self.expire_user(claim.user_id, claim)
         except Exception:  # leave the claim leased: it comes due again and is retried
             log.exception("expiring holds of user %s failed", claim.user_id)
+            self._report("hold_expiry", "failure", started)
             return
         self.fired += 1
+        self._report("hold_expiry", "success", started)
+        if self.observer is not None:
+            self.observer.hold_released((now_ms() - claim.deadline_ms) / 1000)
+
+    def _report(self, job: str, outcome: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer.job_finished(job, outcome, time.perf_counter() - started)
 
     async def expire_user(self, user_id: uuid.UUID, claim: Claim | None = None) -> list[CartEvent]:
         """Release what is due in one cart; after the commit publish, complete the claim and arm
@@ -147,6 +159,16 @@ class HoldTimerLoop:
         ``full`` re-arms every active hold (at startup); otherwise only deadlines due before
         the pass after next, which is enough to repair a wiped timer set in time.
         """
+        started = time.perf_counter()
+        try:
+            released = await self._reconcile(full)
+        except Exception:
+            self._report("hold_reconcile", "failure", started)
+            raise
+        self._report("hold_reconcile", "success", started)
+        return released
+
+    async def _reconcile(self, full: bool) -> int:
         now = datetime.now(UTC)
         horizon = (
             timedelta(seconds=self.settings.cart_extension_cap_seconds + self.settings.item_hold_seconds)
@@ -168,8 +190,8 @@ class HoldTimerLoop:
         return released
 
 
-async def start_hold_timers(deps: Backends) -> HoldTimerLoop:
-    """Create and start the timer loop of this process."""
-    loop = HoldTimerLoop(deps)
+async def start_hold_timers(deps: Backends, observer: LoopObserver | None = None) -> HoldTimerLoop:
+    """Create and start the timer loop of this process (reporting to ``observer`` if given)."""
+    loop = HoldTimerLoop(deps, observer=observer)
     await loop.start()
     return loop

@@ -94,6 +94,12 @@ class Lead(Base):
         Index("ix_leads_description_fingerprint", "description_fingerprint"),
         Index("ix_leads_photos_gin", "photos", postgresql_using="gin"),
         Index("ix_leads_reprice_due", "reprice_due_at", postgresql_where="reprice_due_at IS NOT NULL"),
+        # the hourly age sweep (domain/ingest/expiry.py) reads only leads still on the market
+        Index(
+            "ix_leads_on_market_posted_at",
+            "posted_at",
+            postgresql_where="status IN ('AVAILABLE', 'SOLD_OUT')",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -152,7 +158,10 @@ class LeadSourceRecord(Base):
     """One listing on one source that was merged into a lead (dedup keeps all of them)."""
 
     __tablename__ = "lead_sources"
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_lead_sources_source_external"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_lead_sources_source_external"),
+        Index("ix_lead_sources_source_region", "source", "region"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
@@ -161,6 +170,10 @@ class LeadSourceRecord(Base):
     url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the region of the last recorded scrape that saw the listing, and how many complete scrapes of
+    # that source and region have missed it since (domain/ingest/expiry.py): NULL/0 until then
+    region: Mapped[str | None] = mapped_column(Text)
+    missed_scrapes: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class RawListing(Base):

@@ -32,6 +32,19 @@ from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.db import Base
 
 AVAILABLE = "AVAILABLE"
+MAX_SEATS = 5  # the schema's bound on max_buyers (check constraint max_buyers_range)
+
+
+def seats_for_quality(quality: float, exclusive_threshold: float, shared_seats: int) -> int:
+    """The seats policy of a newly scraped lead: exclusive (one buyer) at or above the quality
+    threshold, else shared by up to ``shared_seats`` buyers (clamped to 1..5).
+
+    A shared lead is cheaper per seat and rises as seats fill (the pricing engine's scarcity
+    multiplier), so a middling lead sells to several buyers while a strong one is sold once, dearly.
+    """
+    if quality >= exclusive_threshold:
+        return 1
+    return max(1, min(MAX_SEATS, shared_seats))
 
 
 class Hold(Base):

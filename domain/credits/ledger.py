@@ -33,8 +33,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
+from aiqleads.domain.unit_of_work import note_credit_move
 
-LedgerKind = Literal["GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL"]
+LedgerKind = Literal[
+    "GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL", "ADJUSTMENT"
+]
 MAX_PAGE = 100
 # a post with a reference is exactly-once: the partial unique index answers a repeat, no pre-check
 MAX_ENTRY_ID = 2**63 - 1  # credit_ledger.id is a BIGINT: larger ids cannot exist and cannot be bound
@@ -146,6 +149,7 @@ async def post(
         assert existing is not None
         return Posting(existing, user.credit_balance, created=False)
     set_committed_value(user, "credit_balance", new_balance)  # the loaded row mirrors what was written
+    note_credit_move(session, kind, amount)
     return Posting(entry, new_balance, created=True)
 
 

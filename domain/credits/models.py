@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.domain.db import Base
 
-LEDGER_KINDS = ("GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL")
+LEDGER_KINDS = ("GRANT", "PACK_PURCHASE", "MONTHLY_ALLOWANCE", "SPEND", "REFUND", "REVERSAL", "ADJUSTMENT")
 
 
 class CreditLedgerEntry(Base):
@@ -23,7 +23,7 @@ class CreditLedgerEntry(Base):
         CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         CheckConstraint(
-            "kind IN ('GRANT','PACK_PURCHASE','MONTHLY_ALLOWANCE','SPEND','REFUND','REVERSAL')",
+            "kind IN ('GRANT','PACK_PURCHASE','MONTHLY_ALLOWANCE','SPEND','REFUND','REVERSAL','ADJUSTMENT')",
             name="kind_valid",
         ),
         Index("ix_credit_ledger_user_id_id", "user_id", "id"),

@@ -16,9 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from aiqleads.domain.core.geo import METERS_PER_MILE, point
 from aiqleads.domain.core.lead import Lead, LeadSourceRecord, RawListing
+from aiqleads.domain.core.vocabulary import RETIRED_STATUSES
 from aiqleads.domain.ingest.scoring import Neighbourhood
 
 MAX_RECLEAN_BATCH = 5000
+_RETIRED_SQL = ", ".join(f"'{status}'" for status in RETIRED_STATUSES)  # off-market leads merge nothing
 
 
 def content_hash(text: str) -> str:
@@ -153,7 +155,10 @@ async def dedup_candidates(
         )
         condition = or_(close, same_street)
     rows = await session.execute(
-        select(Lead, distance).where(condition, Lead.status != "WITHDRAWN").order_by(distance).limit(limit)
+        select(Lead, distance)
+        .where(condition, Lead.status.not_in(RETIRED_STATUSES))
+        .order_by(distance)
+        .limit(limit)
     )
     return [(lead, float(d)) for lead, d in rows.all()]
 
@@ -454,7 +459,7 @@ async def dedup_candidate_ids(
             "  WHERE (ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :near) "
             "         OR (q.pattern IS NOT NULL AND l.dedup_key LIKE q.pattern "
             "             AND ST_DWithin(l.location, ST_GeomFromText(q.wkt, 4326), :same_street))) "
-            "    AND l.status != 'WITHDRAWN' "
+            f"    AND l.status NOT IN ({_RETIRED_SQL}) "
             "  ORDER BY distance LIMIT :limit"
             ") AS c ORDER BY q.n, c.distance"
         ),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.core.geo import METERS_PER_MILE, SAME_STREET_METERS, haversine_miles, lat_lng, point
 from aiqleads.domain.core.lead import Lead, PriceHistory
 from aiqleads.domain.core.listings import CleanListing
+from aiqleads.domain.core.seats import seats_for_quality
 from aiqleads.domain.ingest import repository as repo
 from aiqleads.domain.ingest.dedup import FUZZY_STREET_METERS, Candidate, best_match, street_prefix
 from aiqleads.domain.ingest.prepare import PreparedBatch
@@ -165,7 +166,10 @@ async def store_batch(
     hoods = await repo.neighbourhoods(session, located)
     for (lead, _lat, _lng), hood in zip(located, hoods, strict=True):
         _score(lead, scored[lead.id], hood)
-        if lead.id in created:
+        if lead.id in created:  # an existing lead keeps its seats: buyers may already hold them
+            lead.max_buyers = seats_for_quality(
+                lead.quality_score, settings.exclusive_quality_threshold, settings.shared_lead_seats
+            )
             _first_price(session, lead, now)
     await session.flush()
     return outcome

@@ -105,11 +105,13 @@ class ApiProcess:
         return 0.0
 
 
-def launch_api(settings: Settings, log_dir: Path, **extra_env: str) -> ApiProcess:
+def launch_api(
+    settings: Settings, log_dir: Path, *, log_level: str = "warning", **extra_env: str
+) -> ApiProcess:
     """Start `aiqleads serve` on a free loopback port without waiting for it (see wait_ready)."""
     port = free_port()
     log_path = log_dir / f"api-{port}.log"
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "aiqleads.cli", *serve],

@@ -58,6 +58,7 @@ class CrawlStats:
     listings: int = 0
     failures: int = 0
     page_errors: int = 0
+    truncated: bool = False  # stopped at the page limit with search pages left
 
 
 def _error_text(exc: BaseException) -> str:
@@ -139,4 +140,5 @@ async def crawl(
             stats.listings += 1
         await on_batch(batch)
         url = page.next_url
+    stats.truncated = bool(url) and url not in seen  # a next link back to a page read is the end
     return stats

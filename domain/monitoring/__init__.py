@@ -1,0 +1,1 @@
+"""What operators watch: business gauges read from PostgreSQL and the credit ledger's invariant."""
