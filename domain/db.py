@@ -24,6 +24,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def sql_in(column: str, values: Sequence[str]) -> str:
+    """A check constraint's ``column IN ('a', 'b')`` over a closed vocabulary."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def make_engine(database_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """Build the async engine; called from the app lifespan, worker startup or CLI, never at import.
 

@@ -82,6 +82,16 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
         yield application
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def live_url(app: Starlette) -> AsyncIterator[str]:
+    """The test's app served by a real uvicorn on a free port (same process: its hub and registry are
+    the test's)."""
+    from aiqtest_support.live_server import served_in_process
+
+    async with served_in_process(app) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process."""

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import (
     ADD,
     CART_EVENTS,
@@ -17,26 +16,13 @@ from aiqtest_support.cartkit import (
     EXTEND,
     REMOVE,
     lead_gid,
+    next_cart_event,
     wait_for,
 )
-from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
 
 CITY = dict(city="Eventon", zip="73366")
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
-    """The test's app served by a real uvicorn on a free port (same process, so the hub is visible)."""
-    async with served_in_process(app) as url:
-        yield url
-
-
-async def _next_event(ws: GraphQLWebSocket) -> dict[str, Any]:
-    message = await asyncio.wait_for(ws.receive(), 5)
-    assert message["type"] == "next", message
-    return message["payload"]["data"]["cartEvents"]  # type: ignore[no-any-return]
 
 
 @contextlib.asynccontextmanager
@@ -61,7 +47,7 @@ async def test_viewer_gets_own_events_only_and_subscriptions_clean_up(
         assert await wait_for(lambda: hub.subscriber_count == baseline + 2, 5)
 
         await gql(ADD, {"id": lead_gid(lead.id)}, token=alice.token)
-        created = await _next_event(alice_ws)
+        created = await next_cart_event(alice_ws)
         assert created["kind"] == "HOLD_CREATED" and created["leadId"] == lead_gid(lead.id)
         held_until, cart_expires = (
             datetime.fromisoformat(created["heldUntil"]),
@@ -70,19 +56,19 @@ async def test_viewer_gets_own_events_only_and_subscriptions_clean_up(
         assert (cart_expires - held_until).total_seconds() == 600 and created["at"]
 
         await gql(EXTEND, {"id": lead_gid(lead.id)}, token=alice.token)
-        extended = await _next_event(alice_ws)
+        extended = await next_cart_event(alice_ws)
         assert extended["kind"] == "HOLD_EXTENDED"
         assert (datetime.fromisoformat(extended["heldUntil"]) - held_until).total_seconds() == 300
 
         await gql(ADD, {"id": lead_gid(other.id)}, token=alice.token)
-        assert (await _next_event(alice_ws))["kind"] == "HOLD_CREATED"
+        assert (await next_cart_event(alice_ws))["kind"] == "HOLD_CREATED"
         await gql(REMOVE, {"id": lead_gid(other.id)}, token=alice.token)
-        released = await _next_event(alice_ws)
+        released = await next_cart_event(alice_ws)
         assert released["kind"] == "HOLD_RELEASED" and released["leadId"] == lead_gid(other.id)
         assert released["cartExpiresAt"] is not None  # the other hold keeps the cart alive
 
         await gql(CHECKOUT, {"key": uuid.uuid4().hex}, token=alice.token)
-        checked_out = await _next_event(alice_ws)
+        checked_out = await next_cart_event(alice_ws)
         assert checked_out["kind"] == "CHECKED_OUT" and checked_out["leadId"] is None
 
         with contextlib.suppress(asyncio.TimeoutError):

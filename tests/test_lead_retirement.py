@@ -3,16 +3,21 @@ lead gone from search and listings for everyone else, and kept by the buyer who 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from aiqtest_support.cartkit import ADD, CART, CART_EVENTS, CHECKOUT, lead_counts, lead_gid, wait_for
+from aiqtest_support.cartkit import (
+    ADD,
+    CART,
+    CART_EVENTS,
+    CHECKOUT,
+    lead_counts,
+    lead_gid,
+    next_cart_event,
+    wait_for,
+)
 from aiqtest_support.ingestkit import worker_ctx
-from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from arq.connections import ArqRedis
 from starlette.applications import Starlette
@@ -30,19 +35,6 @@ SEARCH = """query($q: String!) {
 }"""
 LEADS = '{ leads(filter: {city: "Retireville"}) { totalCount edges { node { id } } } }'
 MY_PURCHASES = "{ purchases(first: 20) { id lead { id status contact { phone } } } }"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
-    """The test's app served by a real uvicorn on a free port (same process, so the hub is visible)."""
-    async with served_in_process(app) as url:
-        yield url
-
-
-async def _next_event(ws: GraphQLWebSocket) -> dict[str, Any]:
-    message = await asyncio.wait_for(ws.receive(), 5)
-    assert message["type"] == "next", message
-    return message["payload"]["data"]["cartEvents"]  # type: ignore[no-any-return]
 
 
 def test_every_retired_status_says_what_it_retires_from() -> None:
@@ -71,11 +63,11 @@ async def test_a_retired_held_lead_tells_its_holder_leaves_search_and_stays_with
         await ws.subscribe(CART_EVENTS)
         assert await wait_for(lambda: hub.subscriber_count == baseline + 1, 5)
         assert (await gql(ADD, {"id": gid}, token=holder.token))["data"]["addToCart"]["errors"] == []
-        assert (await _next_event(ws))["kind"] == "HOLD_CREATED"
+        assert (await next_cart_event(ws))["kind"] == "HOLD_CREATED"
 
         retired = await retire(deps, [lead.id, lead.id, uuid.uuid4()], "EXPIRED", "missing")
         assert retired == [lead.id]  # an unknown id is skipped
-        event = await _next_event(ws)
+        event = await next_cart_event(ws)
     finally:
         await ws.close()
     assert event["kind"] == "LEAD_WITHDRAWN" and event["leadId"] == gid

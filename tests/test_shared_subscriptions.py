@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import wait_for
-from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
 
@@ -26,13 +23,6 @@ from aiqleads.schema.pipeline import GatedSchema
 from aiqleads.schema.shared_subscriptions import BACKLOG, SharedSubscriptions, _Sink
 
 PRICE = "subscription($ids: [ID!]) { priceChanged(leadIds: $ids) { leadId oldPrice newPrice } }"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
-    """The test's app served by a real uvicorn on a free port (same process: the registry is visible)."""
-    async with served_in_process(app) as url:
-        yield url
 
 
 def _shared(app: Starlette) -> SharedSubscriptions:

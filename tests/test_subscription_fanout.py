@@ -13,9 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest_asyncio
 from aiqtest_support.cartkit import wait_for
-from aiqtest_support.live_server import served_in_process
 from aiqtest_support.ws import GraphQLWebSocket
 from starlette.applications import Starlette
 
@@ -155,13 +153,6 @@ def _server_tasks() -> list[str]:
     """Tasks of this loop, except the websocket clients' own (the test's clients run here too)."""
     names = [repr(task.get_coro()) for task in asyncio.all_tasks()]
     return [name for name in names if "websockets/asyncio" not in name and " Connection." not in name]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_url(app: Starlette) -> AsyncIterator[str]:
-    """The test's app served by a real uvicorn on a free port (same process: the hub is visible)."""
-    async with served_in_process(app) as url:
-        yield url
 
 
 async def test_websocket_subscribers_share_the_hub_and_cost_no_task_of_their_own(

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aiqleads.domain.core.vocabulary import LEAD_SOURCES, LEAD_STATUSES, PROPERTY_TYPES
-from aiqleads.domain.db import Base
+from aiqleads.domain.db import Base, sql_in
 
 EMBEDDING_DIM = 384  # the lead embedding (aiqleads.domain.recommendations.models.LeadEmbedding)
 # The values PostgreSQL fills in when an insert leaves these columns out. A row added in another
@@ -60,18 +60,14 @@ def _default(column: str) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Lead(Base):
     """A sellable lead: a cleaned, scored, priced property listing."""
 
     __tablename__ = "leads"
     __table_args__ = (
-        CheckConstraint(_in("source", LEAD_SOURCES), name="source_valid"),
-        CheckConstraint(_in("property_type", PROPERTY_TYPES), name="property_type_valid"),
-        CheckConstraint(_in("status", LEAD_STATUSES), name="status_valid"),
+        CheckConstraint(sql_in("source", LEAD_SOURCES), name="source_valid"),
+        CheckConstraint(sql_in("property_type", PROPERTY_TYPES), name="property_type_valid"),
+        CheckConstraint(sql_in("status", LEAD_STATUSES), name="status_valid"),
         CheckConstraint("max_buyers BETWEEN 1 AND 5", name="max_buyers_range"),
         CheckConstraint("buyers_count >= 0 AND holds_count >= 0", name="counts_not_negative"),
         CheckConstraint("buyers_count + holds_count <= max_buyers", name="no_oversell"),

@@ -30,15 +30,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aiqleads.domain.db import Base
+from aiqleads.domain.db import Base, sql_in
 
 TRIGGERS = ("schedule", "cli", "admin")
 OUTCOMES = ("running", "succeeded", "failed", "skipped_locked")
 ABANDONED = "abandoned: the worker running it stopped before it finished"
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ScrapeRun(Base):
@@ -46,8 +42,8 @@ class ScrapeRun(Base):
 
     __tablename__ = "scrape_runs"
     __table_args__ = (
-        CheckConstraint(_in("trigger", TRIGGERS), name="trigger_valid"),
-        CheckConstraint(_in("outcome", OUTCOMES), name="outcome_valid"),
+        CheckConstraint(sql_in("trigger", TRIGGERS), name="trigger_valid"),
+        CheckConstraint(sql_in("outcome", OUTCOMES), name="outcome_valid"),
         Index("ix_scrape_runs_source_region_started", "source", "region", "started_at"),
     )
 

@@ -174,3 +174,10 @@ async def hub_events(hub: Any, channel: str) -> AsyncIterator[list[dict[str, Any
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def next_cart_event(ws: Any) -> dict[str, Any]:
+    """The next cartEvents payload on a subscribed websocket (within 5 s)."""
+    message = await asyncio.wait_for(ws.receive(), 5)
+    assert message["type"] == "next", message
+    return message["payload"]["data"]["cartEvents"]  # type: ignore[no-any-return]
