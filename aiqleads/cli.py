@@ -353,6 +353,7 @@ def monitoring_render(template: Path, output: Path | None) -> None:
         return
     # it holds the webhook URL and routing key: created owner-only, never world-readable
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(fd, "w") as handle:
         handle.write(rendered)
     click.echo(f"wrote {output}")

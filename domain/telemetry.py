@@ -70,7 +70,7 @@ class SharedMetrics:
             ),
             credits_spent=Counter(
                 "aiq_credits_spent_total",
-                "Credits spent on checkouts (and taken back by admin adjustments).",
+                "Credits spent on checkouts.",
                 registry=registry,
             ),
         )

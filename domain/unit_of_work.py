@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object]]
 CREDIT_MOVES = "aiq.credit_moves"  # session.info: the ledger kinds and amounts posted in this transaction
-# what each ledger kind counts as in the credit metrics (SPEND and negative adjustments are spending)
+# what each ledger kind counts as in the credit metrics (only SPEND, a checkout, is spending)
 _GRANT_REASONS = {"PACK_PURCHASE": "purchase", "MONTHLY_ALLOWANCE": "allowance", "REFUND": "refund"}
 Indexer = Callable[[Sequence[uuid.UUID]], Awaitable[object]]
 
@@ -83,7 +83,7 @@ def _report_credit_moves(deps: Backends, session: AsyncSession) -> None:
     granted: dict[str, int] = {}
     spent = 0
     for kind, amount in moves:
-        if amount < 0:  # a checkout, a reversal of a refunded payment, an admin debit
+        if amount < 0:  # only a checkout is spending; a reversal or an admin debit is not
             spent += -amount if kind == "SPEND" else 0
             continue
         reason = _GRANT_REASONS.get(kind, "admin")

@@ -3,6 +3,7 @@ with backoff and dead letters for the jobs that need them (``tracked``)."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -49,6 +50,9 @@ def tracked(
             result = await fn(ctx, *args, **kwargs)
         except Retry:
             shared.job_finished(name, "retry", time.perf_counter() - started)
+            raise
+        except asyncio.CancelledError:  # arq's job_timeout cancels the job: still a run, and a failed one
+            shared.job_finished(name, "failure", time.perf_counter() - started)
             raise
         except Exception as exc:
             job_try = wctx.job_try(ctx)

@@ -173,6 +173,7 @@ def write_configs(config: MonitoringConfig) -> tuple[Path, Path]:
     )
     # it may hold the Slack webhook URL and the PagerDuty routing key: owner-only
     fd = os.open(alertmanager_yml, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(fd, "w") as handle:
         handle.write(rendered)
     run([_binary("promtool"), "check", "config", str(prometheus_yml)], "monitoring: promtool check config")
