@@ -1,4 +1,4 @@
-"""The ASGI application: Starlette + Strawberry at /graphql, health, readiness and metrics."""
+"""The ASGI application: Starlette + Strawberry at /graphql, health, readiness, metrics and the web app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ from aiqleads.domain.db import ping_database
 from aiqleads.domain.settings import Settings
 from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
 from aiqleads.request_id import echoing, request_id_of
-from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization
+from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization, connection_header
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.errors import is_dependency_failure
 from aiqleads.resolvers.limits import DEPENDENCY_RETRY_AFTER
@@ -42,6 +43,7 @@ from aiqleads.resolvers.metrics import ApiMetrics, handler_label
 from aiqleads.resolvers.webhooks import stripe_webhook
 from aiqleads.schema.root import build_schema
 from aiqleads.tracing import API_SERVICE, start_tracing
+from aiqleads.web_files import GRAPHIQL_PAGE, app_root, page, serve_app
 from aiqleads.ws_protocol import GraphQLTransportWSHandler
 from aiqleads.ws_sessions import WebsocketSession
 
@@ -247,6 +249,10 @@ class GraphQLApp(GraphQL[Context, None]):
             log.warning("a backing service failed before the operation ran: %r", exc)
             await _unavailable()(scope, receive, send)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the built web app (AIQ_WEB_DIST), never a page that loads a CDN."""
+        return page(Path(self._settings.web_dist), GRAPHIQL_PAGE, request)
+
     def decode_json(self, data: str | bytes) -> object:
         """JSON of GET parameters and websocket frames, bounded like request bodies."""
         return decode_bounded_json(data, self._settings.max_json_depth)
@@ -265,9 +271,9 @@ class GraphQLApp(GraphQL[Context, None]):
         take a connection lease for the user, and arm the token-expiry close."""
         headers = getattr(context.request, "headers", {})
         authorization = connection_authorization(context.connection_params) or headers.get("authorization")
-        api_key = (context.connection_params or {}).get("x-api-key") or headers.get("x-api-key")
+        api_key = connection_header(context.connection_params, "x-api-key") or headers.get("x-api-key")
         try:
-            await authenticate(context, authorization, api_key if isinstance(api_key, str) else None)
+            await authenticate(context, authorization, api_key)
         except BadCredentials as exc:
             raise ConnectionRejectionError({"message": str(exc), "code": "UNAUTHENTICATED"}) from exc
         except Exception as exc:
@@ -412,6 +418,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             runtime.metrics.ready.labels(name).set(1 if state == "ok" else 0)
         return PlainTextResponse(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    web_dist = Path(settings.web_dist)
+
+    async def web_app(request: Request) -> Response:
+        return serve_app(web_dist, request)
+
+    async def web_app_root(request: Request) -> Response:
+        return app_root()
+
     return ApiApp(
         graphql,
         holder,
@@ -422,6 +436,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/webhooks/stripe", stripe_webhooks, methods=["POST"]),
+            Route("/app", web_app_root),
+            Route("/app/{path:path}", web_app),
         ],
         lifespan=lifespan,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 N = TypeVar("N", int, float)
@@ -43,6 +44,14 @@ PAYMENT_PROVIDERS = ("stripe", "development")
 EMBEDDERS = ("local", "openai")
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 LOG_FORMATS = ("json", "text")
+
+
+def default_web_dist() -> str:
+    """Where `npm run build` writes the web app: <repo>/web/dist in a checkout (this file is
+    <repo>/domain/settings.py), else web/dist under the working directory (an installed package)."""
+    repo = Path(__file__).resolve().parents[1]
+    root = repo if (repo / "pyproject.toml").is_file() else Path.cwd()
+    return str(root / "web" / "dist")
 
 
 class UnsafeSettings(ValueError):
@@ -123,6 +132,7 @@ class Settings:
     slack_webhook_url: str | None = None  # AIQ_SLACK_WEBHOOK_URL: Slack incoming webhook for warnings
     pagerduty_routing_key: str | None = None  # AIQ_PAGERDUTY_ROUTING_KEY: Events API v2 key for criticals
     pagerduty_url: str = PAGERDUTY_EVENTS_URL  # AIQ_PAGERDUTY_URL
+    web_dist: str = field(default_factory=default_web_dist)  # AIQ_WEB_DIST: the built web/ (/app/, GraphiQL)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -216,6 +226,7 @@ class Settings:
             slack_webhook_url=env.get("AIQ_SLACK_WEBHOOK_URL") or None,
             pagerduty_routing_key=env.get("AIQ_PAGERDUTY_ROUTING_KEY") or None,
             pagerduty_url=env.get("AIQ_PAGERDUTY_URL") or d.pagerduty_url,
+            web_dist=env.get("AIQ_WEB_DIST") or d.web_dist,
             exclusive_quality_threshold=_float(
                 "AIQ_EXCLUSIVE_QUALITY_THRESHOLD", d.exclusive_quality_threshold
             ),

@@ -45,18 +45,23 @@ async def authenticate(ctx: Context, authorization: str | None, api_key: str | N
             ctx.api_key = key
 
 
-def connection_authorization(params: dict[str, Any] | None) -> str | None:
-    """The Authorization value carried in websocket connectionParams (any capitalisation)."""
+def connection_header(params: dict[str, Any] | None, name: str) -> str | None:
+    """A header value carried in websocket connectionParams, matched in any capitalisation (as
+    HTTP headers are), at the top level or under "headers"; ``name`` is lower-case."""
     if not params:
         return None
-    for key in ("authorization", "Authorization"):
-        value = params.get(key)
-        if isinstance(value, str):
+    for key, value in params.items():
+        if isinstance(key, str) and key.lower() == name and isinstance(value, str):
             return value
     headers = params.get("headers")
     if isinstance(headers, dict):
-        return connection_authorization(headers)
+        return connection_header(headers, name)
     return None
+
+
+def connection_authorization(params: dict[str, Any] | None) -> str | None:
+    """The Authorization value carried in websocket connectionParams (any capitalisation)."""
+    return connection_header(params, "authorization")
 
 
 def require_viewer(ctx: Context) -> User:

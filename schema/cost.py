@@ -99,7 +99,11 @@ class _Walk:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 inner = self.depth(selection.selection_set)
-                deepest = max(deepest, 1 + inner if selection.selection_set is not None else 0)
+                # __Type.ofType is a chain, not a fan-out (each level has one child and ends at a
+                # named type), so it adds no depth: GraphiQL's and every tool's standard schema
+                # introspection (ofType nested 9 levels) stays within the limit
+                step = 0 if selection.name.value == "ofType" else 1
+                deepest = max(deepest, step + inner if selection.selection_set is not None else 0)
             elif isinstance(selection, InlineFragmentNode):
                 deepest = max(deepest, self.depth(selection.selection_set))
             elif isinstance(selection, FragmentSpreadNode):

@@ -4,12 +4,15 @@
 #   bash scripts/bootstrap.sh
 #
 # Steps (each prints one line, with its duration):
-#   apt            Debian packages (PostgreSQL 15 + PostGIS 3 + server headers, Redis, build tools, JDK, Maven)
+#   apt            Debian packages (PostgreSQL 15 + PostGIS 3 + server headers, Redis, build tools, JDK, Maven,
+#                  Chromium for the browser tests)
 #   pgvector       built from Debian's own trixie *source* package against postgresql-server-dev-15,
 #                  through a private, source-only apt configuration under .services/apt-src/
 #                  (the trixie entry never touches the system's apt sources)
 #   elasticsearch  8.17.4 distribution fetched from Maven Central with `mvn dependency:copy`
 #   python         .venv with `pip install -e '.[dev]'`
+#   web            web/: `npm ci` from the committed lockfile (when it changed), then `npm run build`
+#                  (vite build into web/dist, which the API serves at /app/ and GET /graphql)
 #
 # Everything project-local lives in the git-ignored .services/ (override with AIQ_SERVICES_DIR).
 # Starting the services is `aiqleads services up` (or `python -m aiqleads_dev.services up`).
@@ -40,9 +43,10 @@ TOTAL_START="$(now)"
 # --------------------------------------------------------------------------- apt
 t0="$(now)"
 packages=(postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-dev-$PG_MAJOR
-          redis-server build-essential unzip dpkg-dev prometheus prometheus-alertmanager)
+          redis-server build-essential unzip dpkg-dev prometheus prometheus-alertmanager chromium)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)  # builds web/ (a newer Node is used when present)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
@@ -147,5 +151,19 @@ if ! "$venv/bin/python" -c 'import importlib.metadata as m; m.version("aiqleads"
 else
     step python "ok (.venv up to date)" "$t0"
 fi
+
+# --------------------------------------------------------------------------- web
+t0="$(now)"
+web="$ROOT/web"
+installed="$web/node_modules/.package-lock.json"  # npm writes it on every install
+ci=""
+if [ ! -f "$installed" ] || [ "$web/package-lock.json" -nt "$installed" ]; then
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >"$web/npm-ci.log" 2>&1) \
+        || { tail -n 30 "$web/npm-ci.log" >&2; exit 1; }
+    ci="npm ci, "
+fi
+(cd "$web" && npm run build >"$web/build.log" 2>&1) || { tail -n 40 "$web/build.log" >&2; exit 1; }
+size="$(sed -n 's/^buyer app (\/app\/) total *\(.*\)$/\1/p' "$web/build.log" | tr -s ' ')"
+step web "${ci}built web/dist (buyer app: $size)" "$t0"
 
 step done "all present" "$TOTAL_START"

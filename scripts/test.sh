@@ -26,5 +26,8 @@ echo "[test] schema SDL, lint and types"
 .venv/bin/ruff format --check .
 .venv/bin/python scripts/static_checks.py
 
+echo "[test] web app: generated operations match the SDL, TypeScript, Vitest"
+npm --prefix web run --silent check
+
 echo "[test] pytest"
 exec .venv/bin/pytest -p no:cacheprovider "$@"

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import graphql
 import httpx
 import pytest
 import pytest_asyncio
@@ -367,6 +368,38 @@ async def test_depth_is_limited_through_fragments(settings: Settings) -> None:
     assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     assert "depth 4 exceeds the limit of 3" in refused["errors"][0]["message"]
     assert "errors" not in allowed
+
+
+async def test_standard_introspection_is_admitted_and_a_fan_out_through_it_is_not(
+    settings: Settings,
+) -> None:
+    # GraphiQL (and every other tool) sends graphql-js's introspection: ofType nested 9 levels deep
+    standard = graphql.get_introspection_query(descriptions=True, specified_by_url=True)
+    levels = ["__schema", "types", *["fields", "type"] * 5]  # depth 12, each fields level a list
+    fan_out = "{ " + " { ".join(levels) + " { name" + " }" * (len(levels) + 1)
+    async for client in _app_client(settings):
+        admitted = (await client.post(standard)).json()
+        refused = (await client.post(fan_out)).json()
+    assert "errors" not in admitted
+    names = {t["name"] for t in admitted["data"]["__schema"]["types"]}
+    assert {"Query", "Lead", "CartEvent"} <= names
+    assert refused["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "depth" in refused["errors"][0]["message"].lower()  # graphql-core's rule or ours
+
+
+def test_only_the_introspection_type_has_an_of_type_field() -> None:
+    # the depth walk counts no level for a field named ofType (a chain, not a fan-out); that is
+    # only sound while no type of ours has a field of that name
+    from aiqleads.schema.root import build_schema
+
+    schema = build_schema()._schema
+    owners = [
+        name
+        for name, kind in schema.type_map.items()
+        if isinstance(kind, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType)
+        and "ofType" in kind.fields
+    ]
+    assert owners == ["__Type"]
 
 
 async def test_parallel_wrong_passwords_cannot_outrun_the_throttle(throttled: Client, make_user: Any) -> None:

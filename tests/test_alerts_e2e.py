@@ -18,23 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiqtest_support.alert_wire import LoopThread, PagerDutyEvents, SlackWebhook, TcpProxy
-from aiqtest_support.live_server import REPO, api_process, free_port, server_env
+from aiqtest_support.live_server import api_process, free_port, worker_process
 
 from aiqleads.alerting import AlertReceivers, RouteTiming
 from aiqleads.domain.settings import Settings
 from aiqleads_dev.services import monitoring
-from aiqleads_dev.services.process import port_open
 
 pytestmark = pytest.mark.e2e
 
@@ -57,30 +53,6 @@ def _wait_for_series(port: int, expr: str, timeout: float) -> list[dict[str, Any
             return list(result)
         time.sleep(0.25)
     raise AssertionError(f"Prometheus has no {expr} after {timeout:.0f}s")
-
-
-@contextlib.contextmanager
-def _worker(settings: Settings, metrics_port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `aiqleads worker` serving its metrics on ``metrics_port``, killed afterwards."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aiqleads.cli", "worker", "--metrics-port", str(metrics_port)],
-            cwd=REPO,
-            env=server_env(settings),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not port_open(metrics_port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not serve its metrics:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=15)
 
 
 def _slack_title(message: dict[str, Any]) -> str:
@@ -106,7 +78,7 @@ def test_a_critical_pages_and_a_warning_posts_to_slack_and_both_resolve(
             stack.callback(lambda r=receiver: wire.run(r.stop()))
         wire.run(proxy.open())
         stack.callback(lambda: wire.run(proxy.close()))
-        worker = stack.enter_context(_worker(settings, worker_port, tmp_path / "worker.log"))
+        worker = stack.enter_context(worker_process(settings, worker_port, tmp_path / "worker.log"))
         api_url = stack.enter_context(api_process(settings, tmp_path, ELASTICSEARCH_URL=proxy.url))
         api_target = urllib.parse.urlsplit(api_url).netloc
         config = monitoring.MonitoringConfig(
@@ -150,7 +122,7 @@ def test_a_critical_pages_and_a_warning_posts_to_slack_and_both_resolve(
         # what arrives from now on counts as the resolution
         paged, posted = len(pagerduty.received()), len(slack.received())
         wire.run(proxy.open())
-        stack.enter_context(_worker(settings, worker_port, tmp_path / "worker-restarted.log"))
+        stack.enter_context(worker_process(settings, worker_port, tmp_path / "worker-restarted.log"))
 
         resolve = pagerduty.wait_for(
             lambda e: e["event_action"] == "resolve" and e.get("dedup_key") == page["dedup_key"],

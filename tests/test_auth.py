@@ -18,6 +18,7 @@ from aiqtest_support.ws import GraphQLWebSocket
 from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.events import cart_channel, publish
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.users.service import create_api_key
 from aiqleads.domain.users.tokens import issue_token
 
 REGISTER = """
@@ -175,6 +176,23 @@ async def test_bad_token_is_refused_on_websocket(live_api: str, settings: Settin
     url = live_api.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nope"}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(conn.recv(), timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.parametrize("name", ["x-api-key", "X-API-Key", "X-Api-Key"])
+async def test_websocket_api_key_is_read_in_any_capitalisation(live_api: str, deps: Deps, name: str) -> None:
+    # GraphiQL's headers editor and browsers send header names as typed: X-API-Key must count
+    async with deps.sessionmaker() as session, session.begin():
+        _, secret = await create_api_key(session, f"ws-{uuid.uuid4().hex[:6]}")
+    ws = await GraphQLWebSocket.connect(live_api, {name: secret})
+    await ws.close()
+    nested = await GraphQLWebSocket.connect(live_api, {"headers": {name: secret}})
+    await nested.close()
+    url = live_api.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as conn:
+        await conn.send(json.dumps({"type": "connection_init", "payload": {name: "aiq_revoked_or_made_up"}}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(conn.recv(), timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

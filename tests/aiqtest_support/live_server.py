@@ -106,10 +106,16 @@ class ApiProcess:
 
 
 def launch_api(
-    settings: Settings, log_dir: Path, *, log_level: str = "warning", **extra_env: str
+    settings: Settings,
+    log_dir: Path,
+    *,
+    log_level: str = "warning",
+    port: int | None = None,
+    **extra_env: str,
 ) -> ApiProcess:
-    """Start `aiqleads serve` on a free loopback port without waiting for it (see wait_ready)."""
-    port = free_port()
+    """Start `aiqleads serve` on loopback (a free port unless given) without waiting for it (see
+    wait_ready)."""
+    port = port or free_port()
     log_path = log_dir / f"api-{port}.log"
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
     with log_path.open("wb") as log:
@@ -189,3 +195,32 @@ def api_process(
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aiq-serve-")))
         (api,) = stack.enter_context(api_processes(settings, log_dir, 1, timeout=timeout, **extra_env))
         yield api.base_url
+
+
+@contextlib.contextmanager
+def worker_process(
+    settings: Settings, metrics_port: int, log: Path, *, timeout: float = 60.0, **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `aiqleads worker` serving its metrics on ``metrics_port`` (open once it has started),
+    killed afterwards."""
+    from aiqleads_dev.services.process import port_open
+
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aiqleads.cli", "worker", "--metrics-port", str(metrics_port)],
+            cwd=REPO,
+            env=server_env(settings, **extra_env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not port_open(metrics_port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not serve its metrics:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=15)
