@@ -7,6 +7,7 @@ import { useLivePrice } from "../app/livePrices";
 import { useViewer } from "../app/viewer";
 import { credits, formatUsd, fraudLevel, percent, propertyTypeLabel, sourceLabel } from "../lib/format";
 import { href, Link, leadHref, navigate } from "../lib/router";
+import { FraudSignals } from "./FraudSignals";
 
 export type CardLead = LeadCardFieldsFragment & { recommendationReason?: string | null };
 
@@ -84,15 +85,7 @@ export function LeadCard({ lead, headingLevel = 3 }: { lead: CardLead; headingLe
         <p className="fraud__score">
           Fraud risk: {level} ({percent(lead.fraudScore)})
         </p>
-        {lead.fraudSignals.length > 0 ? (
-          <ul className="fraud__signals">
-            {lead.fraudSignals.map((signal) => (
-              <li key={signal}>{signal}</li>
-            ))}
-          </ul>
-        ) : (
-          <p className="fraud__signals">No fraud signals</p>
-        )}
+        <FraudSignals signals={lead.fraudSignals} emptyText="No fraud signals" />
       </div>
       <div className="card__actions">
         <button type="button" className="button button--primary" onClick={addToCart} aria-describedby={titleId} disabled={!available || inCart || lead.purchased || busy}>

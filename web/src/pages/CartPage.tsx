@@ -2,7 +2,7 @@
 // skew measured with serverTime), live removal on HOLD_EXPIRED / LEAD_WITHDRAWN, CART_EXPIRED
 // emptying it, Extend where the tier allows, and checkout with an idempotency key kept across
 // retries of the same attempt, then the revealed contacts.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useClient } from "urql";
 import { useCart } from "../app/cart";
 import { useViewer } from "../app/viewer";
@@ -27,6 +27,11 @@ function keyStore(): Storage {
 export function CartPage() {
   const client = useClient();
   const { state, dispatch, refetch, remove, extend } = useCart();
+  // opening the cart shows the server's cart: a hold made elsewhere just after sign-in, before
+  // the cartEvents subscription was registered, would otherwise stay unseen until the next event
+  useEffect(() => {
+    void refetch();
+  }, [refetch]);
   const { viewer, refresh: refreshViewer } = useViewer();
   const [busyLead, setBusyLead] = useState<string | null>(null);
   const [checkingOut, setCheckingOut] = useState(false);

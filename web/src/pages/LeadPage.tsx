@@ -11,6 +11,7 @@ import { LeadDocument, SimilarLeadsDocument } from "../gql/graphql";
 import { fromCombined } from "../lib/errors";
 import { credits, formatDate, formatUsd, fraudLevel, percent, propertyTypeLabel, sourceLabel } from "../lib/format";
 import { href, Link, navigate } from "../lib/router";
+import { FraudSignals } from "../components/FraudSignals";
 
 export function LeadPage({ id }: { id: string }) {
   const [result, reexecute] = useQuery({ query: LeadDocument, variables: { id } });
@@ -125,13 +126,7 @@ export function LeadPage({ id }: { id: string }) {
               {fraudLevel(lead.fraudScore)} ({percent(lead.fraudScore)})
             </dd>
           </dl>
-          {lead.fraudSignals.length > 0 ? (
-            <ul className="fraud__signals">
-              {lead.fraudSignals.map((s) => (
-                <li key={s}>{s}</li>
-              ))}
-            </ul>
-          ) : null}
+          <FraudSignals signals={lead.fraudSignals} />
         </section>
       </div>
       {lead.contact ? (
