@@ -84,7 +84,14 @@ def _built_file(root: Path, relative: str) -> Path | None:
     if not parts or parts[0] == "/" or any(part in (".", "..") for part in parts):
         return None
     candidate = root.joinpath(*parts)
-    return candidate if candidate.is_file() else None
+    try:
+        # a link inside the build must not lead out of it; a name too long for the file system
+        # (ENAMETOOLONG) or any other refusal of the lookup is simply not a file of the build
+        if not candidate.is_file() or not candidate.resolve().is_relative_to(root.resolve()):
+            return None
+    except (OSError, ValueError):
+        return None
+    return candidate
 
 
 def serve_app(root: Path, request: Request) -> Response:

@@ -12,7 +12,9 @@
 #   elasticsearch  8.17.4 distribution fetched from Maven Central with `mvn dependency:copy`
 #   python         .venv with `pip install -e '.[dev]'`
 #   web            web/: `npm ci` from the committed lockfile (when it changed), then `npm run build`
-#                  (vite build into web/dist, which the API serves at /app/ and GET /graphql)
+#                  (vite build into web/dist, which the API serves at /app/ and GET /graphql) when a
+#                  source is newer than the last build. Needs Node.js >= 20.19 with npm (Vite 8):
+#                  Debian bookworm's own nodejs is 18, so the machine's Node is used, never apt's
 #
 # Everything project-local lives in the git-ignored .services/ (override with AIQ_SERVICES_DIR).
 # Starting the services is `aiqleads services up` (or `python -m aiqleads_dev.services up`).
@@ -46,7 +48,6 @@ packages=(postgresql-$PG_MAJOR postgresql-$PG_MAJOR-postgis-3 postgresql-server-
           redis-server build-essential unzip dpkg-dev prometheus prometheus-alertmanager chromium)
 command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)  # builds web/ (a newer Node is used when present)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
@@ -156,14 +157,31 @@ fi
 t0="$(now)"
 web="$ROOT/web"
 installed="$web/node_modules/.package-lock.json"  # npm writes it on every install
+built="$web/dist/.built"  # touched after each successful build
+node_version="$(node --version 2>/dev/null || true)"
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null \
+        || ! command -v npm >/dev/null 2>&1; then
+    echo "[bootstrap] web: needs Node.js >= 20.19 with npm (Vite 8); found ${node_version:-no node}." >&2
+    echo "[bootstrap] web: install Node.js 20.19+ or 22 (Debian bookworm's nodejs package is 18) and rerun." >&2
+    exit 1
+fi
 ci=""
 if [ ! -f "$installed" ] || [ "$web/package-lock.json" -nt "$installed" ]; then
     (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >"$web/npm-ci.log" 2>&1) \
         || { tail -n 30 "$web/npm-ci.log" >&2; exit 1; }
     ci="npm ci, "
 fi
-(cd "$web" && npm run build >"$web/build.log" 2>&1) || { tail -n 40 "$web/build.log" >&2; exit 1; }
-size="$(sed -n 's/^buyer app (\/app\/) total *\(.*\)$/\1/p' "$web/build.log" | tr -s ' ')"
-step web "${ci}built web/dist (buyer app: $size)" "$t0"
+# rebuild only when something the build reads changed: a build empties web/dist while it runs
+sources=("$web/src" "$web/index.html" "$web/graphiql.html" "$web/vite.config.ts" "$web/tsconfig.json"
+         "$web/package-lock.json" "$web/scripts")
+if [ -f "$built" ] && [ -z "$(find "${sources[@]}" -newer "$built" -print -quit)" ] \
+        && [ ! "$installed" -nt "$built" ]; then
+    step web "${ci}ok (web/dist up to date, node $node_version)" "$t0"
+else
+    (cd "$web" && npm run build >"$web/build.log" 2>&1) || { tail -n 40 "$web/build.log" >&2; exit 1; }
+    touch "$built"
+    size="$(sed -n 's/^buyer app (\/app\/) total *\(.*\)$/\1/p' "$web/build.log" | tr -s ' ')"
+    step web "${ci}built web/dist with node $node_version (buyer app: $size)" "$t0"
+fi
 
 step done "all present" "$TOTAL_START"

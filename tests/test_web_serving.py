@@ -30,6 +30,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "assets" / "app-1a2b.js").write_text("console.log('app')")
     (root / "robots.txt").write_text("User-agent: *\n")
     (root.parent / "secret.txt").write_text("outside the build")
+    (root / "assets" / "linked.txt").symlink_to(root.parent / "secret.txt")
     return root
 
 
@@ -74,9 +75,21 @@ async def test_hashed_assets_are_cached_for_good_and_other_files_revalidated(web
 
 
 async def test_nothing_outside_the_build_is_served(web: httpx.AsyncClient) -> None:
-    for path in ("/app/..%2fsecret.txt", "/app/%2e%2e/secret.txt", "/app/assets/..%2f..%2fsecret.txt"):
+    for path in (
+        "/app/..%2fsecret.txt",
+        "/app/%2e%2e/secret.txt",
+        "/app/assets/..%2f..%2fsecret.txt",
+        "/app/assets/linked.txt",  # a symbolic link in the build that points out of it
+    ):
         response = await web.get(path)
         assert "outside the build" not in response.text, path
+
+
+async def test_a_path_too_long_for_the_file_system_is_not_a_server_error(web: httpx.AsyncClient) -> None:
+    # is_file() raises ENAMETOOLONG past 255 bytes a name: a 500 here would page the 5xx alert
+    for path in ("/app/" + "a" * 300, "/app/assets/" + "b" * 300 + ".js", "/app/x/" + "c/" * 3000):
+        response = await web.get(path, headers=BROWSER)
+        assert response.status_code in (200, 404), (path[:40], response.status_code)
 
 
 async def test_graphiql_is_the_built_page_not_a_cdn_one(web: httpx.AsyncClient) -> None:

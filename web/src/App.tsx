@@ -29,6 +29,7 @@ export function App() {
           if (wasRetry) announceReconnected();
         },
         onDisconnected: () => setLinkState("reconnecting"),
+        onIdle: () => setLinkState("idle"),
         onUnauthenticated: () => clearToken(EXPIRED),
       }),
     [token],

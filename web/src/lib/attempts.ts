@@ -13,6 +13,26 @@ export interface KeyStore {
   removeItem(key: string): void;
 }
 
+const memoryStore = new Map<string, string>();
+const memory: KeyStore = {
+  getItem: (key) => memoryStore.get(key) ?? null,
+  setItem: (key, value) => void memoryStore.set(key, value),
+  removeItem: (key) => void memoryStore.delete(key),
+};
+
+/** sessionStorage, or (storage disabled by privacy settings) a store that lasts as long as the page. */
+export function attemptStore(): KeyStore {
+  try {
+    if (typeof sessionStorage !== "undefined") {
+      sessionStorage.getItem(PREFIX); // a blocked storage throws here, not later in a click handler
+      return sessionStorage;
+    }
+  } catch {
+    // fall through
+  }
+  return memory;
+}
+
 interface StoredAttempt {
   key: string;
   scope: string;

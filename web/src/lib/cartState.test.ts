@@ -140,10 +140,13 @@ describe("cart events", () => {
     expect(s.notices[0]?.kind).toBe("released");
   });
 
-  it("events about items the page no longer shows change nothing (our own remove, a late expiry)", () => {
+  it("events about items the page no longer shows change nothing shown (our own remove, a late expiry)", () => {
     const s0 = two();
     for (const kind of ["HOLD_RELEASED", "HOLD_EXPIRED", "LEAD_WITHDRAWN"] as const) {
-      expect(apply(s0, event(kind, "zz", null, 900))).toBe(s0);
+      const s1 = apply(s0, event(kind, "zz", null, 900));
+      expect({ items: s1.items, notices: s1.notices, expiresAt: s1.expiresAt }).toEqual({ items: s0.items, notices: s0.notices, expiresAt: s0.expiresAt });
+      // but the departure is remembered: a snapshot read earlier and still in flight must not revive it
+      expect(s1.left).toEqual({ zz: Date.parse(iso(0)) });
     }
   });
 
@@ -217,3 +220,34 @@ describe("helpers", () => {
     expect(cartSignature([{ lead: { id: "a" } }, { lead: { id: "b" } }])).toBe("a,b");
   });
 });
+
+describe("a snapshot that crossed an event in flight", () => {
+  const at = (kind: CartEventData["kind"], leadId: string | null, offset: number): CartEventData => ({
+    ...event(kind, leadId, null, null),
+    at: iso(offset),
+  });
+
+  it("does not bring back an item an event took out after the snapshot was read", () => {
+    let state = loaded(cart([item("a", 60), item("b", 120)], 600, 0));
+    state = apply(state, at("HOLD_EXPIRED", "a", 5));
+    // the cart was read at +4 s (before the expiry), its answer arrives after the event
+    state = cartReducer(state, { type: "snapshot", cart: cart([item("a", 60), item("b", 120)], 600, 4), sentAt: T0, receivedAt: T0 });
+    expect(state.items.map((i) => i.lead.id)).toEqual(["b"]);
+    // a later read (after a re-add) shows it again, and the departure is forgotten
+    state = cartReducer(state, { type: "snapshot", cart: cart([item("a", 90), item("b", 120)], 600, 6), sentAt: T0, receivedAt: T0 });
+    expect(state.items.map((i) => i.lead.id)).toEqual(["a", "b"]);
+    expect(state.left).toEqual({});
+  });
+
+  it("does not refill a cart emptied after the snapshot was read", () => {
+    let state = loaded(cart([item("a", 60)], 600, 0));
+    state = apply(state, at("CART_EXPIRED", null, 10));
+    state = cartReducer(state, { type: "snapshot", cart: cart([item("a", 60)], 600, 9), sentAt: T0, receivedAt: T0 });
+    expect(state.items).toEqual([]);
+    expect(state.expiresAt).toBeNull();
+    state = cartReducer(state, { type: "snapshot", cart: cart([item("c", 60)], 600, 11), sentAt: T0, receivedAt: T0 });
+    expect(state.items.map((i) => i.lead.id)).toEqual(["c"]);
+    expect(state.emptiedAt).toBeNull();
+  });
+});
+

@@ -28,6 +28,10 @@ export interface CartState {
   needsRefetch: boolean;
   /** This page's checkout is in flight: its own CHECKED_OUT event is not news. */
   checkingOut: boolean;
+  /** When (server time, ms) each lead left the cart by an event, and when the whole cart did:
+   * a snapshot read before that instant but arriving after the event must not bring it back. */
+  left: Record<string, number>;
+  emptiedAt: number | null;
 }
 
 export interface CartEventData {
@@ -58,7 +62,37 @@ export const initialCartState: CartState = {
   nextNoticeId: 1,
   needsRefetch: false,
   checkingOut: false,
+  left: {},
+  emptiedAt: null,
 };
+
+const LEAVING: ReadonlySet<CartEventKind> = new Set<CartEventKind>(["HOLD_EXPIRED", "HOLD_RELEASED", "LEAD_WITHDRAWN"] as CartEventKind[]);
+const EMPTYING: ReadonlySet<CartEventKind> = new Set<CartEventKind>(["CART_EXPIRED", "CHECKED_OUT"] as CartEventKind[]);
+
+/** Remember when an event took a lead (or every lead) out of the cart. */
+function rememberDeparture(state: CartState, event: CartEventData): CartState {
+  const at = parseInstant(event.at);
+  if (EMPTYING.has(event.kind)) return { ...state, emptiedAt: Math.max(at, state.emptiedAt ?? at) };
+  if (LEAVING.has(event.kind) && event.leadId) {
+    return { ...state, left: { ...state.left, [event.leadId]: Math.max(at, state.left[event.leadId] ?? at) } };
+  }
+  return state;
+}
+
+/** A snapshot's items without those an event already took out after the snapshot was read; the
+ * departures older than the snapshot are forgotten (the server's answer already reflects them). */
+function applySnapshot(state: CartState, cart: CartFieldsFragment): Pick<CartState, "items" | "expiresAt" | "left" | "emptiedAt"> {
+  const readAt = parseInstant(cart.serverTime);
+  const emptiedLater = state.emptiedAt !== null && state.emptiedAt > readAt;
+  const items = emptiedLater ? [] : cart.items.filter((i) => !((state.left[i.lead.id] ?? -Infinity) > readAt));
+  const left = Object.fromEntries(Object.entries(state.left).filter(([, at]) => at > readAt));
+  return {
+    items,
+    expiresAt: items.length === 0 ? null : cart.expiresAt,
+    left,
+    emptiedAt: emptiedLater ? state.emptiedAt : null,
+  };
+}
 
 function withNotice(state: CartState, kind: NoticeKind, text: string): CartState {
   const notice = { id: state.nextNoticeId, kind, text };
@@ -156,14 +190,13 @@ export function cartReducer(state: CartState, action: CartAction): CartState {
     case "snapshot":
       return {
         ...state,
+        ...applySnapshot(state, action.cart),
         loaded: true,
-        items: action.cart.items,
-        expiresAt: action.cart.expiresAt,
         skewMs: measureSkew(action.cart.serverTime, action.sentAt, action.receivedAt),
         needsRefetch: false,
       };
     case "event":
-      return applyEvent(state, action.event);
+      return rememberDeparture(applyEvent(state, action.event), action.event);
     case "dismiss":
       return { ...state, notices: state.notices.filter((n) => n.id !== action.id) };
     case "notice":

@@ -6,6 +6,22 @@ import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange
 
 /** Close code the API uses when a socket's token expires (aiqleads/ws_sessions.py). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4401;
+/** Close code of a connection_init the API refused (a bad or revoked token or key). */
+export const REFUSED_CLOSE_CODE = 4403;
+export type CloseOutcome = "signed-out" | "idle" | "reconnecting";
+
+/** What a closed socket means for the page: the token was refused (sign out, never retry); the
+ * socket was closed on purpose (disposed, or graphql-ws closing its lazy socket once no
+ * subscription is left: nothing to show); or it dropped under live subscriptions (retrying:
+ * "Reconnecting…"). */
+export function closeOutcome(
+  code: number | undefined,
+  { token, disposed, subscribed }: { token: boolean; disposed: boolean; subscribed: boolean },
+): CloseOutcome {
+  if (token && (code === TOKEN_EXPIRED_CLOSE_CODE || code === REFUSED_CLOSE_CODE)) return "signed-out";
+  if (disposed || !subscribed) return "idle";
+  return "reconnecting";
+}
 
 export interface ApiClientOptions {
   token: string | null;
@@ -13,6 +29,8 @@ export interface ApiClientOptions {
   onConnected?: (wasRetry: boolean) => void;
   /** The socket dropped (the UI shows "reconnecting"). */
   onDisconnected?: () => void;
+  /** The socket was closed on purpose (idle, or this client was disposed). */
+  onIdle?: () => void;
   /** The token was refused (expired or revoked): sign out. */
   onUnauthenticated?: () => void;
 }
@@ -42,6 +60,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const { token } = options;
   const authorization = token ? `Bearer ${token}` : null;
   let connectedOnce = false;
+  let disposed = false;
+  let subscriptions = 0; // live subscriptions on this client's socket
+  const state = () => ({ token: token !== null, disposed, subscribed: subscriptions > 0 });
+  const closeCode = (event: unknown) => (event as { code?: number } | undefined)?.code;
   const ws = createWsClient({
     url: websocketUrl(),
     lazy: true,
@@ -51,7 +73,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     connectionParams: () => (authorization ? { Authorization: authorization } : {}),
     retryAttempts: Number.POSITIVE_INFINITY,
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, retryDelayMs(retries))),
-    shouldRetry: () => true,
+    // a refused token is refused again: sign out instead (closed, below)
+    shouldRetry: (event) => !disposed && closeOutcome(closeCode(event), state()) !== "signed-out",
     on: {
       connected: (_socket, _payload, wasRetry) => {
         const retry = wasRetry || connectedOnce;
@@ -59,8 +82,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         options.onConnected?.(retry);
       },
       closed: (event) => {
-        const code = (event as { code?: number } | undefined)?.code;
-        if (code === TOKEN_EXPIRED_CLOSE_CODE && token) options.onUnauthenticated?.();
+        const outcome = closeOutcome(closeCode(event), state());
+        if (outcome === "signed-out") options.onUnauthenticated?.();
+        else if (outcome === "idle") options.onIdle?.();
         else options.onDisconnected?.();
       },
     },
@@ -90,8 +114,29 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           const input = { ...request, query: request.query ?? "" };
           return {
             subscribe(sink) {
-              const unsubscribe = ws.subscribe(input, sink);
-              return { unsubscribe };
+              subscriptions += 1;
+              let ended = false;
+              const end = () => {
+                if (!ended) subscriptions -= 1;
+                ended = true;
+              };
+              const stop = ws.subscribe(input, {
+                next: (value) => sink.next(value as Parameters<typeof sink.next>[0]),
+                error: (error) => {
+                  end();
+                  sink.error(error);
+                },
+                complete: () => {
+                  end();
+                  sink.complete();
+                },
+              });
+              return {
+                unsubscribe: () => {
+                  end();
+                  stop();
+                },
+              };
             },
           };
         },
@@ -99,5 +144,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     ],
   });
 
-  return { client, ws, dispose: () => void ws.dispose() };
+  return {
+    client,
+    ws,
+    dispose: () => {
+      disposed = true; // its closing must not say "Reconnecting…" over the next client
+      void ws.dispose();
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { useCart } from "../app/cart";
 import { useViewer } from "../app/viewer";
 import { Countdown } from "../components/Countdown";
 import { CheckoutDocument, type CheckoutMutation } from "../gql/graphql";
-import { attemptKey, finishAttempt, isRetryableFailure, pendingKey } from "../lib/attempts";
+import { attemptKey, attemptStore, finishAttempt, isRetryableFailure, pendingKey } from "../lib/attempts";
 import { cartSignature } from "../lib/cartState";
 import { effectiveDeadline } from "../lib/countdown";
 import { type Failure, fromCombined, fromUserErrors } from "../lib/errors";
@@ -20,9 +20,7 @@ const CHECKOUT = "checkout";
 
 type Purchases = CheckoutMutation["checkout"]["purchases"];
 
-function keyStore(): Storage {
-  return window.sessionStorage;
-}
+const keyStore = attemptStore;
 
 export function CartPage() {
   const client = useClient();
@@ -41,7 +39,7 @@ export function CartPage() {
 
   const total = state.items.reduce((sum, i) => sum + i.price, 0);
   const signature = cartSignature(state.items);
-  const savedKey = typeof window === "undefined" ? null : pendingKey(keyStore(), CHECKOUT);
+  const savedKey = pendingKey(keyStore(), CHECKOUT);
 
   async function itemAction(leadId: string, action: (id: string) => Promise<Failure | null>) {
     setBusyLead(leadId);

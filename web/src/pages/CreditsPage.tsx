@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import { useClient, useQuery } from "urql";
 import { useViewer } from "../app/viewer";
 import { BuyCreditsDocument, type CreditPack, CreditsDocument, type CreditsQuery, type PaymentFieldsFragment, PaymentDocument } from "../gql/graphql";
-import { attemptKey, finishAttempt, isRetryableFailure } from "../lib/attempts";
+import { attemptKey, attemptStore, finishAttempt, isRetryableFailure } from "../lib/attempts";
 import { fromCombined, fromUserErrors } from "../lib/errors";
 import { credits, formatCents, formatDateTime } from "../lib/format";
 
@@ -40,11 +40,11 @@ export function CreditsPage() {
 
   function settle(payment: PaymentFieldsFragment, name: string) {
     if (payment.status === "SUCCEEDED") {
-      finishAttempt(sessionStorage, name);
+      finishAttempt(attemptStore(), name);
       setMessage({ tone: "ok", text: `Added ${credits(payment.credits ?? 0)} to your balance.` });
       refreshAll();
     } else if (payment.status === "FAILED") {
-      finishAttempt(sessionStorage, name);
+      finishAttempt(attemptStore(), name);
       setMessage({ tone: "error", text: `The payment failed${payment.failureReason ? `: ${payment.failureReason}` : "."}` });
     }
   }
@@ -64,7 +64,7 @@ export function CreditsPage() {
 
   async function buy(pack: CreditPack) {
     const name = `buy:${pack}`;
-    const idempotencyKey = attemptKey(sessionStorage, name, pack);
+    const idempotencyKey = attemptKey(attemptStore(), name, pack);
     setBusy(pack);
     setMessage(null);
     const r = await client.mutation(BuyCreditsDocument, { pack, idempotencyKey }).toPromise();
@@ -72,13 +72,13 @@ export function CreditsPage() {
     const payload = r.data?.buyCredits;
     const failure = payload ? fromUserErrors(payload.errors) : r.error ? fromCombined(r.error) : { message: "The purchase failed.", codes: [] };
     if (failure) {
-      if (!isRetryableFailure(failure)) finishAttempt(sessionStorage, name);
+      if (!isRetryableFailure(failure)) finishAttempt(attemptStore(), name);
       setMessage({ tone: "error", text: failure.message });
       return;
     }
     const payment = payload?.payment;
     if (!payment) {
-      finishAttempt(sessionStorage, name);
+      finishAttempt(attemptStore(), name);
       refreshAll();
       return;
     }

@@ -167,7 +167,7 @@ export function ContactCard({ contact, sourceUrl }: { contact: { name?: string |
       <span className="contact__name">{contact.name ?? "Name not given"}</span>
       {contact.phone ? <a href={`tel:${contact.phone}`}>{contact.phone}</a> : <span>No phone</span>}
       {contact.email ? <a href={`mailto:${contact.email}`}>{contact.email}</a> : <span>No e-mail</span>}
-      {sourceUrl ? (
+      {sourceUrl && /^https?:\/\//i.test(sourceUrl) ? (
         <a href={sourceUrl} rel="noreferrer noopener" target="_blank">
           Original listing
         </a>
