@@ -41,6 +41,8 @@ from aiqleads.domain.core.plans import discounted
 from aiqleads.domain.events import NEW_LEADS_CHANNEL, publish
 from aiqleads.domain.ingest.events import new_lead_event
 from aiqleads.domain.pricing import signals
+from aiqleads.domain.recommendations.embedder import build_embedder
+from aiqleads.domain.recommendations.embedding import embed_leads
 from aiqleads.domain.search.indexer import index_leads
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.users.service import create_api_key
@@ -125,8 +127,13 @@ async def search(page: Page, text: str, expected: int, within: float = 10.0) -> 
     await expect(cards).to_have_count(expected)
 
 
+def card_of(lead: Lead) -> str:
+    """The selector of a lead's result card."""
+    return f'[data-testid=lead-card][data-lead-id="{to_global_id("Lead", lead.id)}"]'
+
+
 def card(page: Page, lead: Lead) -> Any:
-    return page.locator(f'[data-testid=lead-card][data-lead-id="{to_global_id("Lead", lead.id)}"]')
+    return page.locator(card_of(lead))
 
 
 def cart_item(page: Page, lead: Lead) -> Any:
@@ -325,6 +332,12 @@ async def test_a_price_change_by_the_worker_and_a_new_lead_show_on_the_search_pa
         # a lead arriving that matches the search's filter (its city) is announced on the page
         fresh = await make_lead(title=f"Triplex {word} just listed", city=city, price_credits=20)
         await index_leads(deps.es, settings, [fresh], refresh=True)
+        # (their vectors, as the worker's embed job gives every stored lead: "similar leads")
+        embedder = build_embedder(settings)
+        try:
+            await embed_leads(deps, embedder, [lead.id, fresh.id])
+        finally:
+            await embedder.aclose()
         await publish(deps.redis, NEW_LEADS_CHANNEL, new_lead_event(fresh))  # as ingestion announces it
         notice = page.get_by_test_id("new-leads")
         await expect(notice).to_contain_text(f"1 new lead matches this search: “Triplex {word} just listed”")
@@ -332,6 +345,16 @@ async def test_a_price_change_by_the_worker_and_a_new_lead_show_on_the_search_pa
         await notice.get_by_role("button", name="Show new leads").click()
         await expect(page.get_by_test_id("lead-card")).to_have_count(2)
         await expect(card(page, fresh)).to_be_visible()
+
+        # the lead page: the repricing is in its price history chart
+        await card(page, lead).get_by_role("link", name=f"Duplex {word} by the lake").click()
+        await expect(page.get_by_role("heading", name=f"Duplex {word} by the lake")).to_be_visible()
+        chart = page.get_by_test_id("price-history")
+        await expect(chart.locator("title")).to_contain_text("Price history: ")
+        await expect(chart.locator("title")).not_to_contain_text("No price history")
+        await expect(page.get_by_role("heading", name="Similar leads")).to_be_visible()
+        await expect(page.get_by_test_id("similar-leads").locator(card_of(fresh))).to_be_visible()
+        await shots.take(page, "the lead page with its price history")
 
 
 async def test_after_a_reconnect_the_cart_is_refetched_and_its_events_resume(
@@ -432,6 +455,12 @@ async def test_the_app_fits_a_phone_and_passes_axe(stack: str, browser: Browser,
             assert await fits_the_screen(page), f"{path} scrolls sideways at 390 px"
             await assert_accessible(page, path)
             await shots.take(page, heading)
+        # a pack bought on the phone (the development payment provider settles at once)
+        await page.get_by_role("button", name="Buy STARTER").click()
+        await expect(page.get_by_text("Added 50 credits to your balance.")).to_be_visible()
+        await expect(page.get_by_test_id("balance")).to_have_text("100 credits")
+        await expect(page.get_by_role("heading", name="Transactions (2)")).to_be_visible()
+        await shots.take(page, "a pack bought")
         # keyboard: the skip link is the first stop of the page and takes focus past the header
         await page.goto(f"{stack}/app/")
         await expect(page.get_by_role("heading", name="Find leads", exact=True)).to_be_visible()
