@@ -39,6 +39,9 @@ def raw_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+APPEND_ONLY_TABLES = ("credit_ledger", "audit_log")
+
+
 def app_grants_sql(app_role: str, owner_role: str, database: str) -> list[str]:
     """Statements (run by the owner or a superuser) giving app_role row access and nothing more."""
     app, owner, db = _ident(app_role), _ident(owner_role), _ident(database)
@@ -57,6 +60,14 @@ def app_grants_sql(app_role: str, owner_role: str, database: str) -> list[str]:
         f"REVOKE INSERT, UPDATE, DELETE ON public.alembic_version FROM {app}; END IF; END$$",
         "DO $$BEGIN IF to_regclass('public.spatial_ref_sys') IS NOT NULL THEN "
         f"REVOKE INSERT, UPDATE, DELETE ON public.spatial_ref_sys FROM {app}; END IF; END$$",
+        # records that are only ever appended: a bug or an injected statement in the application
+        # cannot rewrite the money's history or an operator's trail (foreign-key actions, such as
+        # audit_log.actor_id's, run as the table owner and still work)
+        *(
+            f"DO $$BEGIN IF to_regclass('public.{table}') IS NOT NULL THEN "
+            f"REVOKE UPDATE, DELETE ON public.{table} FROM {app}; END IF; END$$"
+            for table in APPEND_ONLY_TABLES
+        ),
     ]
 
 

@@ -13,7 +13,7 @@ import pytest
 from aiqtest_support.database import BASE, owner_url
 from sqlalchemy.engine import make_url
 
-from aiqleads.db_roles import APP_ROLE, app_grants_sql, raw_dsn
+from aiqleads.db_roles import APP_ROLE, APPEND_ONLY_TABLES, app_grants_sql, raw_dsn
 from aiqleads.domain.settings import Settings
 from aiqleads_dev import services
 
@@ -86,6 +86,21 @@ async def test_the_app_role_cannot_change_the_schema(settings: Settings, stateme
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY_TABLES)
+async def test_the_ledger_and_the_audit_log_are_append_only_for_the_app_role(
+    settings: Settings, table: str
+) -> None:
+    conn = await asyncpg.connect(raw_dsn(settings.database_url))
+    try:
+        assert await conn.fetchval(f"SELECT has_table_privilege('{table}', 'INSERT')")
+        assert await conn.fetchval(f"SELECT has_table_privilege('{table}', 'SELECT')")
+        for statement in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
     finally:
         await conn.close()
 

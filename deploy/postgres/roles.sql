@@ -40,3 +40,6 @@ ALTER DEFAULT PRIVILEGES FOR ROLE aiqleads_owner IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE aiqleads_owner IN SCHEMA public
     GRANT USAGE, SELECT ON SEQUENCES TO aiqleads_app;
 REVOKE INSERT, UPDATE, DELETE ON public.spatial_ref_sys FROM aiqleads_app;
+-- The tables that are append-only for the application (credit_ledger, audit_log: no UPDATE or
+-- DELETE) do not exist yet when this runs; `aiqleads migrate` revokes those rights after each
+-- upgrade (aiqleads/db_roles.py, APPEND_ONLY_TABLES).
