@@ -3,6 +3,7 @@ not count), and a lead past the maximum age, leave the market as EXPIRED; the ru
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,6 +112,31 @@ async def test_a_listing_missing_from_n_complete_scrapes_expires_and_an_incomple
     assert 'aiq_leads_expired_total{reason="missing"} 1.0' in exposition
     assert 'aiq_scrape_runs_total{outcome="succeeded",source="FACEBOOK"} 4.0' in exposition
     assert 'aiq_scrape_runs_total{outcome="failed",source="FACEBOOK"} 1.0' in exposition
+
+
+async def test_a_scrape_that_finds_no_listing_at_all_counts_no_absence(deps: Any, settings: Settings) -> None:
+    # a layout change or a block page that answers 200 with no listings looks like an empty region:
+    # counted as complete, one such run would expire every lead of the region (misses = 1 here)
+    home = variant(sample("wallingford"))
+    server, urls = await serve_samples([home])
+    ctx = worker_ctx(deps, settings.replace(source_base_urls=urls, lead_missing_scrapes=1))
+    fetch = local_fetch_config(settings)
+    try:
+        first = await run_recorded_scrape(ctx, "facebook", "seattle", trigger="cli", fetch_config=fetch)
+        # the same search page, read fine (200), with an empty feed
+        page = dict(site_pages([home], per_page=3))["facebook"][PAGE_1]
+        emptied, replaced = re.subn(r'"edges": \[.*\], "page_info"', '"edges": [], "page_info"', page)
+        assert replaced == 1
+        server.sites.clear()
+        server.sites.update({"facebook": {PAGE_1: emptied}})
+        empty = await run_recorded_scrape(ctx, "facebook", "seattle", trigger="cli", fetch_config=fetch)
+    finally:
+        await server.stop()
+    assert first.complete and first.created == 1
+    assert empty.outcome == "succeeded" and empty.search_pages >= 1 and empty.page_errors == 0
+    assert empty.listings == 0 and not empty.complete and empty.expired == 0
+    record, lead = await _listing(deps, home)
+    assert lead.status == "AVAILABLE" and record.missed_scrapes == 0
 
 
 async def test_leads_past_the_maximum_age_expire_in_the_hourly_sweep(

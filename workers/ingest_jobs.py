@@ -220,7 +220,11 @@ async def run_scrape(
             with contextlib.suppress(BaseException):
                 await storing
         raise
-    report.complete = report.page_errors == 0 and not stats.truncated and unidentified == 0
+    # a run that read its pages but found no listing at all proves nothing: an emptied layout, a
+    # block page answering 200 or a region with nothing left look the same, and counting such a run
+    # would expire the whole region in N scrapes (the age limit still retires what really went)
+    saw_listings = report.listings > 0 or (seen is not None and len(seen) > 0)
+    report.complete = report.page_errors == 0 and not stats.truncated and unidentified == 0 and saw_listings
     report.seconds = time.perf_counter() - started
     return report
 

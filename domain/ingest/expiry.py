@@ -6,8 +6,9 @@ scrape that saw it and how many *complete* scrapes of that source and region hav
 
 - the listings the run saw (parsed, even if rejected now) get the run's region and 0 misses;
 - if the run was complete (every search page read, and the crawl reached the last one: a page
-  error or the page limit leaves the rest of the region unseen), every other listing of that source
-  and region gets one more miss;
+  error or the page limit leaves the rest of the region unseen; and it found at least one listing,
+  since an empty answer cannot be told from a broken one), every other listing of that source and
+  region gets one more miss;
 - a lead whose every listing has at least ``lead_missing_scrapes`` misses becomes EXPIRED (a lead
   merged from several sources stays while any of them still lists it).
 
