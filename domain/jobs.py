@@ -80,6 +80,32 @@ def _job_keys_and_args(
     return keys, (str(expires), payload, str(now_ms), job_id)
 
 
+class EnqueueRefused(Exception):
+    """Redis refused to take a job (the change the job follows has already committed)."""
+
+
+async def enqueue_now(
+    redis: Redis,
+    queue_name: str,
+    job: JobName,
+    *args: object,
+    job_id: str | None = None,
+    kwargs: dict[str, object] | None = None,
+) -> bool:
+    """Put one job on the queue in one round trip; True if added, False if a job of that
+    ``job_id`` already queued (or whose result is kept) absorbed it, as with arq's
+    ``enqueue_job``. A refusal raises EnqueueRefused: for callers whose answer is the job."""
+    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id, kwargs)
+    try:
+        try:
+            added = await redis.evalsha(_ENQUEUE_SHA, 3, *keys, *argv)  # type: ignore[misc, arg-type]
+        except NoScriptError:
+            added = await redis.eval(_ENQUEUE, 3, *keys, *argv)  # type: ignore[misc, arg-type]
+    except Exception as exc:
+        raise EnqueueRefused(f"the queue refused {job}: {exc!r}") from exc
+    return bool(added)
+
+
 async def enqueue(
     redis: Redis,
     queue_name: str,
@@ -88,22 +114,13 @@ async def enqueue(
     job_id: str | None = None,
     kwargs: dict[str, object] | None = None,
 ) -> bool:
-    """Put one job on the queue in one round trip; False (logged) if Redis refused, since the
-    change already committed.
-
-    With a ``job_id``, a job of that id already queued (or whose result is kept) absorbs this one,
-    as with arq's ``enqueue_job``.
-    """
-    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id, kwargs)
+    """``enqueue_now`` for after-commit effects: a refusal is logged and answers False, since the
+    change already committed (sweeps and repair jobs pick up what a lost job would have done)."""
     try:
-        try:
-            added = await redis.evalsha(_ENQUEUE_SHA, 3, *keys, *argv)  # type: ignore[misc, arg-type]
-        except NoScriptError:
-            added = await redis.eval(_ENQUEUE, 3, *keys, *argv)  # type: ignore[misc, arg-type]
-    except Exception:
+        return await enqueue_now(redis, queue_name, job, *args, job_id=job_id, kwargs=kwargs)
+    except EnqueueRefused:
         log.exception("could not enqueue %s", job)
         return False
-    return bool(added)
 
 
 # the same, unless a debounce marker is already set (else set it, for ARGV[5] ms)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiqtest_support.cartkit import ADD, hub_events, lead_gid, wait_for
 from arq.constants import job_key_prefix
@@ -13,9 +14,11 @@ from arq.jobs import deserialize_job
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.admin import operations
 from aiqleads.domain.bootstrap import Deps
 from aiqleads.domain.events import cart_channel
 from aiqleads.domain.ingest.dead_letters import record_dead_letter
+from aiqleads.domain.jobs import EnqueueRefused
 from aiqleads.resolvers.ids import to_global_id
 
 ERRORS = "errors { code message field }"
@@ -210,6 +213,35 @@ async def test_dead_letters_are_listed_and_replayed_once(gql: Any, admin: Any, a
     assert entry["before"] == {"replayed_at": None} and entry["after"]["job_id"] == replay["jobId"]
     missing = (await gql(REPLAY, {"id": to_global_id("DeadLetter", uuid.uuid4())}, token=admin.token))["data"]
     assert [e["code"] for e in missing["replayDeadLetter"]["errors"]] == ["NOT_FOUND"]
+
+
+async def test_a_job_the_queue_refuses_is_an_error_and_the_letter_stays_replayable(
+    gql: Any, admin: Any, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deps = _deps(app)
+    async with deps.sessionmaker() as session, session.begin():
+        letter = await record_dead_letter(session, "scrape_job", {"args": ["zillow", "austin"]}, "boom", 5)
+    gid = to_global_id("DeadLetter", letter.id)
+
+    async def refused(*_args: object, **_kwargs: object) -> bool:
+        raise EnqueueRefused("the queue refused scrape_job: ConnectionError()")
+
+    monkeypatch.setattr(operations, "enqueue_now", refused)  # Redis down for the enqueue only
+    failed = (await gql(REPLAY, {"id": gid}, token=admin.token))["data"]["replayDeadLetter"]
+    assert [e["code"] for e in failed["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert "nothing was queued" in failed["errors"][0]["message"]
+    scrape = (await gql(SCRAPE, {"source": "ZILLOW", "region": "austin"}, token=admin.token))["data"]
+    assert [e["code"] for e in scrape["runScrape"]["errors"]] == ["SERVICE_UNAVAILABLE"]
+    assert scrape["runScrape"]["jobId"] is None
+    page = (await gql(LETTERS, {"first": 100}, token=admin.token))["data"]["deadLetters"]
+    assert [row["replayedAt"] for row in page if row["id"] == gid] == [None]  # not marked replayed
+    entries = await _audit(app, "replayDeadLetter", letter.id)
+    assert [e["after"].get("error") for e in entries] == [None, "the job queue refused the job"]
+
+    monkeypatch.undo()  # the queue is back: the same letter replays
+    replay = (await gql(REPLAY, {"id": gid}, token=admin.token))["data"]["replayDeadLetter"]
+    assert replay["errors"] == [] and replay["deadLetter"]["replayedAt"] is not None
+    assert (await _queued_job(deps, replay["jobId"]))[:2] == ("scrape_job", ("zillow", "austin"))
 
 
 async def test_run_scrape_queues_the_job_for_a_known_region(gql: Any, admin: Any, app: Starlette) -> None:

@@ -25,7 +25,7 @@ from aiqleads.domain.core.vocabulary import LEAD_SOURCES
 from aiqleads.domain.credits import ledger
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
 from aiqleads.domain.ingest.models import DeadLetter
-from aiqleads.domain.jobs import JobName
+from aiqleads.domain.jobs import EnqueueRefused, JobName, enqueue_now
 from aiqleads.domain.leads.retirement import retire_leads
 from aiqleads.domain.text_input import reject_control_characters
 from aiqleads.domain.unit_of_work import Backends, UnitOfWork
@@ -237,8 +237,41 @@ async def replay_dead_letter(
             before=before,
             after={"replayed_at": letter.replayed_at.isoformat(), "job": str(job), "job_id": job_id},
         )
-        uow.enqueue(job, *args, job_id=job_id, kwargs=kwargs)
+    # after the commit, as every enqueue; but the answer is the job, so a refusal is not only logged:
+    # the letter is put back (replayable again) and the admin told
+    try:
+        await enqueue_now(deps.arq, deps.settings.arq_queue_name, job, *args, job_id=job_id, kwargs=kwargs)
+    except EnqueueRefused as exc:
+        await _unmark_replay(deps, actor, letter_id, job_id)
+        raise queue_unavailable() from exc
     return Replay(letter, job_id)
+
+
+def queue_unavailable() -> DomainError:
+    """The error of an operation whose job the queue refused: nothing was queued."""
+    return DomainError(
+        ErrorCode.SERVICE_UNAVAILABLE, "The job queue is unavailable; nothing was queued. Retry shortly."
+    )
+
+
+async def _unmark_replay(deps: Backends, actor: Actor, letter_id: uuid.UUID, job_id: str) -> None:
+    """Undo a replay whose job was refused (if no other replay has taken the letter since)."""
+    async with UnitOfWork(deps) as uow:
+        undone = await uow.session.execute(
+            update(DeadLetter)
+            .where(DeadLetter.id == letter_id, DeadLetter.replay_job_id == job_id)
+            .values(replayed_at=None, replay_job_id=None)
+        )
+        if undone.rowcount:  # type: ignore[attr-defined]
+            await audit.record(
+                uow.session,
+                actor.id,
+                "replayDeadLetter",
+                "DeadLetter",
+                letter_id,
+                before={"job_id": job_id},
+                after={"replayed_at": None, "error": "the job queue refused the job"},
+            )
 
 
 async def run_scrape(deps: Backends, actor: Actor, source: str, region: str) -> ScrapeRequest:
@@ -261,7 +294,19 @@ async def run_scrape(deps: Backends, actor: Actor, source: str, region: str) -> 
             f"{name}:{slug}",
             after={"job": str(JobName.SCRAPE), "job_id": job_id},
         )
-        uow.enqueue(JobName.SCRAPE, name.lower(), slug, None, "admin", job_id=job_id)
+    try:  # after the commit; the answer is the job id, so a refusal is the admin's error
+        await enqueue_now(
+            deps.arq,
+            deps.settings.arq_queue_name,
+            JobName.SCRAPE,
+            name.lower(),
+            slug,
+            None,
+            "admin",
+            job_id=job_id,
+        )
+    except EnqueueRefused as exc:
+        raise queue_unavailable() from exc
     return ScrapeRequest(name, slug, job_id)
 
 
