@@ -128,6 +128,35 @@ async def test_snapshot_gauges_follow_the_database(
     assert _sample(metrics.registry, "aiq_job_runs_total", {"job": "ledger_check", "outcome": "success"}) == 3
 
 
+async def test_payments_awaiting_their_webhook_are_those_started_10_minutes_to_2_hours_ago(
+    deps: Deps, make_user: Any
+) -> None:
+    metrics = WorkerMetrics.create()
+    loop = OpsSnapshotLoop(deps, metrics)
+    await loop.refresh()
+    before = _sample(metrics.registry, "aiq_payments_awaiting_webhook")
+    user = await make_user()
+    now = datetime.now(UTC)
+    rows = [  # (age, status): only the pending one of 30 minutes counts
+        (timedelta(minutes=30), "PENDING"),
+        (timedelta(minutes=2), "PENDING"),  # Stripe may still be delivering
+        (timedelta(hours=5), "PENDING"),  # an abandoned checkout
+        (timedelta(minutes=30), "SUCCEEDED"),
+    ]
+    async with deps.engine.begin() as conn:
+        for age, status in rows:
+            await conn.execute(
+                text(
+                    "INSERT INTO payments (id, user_id, purpose, product, credits, amount_cents, currency,"
+                    " provider, idempotency_key, status, created_at, updated_at)"
+                    " VALUES (:id, :u, 'CREDIT_PACK', 'STARTER', 50, 900, 'usd', 'stripe', :k, :s, :at, :at)"
+                ),
+                {"id": uuid.uuid4(), "u": user.id, "k": uuid.uuid4().hex, "s": status, "at": now - age},
+            )
+    await loop.refresh()
+    assert _sample(metrics.registry, "aiq_payments_awaiting_webhook") == before + 1
+
+
 async def test_queue_depth_and_age_of_the_oldest_due_job(deps: Deps) -> None:
     queue = f"aiqtest:queue-stats:{uuid.uuid4().hex}"
     try:

@@ -32,6 +32,7 @@ class WorkerMetrics:
     leads: Gauge
     returns: Gauge
     dead_letters: Gauge
+    payments_awaiting_webhook: Gauge
     ledger_ok: Gauge
     ledger_violations: Gauge
     ledger_checked_at: Gauge
@@ -91,6 +92,11 @@ class WorkerMetrics:
             returns=Gauge("aiq_returns", "Lead returns by status.", ["status"], registry=registry),
             dead_letters=Gauge(
                 "aiq_dead_letters", "Dead letters not yet replayed, by job.", ["job"], registry=registry
+            ),
+            payments_awaiting_webhook=Gauge(
+                "aiq_payments_awaiting_webhook",
+                "Payments started 10 minutes to 2 hours ago that no webhook has settled yet.",
+                registry=registry,
             ),
             ledger_ok=Gauge(
                 "aiq_ledger_invariant_ok",

@@ -84,6 +84,7 @@ class OpsSnapshotLoop:
             metrics.returns.labels(status).set(count)
         for job, count in snapshot.dead_letters.items():
             metrics.dead_letters.labels(job).set(count)
+        metrics.payments_awaiting_webhook.set(snapshot.payments_awaiting_webhook)
 
     async def _ledger_check(self) -> None:
         async with read_only(self.deps) as session:

@@ -7,7 +7,7 @@ value is taken from a closed set (the vocabularies, the job names) before it lea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,15 @@ _HOLDS = text("SELECT count(*) FROM holds WHERE held_until > :now")
 _RETURNS = text("SELECT status, count(*) FROM lead_returns GROUP BY status")
 _DEAD_LETTERS = text(
     "SELECT job_name, count(*) FROM dead_letters WHERE replayed_at IS NULL GROUP BY job_name"
+)
+# payments a buyer started 10 minutes to 2 hours ago that no webhook has settled: Stripe delivers
+# within seconds, so some of these mean its deliveries are not getting through (a rotated signing
+# secret); older ones are abandoned checkouts and say nothing
+AWAITING_AFTER = timedelta(minutes=10)
+AWAITING_WITHIN = timedelta(hours=2)
+_AWAITING_WEBHOOK = text(
+    "SELECT count(*) FROM payments "
+    "WHERE status = 'PENDING' AND created_at < :settled_by AND created_at > :since"
 )
 # users whose cached balance is not the sum of their ledger (the ledger is the record)
 _LEDGER_VIOLATIONS = text(
@@ -40,6 +49,7 @@ class BusinessSnapshot:
     leads: dict[tuple[str, str], int] = field(default_factory=dict)
     returns: dict[str, int] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    payments_awaiting_webhook: int = 0
 
 
 def dead_letter_jobs() -> tuple[str, ...]:
@@ -48,7 +58,8 @@ def dead_letter_jobs() -> tuple[str, ...]:
 
 
 async def business_snapshot(session: AsyncSession, now: datetime) -> BusinessSnapshot:
-    """Leads by source and status, active holds, returns by status, unreplayed dead letters by job."""
+    """Leads by source and status, active holds, returns by status, unreplayed dead letters by job,
+    and payments awaiting their webhook."""
     snapshot = BusinessSnapshot(
         leads={(source, status): 0 for source in LEAD_SOURCES for status in LEAD_STATUSES},
         returns=dict.fromkeys(RETURN_STATUSES, 0),
@@ -64,6 +75,8 @@ async def business_snapshot(session: AsyncSession, now: datetime) -> BusinessSna
     for job, count in await session.execute(_DEAD_LETTERS):
         key = job if job in snapshot.dead_letters else OTHER
         snapshot.dead_letters[key] += int(count)
+    window = {"settled_by": now - AWAITING_AFTER, "since": now - AWAITING_WITHIN}
+    snapshot.payments_awaiting_webhook = int((await session.execute(_AWAITING_WEBHOOK, window)).scalar_one())
     return snapshot
 
 

@@ -43,6 +43,8 @@ class Payment(Base):
             postgresql_where="provider_payment_id IS NOT NULL",
         ),
         Index("ix_payments_user_created", "user_id", "created_at"),
+        # the worker's "awaiting a webhook" gauge reads only recent pending payments
+        Index("ix_payments_pending_created", "created_at", postgresql_where="status = 'PENDING'"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
