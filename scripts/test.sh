@@ -14,6 +14,8 @@ export AIQ_ENV=development
 unset PYTHONDONTWRITEBYTECODE
 
 bash scripts/bootstrap.sh
+# the Node.js the bootstrap installed when the machine had none new enough (web/ checks below)
+if [ -x .venv/node/bin/node ]; then export PATH="$ROOT/.venv/node/bin:$PATH"; fi
 .venv/bin/aiqleads services up
 
 echo "[test] migrate the development database and check models against migrations"
