@@ -232,7 +232,9 @@ async def _run(settings: Settings, args: argparse.Namespace, *, seeded: bool = F
             print(f"search sample: {q!r} in {f['city']}: totalCount {total}")
 
             async def sql_page(raw: dict[str, Any], sort: str) -> None:
-                async with sessionmaker() as session, sessionmaker() as count_session:
+                # the read sessions the API's resolvers use (autocommit: the driver path, driver_rows)
+                read = deps.read_sessionmaker
+                async with read() as session, read() as count_session:
                     await list_leads(
                         session,
                         parse_filter(raw),

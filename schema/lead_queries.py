@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
@@ -23,6 +31,7 @@ from aiqleads.schema.leads import (
     RangeFacet,
     SearchFacets,
 )
+from aiqleads.schema.lean_fields import direct
 
 
 def _selects(selections: list[Any], name: str) -> bool:
@@ -38,6 +47,76 @@ def _selects(selections: list[Any], name: str) -> bool:
 
 def _field_selected(info: Info[Context, None], name: str) -> bool:
     return any(_selects(field.selections, name) for field in info.selected_fields)
+
+
+def _node_selects(info: GraphQLResolveInfo, selection_set: SelectionSetNode | None, name: str) -> bool:
+    for selection in selection_set.selections if selection_set is not None else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _node_selects(info, selection.selection_set, name):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = info.fragments.get(selection.name.value)
+            if fragment is not None and _node_selects(info, fragment.selection_set, name):
+                return True
+    return False
+
+
+def _core_selected(info: GraphQLResolveInfo, name: str) -> bool:
+    """_field_selected on graphql-core's resolve info (the direct resolvers' own)."""
+    return any(_node_selects(info, node.selection_set, name) for node in info.field_nodes)
+
+
+async def _leads(
+    ctx: Context, filter: Any, sort: Any, first: Any, after: Any, *, with_total: bool
+) -> LeadConnection:
+    page = await resolve.leads_page(ctx, filter, sort, first, after, with_total=with_total)
+    edges = await _edges(ctx, page.hits)
+    return LeadConnection(
+        edges=edges,
+        page_info=_page_info(page, edges),
+        total_count=page.total_count or 0,
+        total_count_is_exact=page.total_count_is_exact,
+    )
+
+
+def _leads_direct(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    filter: Any = None,
+    sort: Any = LeadSort.NEWEST,
+    first: Any = 20,
+    after: Any = None,
+) -> Awaitable[LeadConnection]:
+    return _leads(info.context, filter, sort, first, after, with_total=_core_selected(info, "totalCount"))
+
+
+async def _search(
+    ctx: Context, query: Any, filter: Any, sort: Any, first: Any, after: Any, *, with_facets: bool
+) -> LeadSearchResult:
+    page = await resolve.search_page(ctx, query, filter, sort, first, after, with_facets=with_facets)
+    edges = await _edges(ctx, page.hits)
+    return LeadSearchResult(
+        edges=edges,
+        page_info=_page_info(page, edges),
+        total_count=page.total_count,
+        facets=_facets(page.facets),
+    )
+
+
+def _search_direct(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    query: Any,
+    filter: Any = None,
+    sort: Any = LeadSort.RELEVANCE,
+    first: Any = 20,
+    after: Any = None,
+) -> Awaitable[LeadSearchResult]:
+    with_facets = _core_selected(info, "facets")
+    return _search(info.context, query, filter, sort, first, after, with_facets=with_facets)
 
 
 async def _edges(ctx: Context, hits: list[Any]) -> list[LeadEdge]:
@@ -99,6 +178,7 @@ class LeadsQuery:
             "keyset pagination (cursors stay valid while new leads arrive)."
         )
     )
+    @direct(_leads_direct)
     async def leads(
         self,
         info: Info[Context, None],
@@ -110,16 +190,8 @@ class LeadsQuery:
         first: FirstArg = 20,
         after: AfterArg = None,
     ) -> LeadConnection:
-        page = await resolve.leads_page(
-            info.context, filter, sort, first, after, with_total=_field_selected(info, "totalCount")
-        )
-        edges = await _edges(info.context, page.hits)
-        return LeadConnection(
-            edges=edges,
-            page_info=_page_info(page, edges),
-            total_count=page.total_count or 0,
-            total_count_is_exact=page.total_count_is_exact,
-        )
+        with_total = _field_selected(info, "totalCount")
+        return await _leads(info.context, filter, sort, first, after, with_total=with_total)
 
     @strawberry.field(
         description=(
@@ -127,6 +199,7 @@ class LeadsQuery:
             "relevance or field sorts, and facet counts over the filtered set."
         )
     )
+    @direct(_search_direct)
     async def search_leads(
         self,
         info: Info[Context, None],
@@ -141,13 +214,5 @@ class LeadsQuery:
         first: FirstArg = 20,
         after: AfterArg = None,
     ) -> LeadSearchResult:
-        page = await resolve.search_page(
-            info.context, query, filter, sort, first, after, with_facets=_field_selected(info, "facets")
-        )
-        edges = await _edges(info.context, page.hits)
-        return LeadSearchResult(
-            edges=edges,
-            page_info=_page_info(page, edges),
-            total_count=page.total_count,
-            facets=_facets(page.facets),
-        )
+        with_facets = _field_selected(info, "facets")
+        return await _search(info.context, query, filter, sort, first, after, with_facets=with_facets)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import graphql
+import pytest
 import strawberry
 from starlette.applications import Starlette
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -20,6 +23,11 @@ from aiqleads.resolvers.context import Context
 from aiqleads.schema.lean_fields import LeanExecutor, context_only
 from aiqleads.schema.pipeline import GatedSchema
 from aiqleads.schema.root import Mutation, Query, Subscription
+
+# a lean pass that drops an awaitable it took leaves a coroutine never awaited: fail on it
+pytestmark = pytest.mark.filterwarnings(
+    "error::RuntimeWarning", "error::pytest.PytestUnraisableExceptionWarning"
+)
 
 
 @strawberry.enum
@@ -54,7 +62,18 @@ class Item:
         return 1
 
     @strawberry.field
+    @context_only
+    def late_null(self, info: Info[Any, None]) -> int:  # an awaitable whose value is a null for item a
+        async def slow() -> int | None:
+            await asyncio.sleep(0)
+            return None if self.name == "a" else 2
+
+        return slow()  # type: ignore[return-value]
+
+    @strawberry.field
     def tag(self, upper: bool = False) -> str:  # an argument: never lean
+        if self.name == "boom":
+            raise ValueError("no tag for boom")
         return self.name.upper() if upper else self.name
 
 
@@ -71,6 +90,54 @@ class ItemsQuery:
     @strawberry.field
     def items(self) -> list[Item | None]:
         return ITEMS
+
+    @strawberry.field
+    def shelf(self) -> Shelf | None:
+        return Shelf()
+
+
+@strawberry.type
+class Shelf:
+    """Objects and lists of objects from lean resolvers: completed inline by the lean pass."""
+
+    @strawberry.field
+    @context_only
+    def items(self, info: Info[Any, None]) -> list[Item | None]:
+        return ITEMS
+
+    @strawberry.field
+    @context_only
+    def first(self, info: Info[Any, None]) -> Item:
+        return ITEMS[0]
+
+    @strawberry.field
+    @context_only
+    def nameless(self, info: Info[Any, None]) -> Item | None:  # its non-null name is null
+        return ITEMS[2]
+
+    @strawberry.field
+    @context_only
+    def strict_nameless(self, info: Info[Any, None]) -> Item:  # the null reaches the shelf
+        return ITEMS[2]
+
+    @strawberry.field
+    @context_only
+    def awaited(self, info: Info[Any, None]) -> Item:  # an awaitable object, whose fields await too
+        async def slow() -> Item:
+            await asyncio.sleep(0)
+            return ITEMS[1]
+
+        return slow()  # type: ignore[return-value]
+
+    @strawberry.field
+    @context_only
+    def kinds(self, info: Info[Any, None]) -> list[Kind]:
+        return [Kind.HOUSE, Kind.FLAT]
+
+    @strawberry.field
+    @context_only
+    def wrong(self, info: Info[Any, None]) -> Item | None:  # Item-shaped, but the type check refuses it
+        return SimpleNamespace(name="x", size=1, kind=Kind.FLAT)  # type: ignore[return-value]
 
 
 SMALL = "{ items { __typename name size kind label later tag(upper: true) } }"
@@ -131,6 +198,44 @@ async def test_a_long_subscription_keeps_no_cache_per_event() -> None:
         assert isinstance(result, graphql.ExecutionResult) and result.data == {"p": {"x": n}}
     # graphql-core's own per-event copy would have kept one memo entry per event
     assert len(executor._relevant_sub_fields) == 0 and getattr(executor, "_aiq_plans", None) is None
+
+
+NESTED = [
+    "{ shelf { __typename first { __typename name kind label } kinds items { name size later } } }",
+    "{ shelf { items { name label } } }",  # a raising label nulls its item, inside an inlined list
+    "{ shelf { first { name } nameless { name } } }",
+    "{ shelf { first { name } strictNameless { name } } }",
+    "{ shelf { awaited { name later kind } first { later } } }",
+    "{ shelf { wrong { name } first { name } } }",
+    "{ shelf { first { name tag } items { tag(upper: true) } } }",  # a field with arguments inside
+    "{ items { name later lateNull tag } }",  # awaited lean values, one unusual, beside the rest
+    "{ shelf { first { later tag(upper: true) lateNull } items { later tag } } }",
+    "{ shelf { awaited { lateNull name } } }",
+    "{ shelf { ...F first { ... on Item { kind } } } } fragment F on Shelf { first { name } }",
+]
+
+
+@pytest.mark.parametrize("query", NESTED)
+async def test_inlined_objects_and_lists_answer_as_graphql_core(query: str) -> None:
+    lean, reference = _small_schema(LeanExecutor), _small_schema(StrawberryGraphQLCoreExecutionContext)
+    context = {"prefix": "#"}
+    got, expected = await _run(lean, query, context), await _run(reference, query, context)
+    assert got == expected
+    assert json.dumps(got[0]) == json.dumps(expected[0])  # in the same order too
+
+
+async def test_inlined_lists_keep_the_query_order_and_values() -> None:
+    data, errors = await _run(
+        _small_schema(LeanExecutor), "{ shelf { kinds first { size name } awaited { later name } } }", {}
+    )
+    assert errors == []
+    assert data == {
+        "shelf": {
+            "kinds": ["HOUSE", "FLAT"],
+            "first": {"size": 1, "name": "a"},
+            "awaited": {"later": 7, "name": "b"},
+        }
+    }
 
 
 PAGE = """query($city: String!) { leads(filter: { city: $city }, first: 10) {

@@ -24,16 +24,29 @@ from sqlalchemy import (
     Integer,
     Select,
     SQLColumnExpression,
+    any_,
     bindparam,
     func,
     select,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
 from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.leads.driver_rows import (
+    LEAD_COLUMNS,
+    DriverStatement,
+    compile_for_driver,
+    driver_connection,
+    fetch_rows,
+    fetch_value,
+    lead_of,
+    lead_select,
+)
 from aiqleads.domain.leads.repository import LIST_OPTIONS
 from aiqleads.domain.leads.shaped_sql import (
     FilterShape,
@@ -94,6 +107,11 @@ def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], 
 # Statements by filter shape, sort and cursor presence (their values are bound per request): building
 # them and their cache keys cost more than running them (see domain/leads/shaped_sql.py).
 @functools.lru_cache(maxsize=512)
+def _driver_count(shape: FilterShape, capped: bool, dialect: Dialect) -> DriverStatement | None:
+    return compile_for_driver(_count_statement(shape, capped), dialect)
+
+
+@functools.lru_cache(maxsize=512)
 def _count_statement(shape: FilterShape, capped: bool) -> Select[tuple[int]]:
     conds = conditions_for(shape)
     if not capped:
@@ -106,11 +124,18 @@ def _count_statement(shape: FilterShape, capped: bool) -> Select[tuple[int]]:
 async def count_leads(session: AsyncSession, spec: LeadFilterSpec, limit: int = 0) -> tuple[int, bool]:
     """How many leads match the filter, and whether that is exact: with a ``limit`` the count
     stops after ``limit + 1`` matches and reports ``(limit, False)`` beyond it."""
-    statement = _count_statement(shape_of(spec), limit > 0)
+    shape = shape_of(spec)
     values = values_of(spec)
+    if limit > 0:
+        values["count_cap"] = limit + 1
+    driver = await driver_connection(session)
+    fast = _driver_count(shape, limit > 0, session.get_bind().dialect) if driver is not None else None
+    if driver is not None and fast is not None:
+        counted = int(await fetch_value(driver, fast, values))
+    else:
+        counted = int((await session.execute(_count_statement(shape, limit > 0), values)).scalar_one())
     if limit <= 0:
-        return int((await session.execute(statement, values)).scalar_one()), True
-    counted = int((await session.execute(statement, {**values, "count_cap": limit + 1})).scalar_one())
+        return counted, True
     return (counted, True) if counted <= limit else (limit, False)
 
 
@@ -138,6 +163,16 @@ def _nearest_reach(
 
 @functools.lru_cache(maxsize=512)
 def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
+    return _page_select(shape, sort, after, driver=False)
+
+
+@functools.lru_cache(maxsize=512)
+def _driver_page(shape: FilterShape, sort: str, after: bool, dialect: Dialect) -> DriverStatement | None:
+    return compile_for_driver(_page_select(shape, sort, after, driver=True), dialect)
+
+
+def _page_select(shape: FilterShape, sort: str, after: bool, *, driver: bool) -> Select[Any]:
+    """The page statement: of ``Lead`` entities, or of ``LEAD_COLUMNS`` for the driver path."""
     key, descending = _sort_key(shape, sort)
     after_cursor: list[ColumnElement[bool]] = []
     if after:
@@ -147,18 +182,13 @@ def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
         after_cursor.append(row_key < position if descending else row_key > position)
     page_conds = [*conditions_for(shape), *after_cursor]
     order = (key.desc(), Lead.id.desc()) if descending else (key.asc(), Lead.id.asc())
-    columns: list[Any] = [Lead, key.label("sort_key")]
+    columns: list[Any] = [key.label("sort_key")]
     if shape.near:
         columns.extend(distance_columns_param())
     if shape.near and sort == "DISTANCE":
         page_conds.append(_nearest_reach(shape, key, after_cursor))
-    return (
-        select(*columns)
-        .options(*LIST_OPTIONS)
-        .where(*page_conds)
-        .order_by(*order)
-        .limit(bindparam("page_size", type_=Integer))
-    )
+    statement = lead_select(*columns) if driver else select(Lead, *columns).options(*LIST_OPTIONS)
+    return statement.where(*page_conds).order_by(*order).limit(bindparam("page_size", type_=Integer))
 
 
 async def list_leads(
@@ -179,29 +209,27 @@ async def list_leads(
     """
     position = decode_cursor(after, CURSOR_KIND, sort)
     shape = shape_of(spec)
-    query = _page_statement(shape, sort, position is not None)
     values: dict[str, Any] = {**values_of(spec), "page_size": first + 1, "near_size": first + 1}
     if position is not None:
         values["cursor_key"], values["cursor_id"] = position
     total: int | None = None
     exact = True
+    page = _page_rows(session, shape, sort, position is not None, values)
     if with_total and count_session is not None:
-        result, (total, exact) = await asyncio.gather(
-            session.execute(query, values), count_leads(count_session, spec, count_limit)
-        )
+        rows, (total, exact) = await asyncio.gather(page, count_leads(count_session, spec, count_limit))
     else:
-        result = await session.execute(query, values)
+        rows = await page
         if with_total:
             total, exact = await count_leads(session, spec, count_limit)
-    rows = result.all()
+    near = spec.near is not None
     hits = [
         LeadHit(
-            lead=row[0],
-            distance_miles=float(row.distance_miles) if spec.near is not None else None,
-            cursor=encode_cursor(CURSOR_KIND, sort, (row.sort_key, row[0].id)),
-            public_distance_miles=float(row.public_distance_miles) if spec.near is not None else None,
+            lead=lead,
+            distance_miles=float(distances[0]) if near else None,
+            cursor=encode_cursor(CURSOR_KIND, sort, (sort_key, lead.id)),
+            public_distance_miles=float(distances[1]) if near else None,
         )
-        for row in rows
+        for lead, sort_key, distances in rows
     ]
     has_next = len(hits) > first
     hits = hits[:first]
@@ -213,6 +241,24 @@ async def list_leads(
         total_count=total,
         total_count_is_exact=exact,
     )
+
+
+_PageRow = tuple[Lead, Any, Sequence[Any]]  # the lead, its sort key, its distances (if near)
+
+
+async def _page_rows(
+    session: AsyncSession, shape: FilterShape, sort: str, after: bool, values: dict[str, Any]
+) -> list[_PageRow]:
+    """The page's rows, on the driver connection when the session allows it (driver_rows)."""
+    driver = await driver_connection(session)
+    fast = _driver_page(shape, sort, after, session.get_bind().dialect) if driver is not None else None
+    if driver is not None and fast is not None:
+        width = len(LEAD_COLUMNS)
+        return [
+            (lead_of(row), row[width], row[width + 1 :]) for row in await fetch_rows(driver, fast, values)
+        ]
+    result = await session.execute(_page_statement(shape, sort, after), values)
+    return [(row[0], row[1], row[2:]) for row in result.all()]
 
 
 @dataclass(frozen=True)
@@ -230,6 +276,13 @@ def _by_ids_statement(with_distance: bool) -> Select[Any]:
     return select(*columns).options(*LIST_OPTIONS).where(Lead.id.in_(bindparam("ids", expanding=True)))
 
 
+@functools.lru_cache(maxsize=4)
+def _driver_by_ids(with_distance: bool, dialect: Dialect) -> DriverStatement | None:
+    ids = bindparam("ids", type_=ARRAY(Lead.id.type))  # one array parameter: no expanding IN
+    columns = distance_columns_param() if with_distance else []
+    return compile_for_driver(lead_select(*columns).where(Lead.id == any_(ids)), dialect)
+
+
 async def leads_with_distance(
     session: AsyncSession, lead_ids: Sequence[uuid.UUID], near: GeoRadius | None
 ) -> dict[uuid.UUID, LeadWithDistance]:
@@ -239,12 +292,19 @@ async def leads_with_distance(
     values: dict[str, Any] = {"ids": list(lead_ids)}
     if near is not None:
         values.update(near_lng=near.lng, near_lat=near.lat)
+    driver = await driver_connection(session)
+    fast = _driver_by_ids(near is not None, session.get_bind().dialect) if driver is not None else None
+    rows: list[_PageRow]
+    if driver is not None and fast is not None:
+        width = len(LEAD_COLUMNS)
+        rows = [(lead_of(row), None, row[width:]) for row in await fetch_rows(driver, fast, values)]
+    else:
+        result = await session.execute(_by_ids_statement(near is not None), values)
+        rows = [(row[0], None, row[1:]) for row in result.all()]
     out: dict[uuid.UUID, LeadWithDistance] = {}
-    for row in (await session.execute(_by_ids_statement(near is not None), values)).all():
+    for lead, _, distances in rows:
         if near is None:
-            out[row[0].id] = LeadWithDistance(row[0], None, None)
+            out[lead.id] = LeadWithDistance(lead, None, None)
         else:
-            out[row[0].id] = LeadWithDistance(
-                row[0], float(row.distance_miles), float(row.public_distance_miles)
-            )
+            out[lead.id] = LeadWithDistance(lead, float(distances[0]), float(distances[1]))
     return out

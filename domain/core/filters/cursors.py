@@ -8,8 +8,9 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
+
+import orjson
 
 from aiqleads.domain.core.filters.parse import finite, parse_datetime
 from aiqleads.domain.errors import invalid_input
@@ -26,17 +27,16 @@ _SQL_KEY_TYPES: dict[str, str] = {
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
+    if isinstance(value, uuid.UUID):  # asyncpg's UUID subclass, which orjson does not take
         return str(value)
     raise TypeError(f"cannot encode {type(value).__name__} in a cursor")
 
 
 def encode_cursor(kind: str, sort: str, values: Sequence[Any]) -> str:
-    """An opaque cursor for the position after a row."""
-    payload = json.dumps({"v": 1, "k": kind, "s": sort, "p": list(values)}, default=_json_default)
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    """An opaque cursor for the position after a row (datetimes in ISO 8601 with their offset and
+    microseconds, UUIDs as text: what decode_cursor reads back exactly)."""
+    payload = orjson.dumps({"v": 1, "k": kind, "s": sort, "p": list(values)}, default=_json_default)
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
 def _bad_cursor(message: str = "Malformed cursor: pass an endCursor returned by this query.") -> Exception:
