@@ -191,3 +191,23 @@ async def test_listeners_see_driver_statements(deps: Deps, city: str) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", before)
     assert sum("FROM leads" in sql for sql in seen) == 2  # the page and its count
+
+
+async def test_a_lost_connection_is_a_dependency_failure_and_leaves_the_pool(deps: Deps, city: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from aiqleads.resolvers.errors import is_dependency_failure
+
+    raw = {"city": city}
+    async with deps.read_sessionmaker() as session:
+        connection = await driver_connection(session)
+        assert connection is not None
+        pid = connection.driver.get_server_pid()
+        async with deps.sessionmaker() as other, other.begin():
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as caught:
+            await list_leads(session, parse_filter(raw), "NEWEST", 4, None)
+    assert caught.value.connection_invalidated and is_dependency_failure(caught.value)
+    for _ in range(3):  # the dead connection left the pool: the next pages are read again
+        assert (await _page(deps.read_sessionmaker, raw, "NEWEST", None)).hits

@@ -9,6 +9,9 @@ SQLAlchemy would), it runs on the session's driver connection, and leads are bui
 ORM instances holding the columns the ORM loads (reading a deferred one raises, as on the ORM's
 own detached leads).
 
+SQLAlchemy's SQL log and cursor events see each statement, and a driver error is raised as
+SQLAlchemy raises its own (its DBAPI error classes; a lost connection invalidated, out of the pool).
+
 Only sessions in autocommit (the read sessions) take this path: inside a transaction SQLAlchemy's
 adapter begins the transaction on its first statement, which a statement sent beside it would skip.
 Other sessions run the same statement through SQLAlchemy.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.engine import Connection, Dialect
@@ -132,6 +135,8 @@ async def fetch_rows(
     processors = await _result_processors(driver, statement)
     try:
         records = await driver.fetch(sql, *parameters)
+    except Exception as error:
+        _raise_as_sqlalchemy(sync, error, sql, parameters)
     finally:  # a tracer ends its span here
         for listener in sync.dispatch.after_cursor_execute:
             listener(sync, None, sql, parameters, execution, False)
@@ -143,6 +148,19 @@ async def fetch_rows(
                 row[index] = processor(row[index])
         rows.append(row)
     return rows
+
+
+def _raise_as_sqlalchemy(
+    sync: Connection, error: Exception, sql: str, parameters: tuple[Any, ...]
+) -> NoReturn:
+    """Raise a driver error as SQLAlchemy raises it for its own statements: as its DBAPI error
+    class (so a lost database is a dependency failure, a 503), and with the connection invalidated
+    on a disconnect (so the pool drops it instead of handing it out again)."""
+    try:
+        sync.connection.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
+    except Exception as dbapi_error:
+        sync._handle_dbapi_exception(dbapi_error, sql, parameters, None, None)
+    raise error
 
 
 async def fetch_value(driver: DriverConnection, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
