@@ -33,6 +33,7 @@ from aiqleads.domain.bootstrap import Deps, bootstrap
 from aiqleads.domain.cart.timer_loop import HoldTimerLoop, start_hold_timers
 from aiqleads.domain.db import ping_database
 from aiqleads.domain.settings import Settings
+from aiqleads.domain.unit_of_work import deferred_effects
 from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
 from aiqleads.request_id import echoing, request_id_of
 from aiqleads.resolvers.auth import BadCredentials, authenticate, connection_authorization, connection_header
@@ -207,7 +208,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
             receive = replay
             if plain_json_post(scope):
-                await self._guarded(self._serve_operation(scope, receive, operation), scope, receive, send)
+                # the answer goes out first; what the operation's commits left to do runs after it
+                served = self._serve_operation(scope, receive, operation)
+                try:
+                    with deferred_effects() as effects:
+                        await self._guarded(served, scope, receive, send)
+                finally:
+                    await effects.run()
                 return
         await self._guarded(super().__call__(scope, receive, send), scope, receive, send)
 

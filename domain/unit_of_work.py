@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
@@ -99,6 +100,42 @@ class Effect:
     run: AfterCommit
 
 
+class DeferredEffects:
+    """The effects of units of work that committed inside ``deferred_effects()``, run by its owner."""
+
+    def __init__(self) -> None:
+        self.pending: list[AfterCommit] = []
+
+    async def run(self) -> None:
+        """Run each committed unit of work's effects, in commit order (failures are logged)."""
+        pending, self.pending = self.pending, []
+        for run_effects in pending:
+            try:
+                await run_effects()
+            except Exception:  # committed already: each effect kind has its own repair path
+                log.exception("deferred after-commit effects failed")
+
+
+# set by the HTTP edge around one GraphQL operation (see deferred_effects)
+_DEFERRED: contextvars.ContextVar[DeferredEffects | None] = contextvars.ContextVar(
+    "aiq_deferred_effects", default=None
+)
+
+
+@contextlib.contextmanager
+def deferred_effects() -> Iterator[DeferredEffects]:
+    """Units of work committing inside this block leave their effects to the caller instead of
+    running them before returning: the HTTP edge sends the answer first, then runs them (none of
+    them is part of an answer: events, deadlines, demand, the index queue), in commit order and
+    before the request ends. Outside such a block (jobs, websockets, tests) effects run at once."""
+    batch = DeferredEffects()
+    token = _DEFERRED.set(batch)
+    try:
+        yield batch
+    finally:
+        _DEFERRED.reset(token)
+
+
 class UnitOfWork:
     """Owns one transaction and the effects recorded during it (see the module docstring)."""
 
@@ -147,6 +184,10 @@ class UnitOfWork:
         await stack.aclose()  # commits; a failing commit raises here and no effect runs
         self.committed = True
         _report_credit_moves(self.deps, session)
+        deferred = _DEFERRED.get()
+        if deferred is not None and self.effects:
+            deferred.pending.append(self.run_effects)
+            return
         await self.run_effects()
 
     # -- recording -------------------------------------------------------------------------------

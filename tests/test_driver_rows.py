@@ -16,10 +16,11 @@ from sqlalchemy import inspect as orm_inspect
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from aiqleads.domain.bootstrap import Deps
+from aiqleads.domain.core.driver_sql import driver_connection
 from aiqleads.domain.core.filters.parse import parse_filter
 from aiqleads.domain.core.geo import lat_lng
 from aiqleads.domain.leads import query as leads_query
-from aiqleads.domain.leads.driver_rows import LEAD_COLUMNS, driver_connection
+from aiqleads.domain.leads.driver_rows import LEAD_COLUMNS
 from aiqleads.domain.leads.query import LeadPage, leads_with_distance, list_leads
 
 CENTRE = {"lat": 41.5, "lng": -93.6}

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.cart import expiry
 from aiqleads.domain.cart import repository as repo
 from aiqleads.domain.cart.events import CartEvent, Effects
 from aiqleads.domain.cart.repository import LockedLead
@@ -86,7 +85,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     INSUFFICIENT_CREDITS. Any failure leaves everything as it was.
     """
     key = idempotency.check_key(key)
-    cart = await repo.lock_cart(session, user_id)  # serialises checkouts (and retries) of this buyer
+    cart = await repo.lock_cart_row(session, user_id)  # serialises checkouts (and retries) of this buyer
     holds = await repo.holds_of(session, user_id)
     lead_ids = sorted(h.lead_id for h in holds)
     hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
@@ -104,8 +103,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     cart_deadline = cart.expires_at
     # the emptied cart loses its timer now, before the lead locks: the row is ours already (locked
     # first), and every statement after lock_leads lengthens the wait of checkouts sharing a lead
-    expiry.reset_timer(cart)
-    await session.flush()
+    await repo.clear_cart_timer(session, cart)
     leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart_deadline is not None and cart_deadline <= now):
@@ -115,7 +113,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         gone = {h.lead_id for h in holds} - {lead_id for lead_id, _ in deleted}
         lost = min(gone)
         raise HoldExpiredError(leads[lost])
-    user = await ledger.lock_user(session, user_id)
+    user = await ledger.lock_user_row(session, user_id)
     # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
     tier = effective_tier(user.tier, user.tier_paid_until, now)
     plan = plan_for(tier)

@@ -7,15 +7,15 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, case, delete, func, select, update
-from sqlalchemy import insert as generic_insert
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, Table, TextualSelect, any_, bindparam, case, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningDelete, ReturningInsert, ReturningUpdate
+from sqlalchemy.sql.dml import ReturningDelete, ReturningUpdate
 
 from aiqleads.domain.cart.models import Cart
+from aiqleads.domain.core.driver_sql import columns_of, fetch_entities, run
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.plans import effective_tier
 from aiqleads.domain.core.seats import Hold, Purchase
@@ -57,24 +57,48 @@ async def lock_existing_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart 
     return (await session.scalars(_lock_cart(), {"user_id": user_id})).first()
 
 
+@functools.cache
+def _lock_cart_row() -> Select[Any]:
+    return (
+        select(*columns_of(Cart)).where(Cart.user_id == bindparam("user_id")).with_for_update(key_share=True)
+    )
+
+
+async def lock_cart_row(session: AsyncSession, user_id: uuid.UUID) -> Cart:
+    """``lock_cart`` for a caller that only reads the row (a checkout): a detached copy, on the driver;
+    its timer changes through ``clear_cart_timer``."""
+    rows = await fetch_entities(session, Cart, _lock_cart_row, {"user_id": user_id})
+    return rows[0] if rows else await lock_cart(session, user_id)
+
+
+@functools.cache
+def _clear_cart_timer() -> Any:
+    return update(Cart).where(Cart.user_id == bindparam("user_id")).values(started_at=None, expires_at=None)
+
+
+async def clear_cart_timer(session: AsyncSession, cart: Cart) -> None:
+    """An emptied cart has no timer (the next hold starts one); no statement when it has none."""
+    if cart.started_at is not None or cart.expires_at is not None:
+        await run(session, _clear_cart_timer, {"user_id": cart.user_id})
+
+
 async def get_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
     """The user's cart row without locking."""
     return await session.get(Cart, user_id)
 
 
 @functools.cache
-def _holds_of() -> Select[tuple[Hold]]:
+def _holds_of() -> Select[Any]:
     return (
-        select(Hold)
+        select(*columns_of(Hold))
         .where(Hold.user_id == bindparam("user_id"))
         .order_by(Hold.created_at, Hold.id)
-        .execution_options(populate_existing=True)
     )
 
 
 async def holds_of(session: AsyncSession, user_id: uuid.UUID) -> list[Hold]:
-    """Every hold row of a user (expired or not), oldest first."""
-    return list(await session.scalars(_holds_of(), {"user_id": user_id}))
+    """Every hold row of a user (expired or not), oldest first (detached rows: read, never changed)."""
+    return await fetch_entities(session, Hold, _holds_of, {"user_id": user_id})
 
 
 @dataclass(frozen=True)
@@ -97,14 +121,15 @@ async def lock_leads(session: AsyncSession, lead_ids: Iterable[uuid.UUID]) -> di
     ids = sorted(set(lead_ids))
     if not ids:
         return {}
-    rows = await session.execute(_lock_leads(), {"ids": ids})
-    return {row[0]: LockedLead(*row) for row in rows.tuples()}
+    rows = await run(session, _lock_leads, {"ids": ids})
+    return {row[0]: LockedLead(*row) for row in rows}
 
 
 @functools.cache
 def _lock_leads() -> Select[
     tuple[uuid.UUID, str, str, str | None, str | None, str | None, str | None, float]
 ]:
+    # one array parameter (``= ANY``), not an expanding IN: the statement is compiled once
     return (
         select(
             Lead.id,
@@ -116,7 +141,7 @@ def _lock_leads() -> Select[
             Lead.contact_email,
             Lead.fraud_score,
         )
-        .where(Lead.id.in_(bindparam("ids", expanding=True)))
+        .where(Lead.id == any_(bindparam("ids", type_=ARRAY(Lead.id.type))))
         .order_by(Lead.id)
         .with_for_update(key_share=True)
     )
@@ -164,17 +189,18 @@ async def delete_holds(
     """Delete some holds of a user; returns (lead_id, held_until) of the rows actually deleted."""
     if not hold_ids:
         return []
-    result = await session.execute(_delete_holds(), {"user_id": user_id, "ids": list(hold_ids)})
-    return [(lead_id, held_until) for lead_id, held_until in result.tuples()]
+    rows = await run(session, _delete_holds, {"user_id": user_id, "ids": list(hold_ids)})
+    return [(lead_id, held_until) for lead_id, held_until in rows]
 
 
 @functools.cache
 def _delete_holds() -> ReturningDelete[tuple[uuid.UUID, datetime]]:
     return (
         delete(Hold)
-        .where(Hold.user_id == bindparam("user_id"), Hold.id.in_(bindparam("ids", expanding=True)))
+        .where(
+            Hold.user_id == bindparam("user_id"), Hold.id == any_(bindparam("ids", type_=ARRAY(Hold.id.type)))
+        )
         .returning(Hold.lead_id, Hold.held_until)
-        .execution_options(synchronize_session=False)
     )
 
 
@@ -329,37 +355,55 @@ async def purchases_with_leads(
 
 
 async def insert_purchases(session: AsyncSession, values: Sequence[dict[str, Any]]) -> list[Purchase]:
-    """Insert purchase rows (one statement) and return them, in the order given."""
-    # rows as parameters (one INSERT .. VALUES (..), (..) RETURNING through insertmanyvalues), not
-    # as a multi-VALUES construct, and the generic insert: SQLAlchemy caches neither PostgreSQL's
-    # insert construct nor multi-VALUES, and compiling one costs about a millisecond
-    return list(await session.scalars(_insert_purchases(), list(values)))
+    """Insert purchase rows (one statement) and return them, in the order given (detached rows)."""
+    arrays = {column: [row[column] for row in values] for column in _PURCHASE_VALUES}
+    inserted = {p.id: p for p in await fetch_entities(session, Purchase, _insert_purchases, arrays)}
+    return [inserted[row["id"]] for row in values]
+
+
+_PURCHASE_VALUES = (
+    "id",
+    "user_id",
+    "lead_id",
+    "price",
+    "checkout_key",
+    "purchased_at",
+    "fraud_score_at_purchase",
+)
 
 
 @functools.cache
-def _insert_purchases() -> ReturningInsert[tuple[Purchase]]:
-    return generic_insert(Purchase).returning(Purchase, sort_by_parameter_order=True)
+def _insert_purchases() -> TextualSelect:
+    # one array per column, unnested into rows: one statement whatever the cart size, compiled once
+    table = cast(Table, Purchase.__table__)
+    names = ", ".join(_PURCHASE_VALUES)
+    arrays = ", ".join(f":{name}" for name in _PURCHASE_VALUES)
+    returned = columns_of(Purchase)
+    clause = text(
+        f"INSERT INTO purchases ({names}) SELECT * FROM unnest({arrays})"
+        f" RETURNING {', '.join(column.name for column in returned)}"
+    ).bindparams(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES))
+    return clause.columns(*returned)
 
 
 async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
     """Turn one held seat of each lead into a bought one (a lead with every seat bought is SOLD_OUT);
-    returns the updated rows (RETURNING: no second read)."""
-    rows = await session.scalars(_fill_seats(), {"ids": list(lead_ids)})
+    returns the updated rows (RETURNING: no second read; detached rows)."""
+    rows = await fetch_entities(session, Lead, _fill_seats, {"ids": list(lead_ids)})
     return {row.id: row for row in rows}
 
 
 @functools.cache
-def _fill_seats() -> ReturningUpdate[tuple[Lead]]:
+def _fill_seats() -> ReturningUpdate[Any]:
     return (
         update(Lead)
-        .where(Lead.id.in_(bindparam("ids", expanding=True)))
+        .where(Lead.id == any_(bindparam("ids", type_=ARRAY(Lead.id.type))))
         .values(
             buyers_count=Lead.buyers_count + 1,
             holds_count=Lead.holds_count - 1,
             status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
         )
-        .returning(Lead)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .returning(*columns_of(Lead))
     )
 
 

@@ -9,21 +9,26 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, tuple_
+from sqlalchemy import Select, TextualSelect, bindparam, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aiqleads.domain.core.driver_sql import columns_of, fetch_entities, run
 from aiqleads.domain.credits.models import IdempotencyRecord
 from aiqleads.domain.db import insert_unless_conflict
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input
 
 MAX_KEY_LENGTH = 200
 MIN_RETENTION = timedelta(hours=24)  # a client may retry for a day and get the first result
-_SAVE_FIRST = insert_unless_conflict(
-    IdempotencyRecord,
-    ("user_id", "operation", "key", "request_hash", "response"),
-    "(user_id, operation, key)",
-    ("key",),
-)
+
+
+@functools.cache
+def _save_first() -> TextualSelect:
+    return insert_unless_conflict(
+        IdempotencyRecord,
+        ("user_id", "operation", "key", "request_hash", "response"),
+        "(user_id, operation, key)",
+        ("key",),
+    )
 
 
 def check_key(key: str, field: str = "idempotencyKey") -> str:
@@ -48,12 +53,13 @@ async def get_record(
 ) -> IdempotencyRecord | None:
     """The stored first result for (user, operation, key), if any."""
     params = {"user_id": user_id, "operation": operation, "key": key}
-    return (await session.scalars(_get_record(), params)).first()
+    rows = await fetch_entities(session, IdempotencyRecord, _get_record, params)
+    return rows[0] if rows else None
 
 
 @functools.cache
-def _get_record() -> Select[tuple[IdempotencyRecord]]:
-    return select(IdempotencyRecord).where(
+def _get_record() -> Select[Any]:
+    return select(*columns_of(IdempotencyRecord)).where(
         IdempotencyRecord.user_id == bindparam("user_id"),
         IdempotencyRecord.operation == bindparam("operation"),
         IdempotencyRecord.key == bindparam("key"),
@@ -76,8 +82,7 @@ async def save_record(
         "request_hash": hashed_request,
         "response": response,
     }
-    stored = (await session.execute(_SAVE_FIRST, values)).first()
-    if stored is None:
+    if not await run(session, _save_first, values):
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
             "Another request with this idempotency key was processed at the same time.",

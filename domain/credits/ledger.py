@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from aiqleads.domain.core.driver_sql import columns_of, fetch_entities
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits.models import CreditLedgerEntry
 from aiqleads.domain.errors import DomainError, ErrorCode, invalid_input, not_found
@@ -69,7 +70,8 @@ def _post_statement(once: bool) -> TextualSelect:
     the entry was written); ``once``: a (user, kind, ref) already posted writes nothing, returns
     no row (the partial unique index answers a repeat, no pre-check)."""
     table = cast(Table, CreditLedgerEntry.__table__)
-    returned = ", ".join(column.name for column in table.columns)
+    columns = columns_of(CreditLedgerEntry)
+    returned = ", ".join(column.name for column in columns)
     conflict = " ON CONFLICT (user_id, kind, ref) WHERE ref IS NOT NULL DO NOTHING" if once else ""
     sql = (
         "WITH entry AS (INSERT INTO credit_ledger (user_id, amount, balance_after, kind, reason, ref)"
@@ -80,7 +82,21 @@ def _post_statement(once: bool) -> TextualSelect:
     )
     names = ("user_id", "amount", "balance_after", "kind", "reason", "ref")
     clause = text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in names))
-    return clause.columns(*table.columns)
+    return clause.columns(*columns)
+
+
+@functools.cache
+def _lock_user_row() -> Select[Any]:
+    return select(*columns_of(User)).where(User.id == bindparam("user_id")).with_for_update()
+
+
+async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """``lock_user`` for a caller that only reads the row and posts with it (a checkout): a detached
+    copy, on the driver."""
+    rows = await fetch_entities(session, User, _lock_user_row, {"user_id": user_id})
+    if not rows:
+        raise not_found("No such user.", "userId")
+    return rows[0]
 
 
 async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -141,8 +157,8 @@ async def post(
         "reason": reason,
         "ref": ref,
     }
-    statement = select(CreditLedgerEntry).from_statement(_post_statement(once=ref is not None))
-    entry = (await session.scalars(statement, values)).first()
+    entries = await fetch_entities(session, CreditLedgerEntry, _post_statement, values, ref is not None)
+    entry = entries[0] if entries else None
     if entry is None:  # posted before with this reference: the unique index answers, no pre-check
         assert ref is not None
         existing = await find_by_ref(session, user_id, kind, ref)

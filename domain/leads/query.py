@@ -34,19 +34,17 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
-from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
-from aiqleads.domain.core.lead import Lead
-from aiqleads.domain.leads.driver_rows import (
-    LEAD_COLUMNS,
+from aiqleads.domain.core.driver_sql import (
     DriverStatement,
     compile_for_driver,
     driver_connection,
     fetch_rows,
     fetch_value,
-    lead_of,
-    lead_select,
 )
+from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
+from aiqleads.domain.core.filters.spec import GeoRadius, LeadFilterSpec
+from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.leads.driver_rows import LEAD_COLUMNS, lead_of, lead_select
 from aiqleads.domain.leads.repository import LIST_OPTIONS
 from aiqleads.domain.leads.shaped_sql import (
     FilterShape,

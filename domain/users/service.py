@@ -150,8 +150,9 @@ async def user_from_token(session: AsyncSession, settings: Settings, token: str)
 
 
 async def user_of_claims(session: AsyncSession, claims: TokenClaims) -> User | None:
-    """The user named by a verified token's claims (None once the account is gone)."""
-    return await repository.get_user(session, claims.user_id)
+    """The user named by a verified token's claims (None once the account is gone; a detached,
+    read-only copy)."""
+    return await repository.signed_in_user(session, claims.user_id)
 
 
 async def user_visible_to(session: AsyncSession, viewer: User, user_id: uuid.UUID) -> User | None:
