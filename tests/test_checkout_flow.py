@@ -215,13 +215,14 @@ async def test_three_seat_lead_sells_exactly_three(
     assert [e["code"] for e in late["errors"]] in (["LEAD_UNAVAILABLE"], ["ALREADY_PURCHASED"])
 
 
-async def test_a_checkout_request_runs_thirteen_statements_whatever_the_cart_size(
+async def test_a_checkout_request_runs_ten_statements_whatever_the_cart_size(
     gql: Any, buyers: Any, make_lead: Any, count_statements: Any
 ) -> None:
-    """The bearer token's user; then the checkout's 11: lock cart, holds, idempotency record, cart
-    timer, lock leads, delete holds, lock user, ledger entry with its balance (one statement),
-    purchases, seats, idempotency save (BEGIN/COMMIT apart); and one purchase lookup for the
-    answer's lead fields (the viewer's purchases decide what each lead shows)."""
+    """The bearer token's user; then the checkout's 8: lock cart, holds with the idempotency record
+    (one statement), cart timer, lock leads, delete holds, lock user, ledger entry with its balance
+    (one statement), and the sale: purchases, seats and the idempotency save (one statement;
+    BEGIN/COMMIT apart); and one purchase lookup for the answer's lead fields (the viewer's
+    purchases decide what each lead shows)."""
     counts = []
     for size in (1, 3):
         user = await buyers(credits=100)
@@ -240,4 +241,4 @@ async def test_a_checkout_request_runs_thirteen_statements_whatever_the_cart_siz
                 best = counter.count
                 assert executed, counter.statements
         counts.append(best)
-    assert counts == [13, 13], counts
+    assert counts == [10, 10], counts

@@ -118,11 +118,14 @@ async def test_detached_rows_are_the_orm_rows_and_no_change_to_them_is_written(
 async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
     deps: Deps, make_lead: Any, make_user: Any
 ) -> None:
-    """The cart repository's driver statements: purchases in the order given (one unnest insert),
-    seats filled, holds locked and deleted by one array parameter, the ledger posted."""
+    """The cart repository's driver statements: holds with the first result under a key (one
+    statement, with and without either), leads locked and holds deleted by one array parameter,
+    the ledger posted, and the sale written as one statement: purchases in the order given,
+    seats filled, the first result stored once."""
     buyer = await make_user(credits=100)
     leads = [await make_lead(price_credits=3, max_buyers=1 + i % 2) for i in range(3)]
     async with deps.sessionmaker() as session, session.begin():
+        assert await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "k") == ([], None)
         session.add(Cart(user_id=buyer.id, expires_at=NOW + timedelta(minutes=5), started_at=NOW))
         await session.flush()
         for lead in leads:
@@ -134,16 +137,20 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         cart = await cart_repo.lock_cart_row(session, buyer.id)
         assert cart.expires_at is not None and orm_inspect(cart).detached
         await cart_repo.clear_cart_timer(session, cart)
-        holds = await cart_repo.holds_of(session, buyer.id)
+        holds, record = await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "driver")
+        assert record is None
+        alone = await cart_repo.holds_of(session, buyer.id)
+        assert [(h.id, h.lead_id, h.held_until) for h in holds] == [
+            (h.id, h.lead_id, h.held_until) for h in alone
+        ]
         assert sorted(h.lead_id for h in holds) == sorted(lead.id for lead in leads)
         locked = await cart_repo.lock_leads(session, [lead.id for lead in leads])
         assert sorted(locked) == sorted(lead.id for lead in leads)
         deleted = await cart_repo.delete_holds(session, buyer.id, [h.id for h in holds[:2]])
         assert sorted(lead_id for lead_id, _ in deleted) == sorted(h.lead_id for h in holds[:2])
         user = await ledger.lock_user_row(session, buyer.id)
-        posting = await ledger.post(
-            session, buyer.id, -9, "SPEND", "test", ref=f"t:{uuid.uuid4()}", locked=user
-        )
+        ref = f"t:{uuid.uuid4()}"
+        posting = await ledger.post(session, buyer.id, -9, "SPEND", "test", ref=ref, locked=user)
         assert (posting.created, posting.balance, user.credit_balance) == (True, 91, 91)
         values = [
             {
@@ -151,30 +158,33 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
                 "user_id": buyer.id,
                 "lead_id": lead.id,
                 "price": 3 + i,
-                "checkout_key": "driver-test",
+                "checkout_key": "driver",
                 "purchased_at": NOW,
                 "fraud_score_at_purchase": 0.1 * i,
             }
             for i, lead in enumerate(reversed(leads))
         ]
-        purchases = await cart_repo.insert_purchases(session, values)
-        assert [(p.id, p.lead_id, p.price) for p in purchases] == [
-            (v["id"], v["lead_id"], v["price"]) for v in values
-        ]
-        filled = await cart_repo.fill_seats(session, [lead.id for lead in leads])
-        await idempotency.save_record(session, buyer.id, "test", "driver", "hash", {"ok": True})
+        first = {"user_id": buyer.id, "operation": "checkout", "key": "driver", "request_hash": "h"}
+        sale = await cart_repo.complete_sale(session, values, {**first, "response": {"ok": True}})
+        assert sale.result_stored
+        expected = [(v["id"], v["lead_id"], v["price"]) for v in values]
+        assert [(p.id, p.lead_id, p.price) for p in sale.purchases] == expected
+        assert sorted(sale.leads) == sorted(lead.id for lead in leads)
+        _, record = await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "driver")
+        assert record is not None and record.response == {"ok": True} and orm_inspect(record).detached
     async with deps.sessionmaker() as session:
         stored = (await session.scalars(select(Purchase).where(Purchase.user_id == buyer.id))).all()
-        assert {(p.id, p.price, p.fraud_score_at_purchase) for p in stored} == {
-            (v["id"], v["price"], v["fraud_score_at_purchase"]) for v in values
+        assert {(p.id, p.price, p.fraud_score_at_purchase, p.purchased_at) for p in stored} == {
+            (v["id"], v["price"], v["fraud_score_at_purchase"], v["purchased_at"]) for v in values
         }
         for lead in leads:
             row = await session.get(Lead, lead.id)
             assert row is not None
+            filled = sale.leads[lead.id]
             assert (row.buyers_count, row.holds_count, row.status) == (
-                filled[lead.id].buyers_count,
-                filled[lead.id].holds_count,
-                filled[lead.id].status,
+                filled.buyers_count,
+                filled.holds_count,
+                filled.status,
             )
             assert row.buyers_count == 1
             assert row.status == ("SOLD_OUT" if row.max_buyers == 1 else "AVAILABLE")
@@ -182,5 +192,33 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         left = (await session.scalars(select(Hold.lead_id).where(Hold.user_id == buyer.id))).all()
         assert list(left) == [holds[2].lead_id]
         assert (await session.get(User, buyer.id)).credit_balance == 91  # type: ignore[union-attr]
-        record = await idempotency.get_record(session, buyer.id, "test", "driver")
-        assert record is not None and record.response == {"ok": True} and orm_inspect(record).detached
+        record = await idempotency.get_record(session, buyer.id, "checkout", "driver")
+        assert record is not None and record.request_hash == "h"
+
+
+async def test_a_sale_whose_key_was_stored_first_writes_its_rows_but_reports_it(
+    deps: Deps, make_lead: Any, make_user: Any
+) -> None:
+    """The caller raises IDEMPOTENCY_CONFLICT (rolling the sale back) when ``result_stored`` is False."""
+    buyer = await make_user(credits=10)
+    lead = await make_lead(price_credits=1, max_buyers=2)
+    async with deps.sessionmaker() as session, session.begin():
+        await idempotency.save_record(session, buyer.id, "checkout", "taken", "first", {"first": True})
+    async with deps.sessionmaker() as session, session.begin():
+        row = {
+            "id": uuid.uuid4(),
+            "user_id": buyer.id,
+            "lead_id": lead.id,
+            "price": 1,
+            "checkout_key": "taken",
+            "purchased_at": NOW,
+            "fraud_score_at_purchase": None,
+        }
+        first = {"user_id": buyer.id, "operation": "checkout", "key": "taken", "request_hash": "second"}
+        await session.execute(update(Lead).where(Lead.id == lead.id).values(holds_count=1))
+        sale = await cart_repo.complete_sale(session, [row], {**first, "response": {"second": True}})
+        assert not sale.result_stored
+        await session.rollback()
+    async with deps.sessionmaker() as session:
+        record = await idempotency.get_record(session, buyer.id, "checkout", "taken")
+        assert record is not None and record.response == {"first": True}

@@ -86,10 +86,9 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     """
     key = idempotency.check_key(key)
     cart = await repo.lock_cart_row(session, user_id)  # serialises checkouts (and retries) of this buyer
-    holds = await repo.holds_of(session, user_id)
+    holds, record = await repo.holds_and_first_result(session, user_id, OPERATION, key)
     lead_ids = sorted(h.lead_id for h in holds)
     hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
-    record = await idempotency.get_record(session, user_id, OPERATION, key)
     if record is not None:
         if not holds or record.request_hash == hashed:
             return await _replay(session, record.response)
@@ -150,31 +149,42 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         balance = posting.balance
     # the scores as sold (read with the lock, so no rescoring lands before the commit): a
     # FRAUDULENT return is verified only when the score crossed the threshold after the purchase
-    purchases = await repo.insert_purchases(
+    bought = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": user_id,
+            "lead_id": h.lead_id,
+            "price": prices[h.id],
+            "checkout_key": key,
+            "purchased_at": now,
+            "fraud_score_at_purchase": leads[h.lead_id].fraud_score,
+        }
+        for h in holds
+    ]
+    first_result = {
+        "purchase_ids": [str(p["id"]) for p in bought],
+        "credits_spent": total,
+        "balance": balance,
+    }
+    # the purchases, the seats and the first result under the key in one statement (one round trip)
+    sale = await repo.complete_sale(
         session,
-        [
-            {
-                "id": uuid.uuid4(),
-                "user_id": user_id,
-                "lead_id": h.lead_id,
-                "price": prices[h.id],
-                "checkout_key": key,
-                "purchased_at": now,
-                "fraud_score_at_purchase": leads[h.lead_id].fraud_score,
-            }
-            for h in holds
-        ],
+        bought,
+        {
+            "user_id": user_id,
+            "operation": OPERATION,
+            "key": key,
+            "request_hash": hashed,
+            "response": first_result,
+        },
     )
-    fresh = await repo.fill_seats(session, lead_ids)
-    views = [PurchaseView(p, fresh[p.lead_id]) for p in purchases]
-    await idempotency.save_record(
-        session,
-        user_id,
-        OPERATION,
-        key,
-        hashed,
-        {"purchase_ids": [str(p.id) for p in purchases], "credits_spent": total, "balance": balance},
-    )
+    if not sale.result_stored:
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "Another request with this idempotency key was processed at the same time.",
+            "idempotencyKey",
+        )
+    views = [PurchaseView(p, sale.leads[p.lead_id]) for p in sale.purchases]
     effects = Effects()
     effects.events.append(CartEvent(user_id, "CHECKED_OUT", None, None, None, now))
     effects.signals.extend((lead_id, "purchase", user_actor(user_id)) for lead_id in lead_ids)

@@ -9,17 +9,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, TextualSelect, any_, bindparam, case, delete, func, select, text, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningDelete, ReturningUpdate
 
 from aiqleads.domain.cart.models import Cart
-from aiqleads.domain.core.driver_sql import columns_of, fetch_entities, run
+from aiqleads.domain.core.driver_sql import columns_of, detached, fetch_entities, loaded_columns, run
 from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.plans import effective_tier
 from aiqleads.domain.core.seats import Hold, Purchase
 from aiqleads.domain.core.user import User
+from aiqleads.domain.credits import idempotency
+from aiqleads.domain.credits.models import IdempotencyRecord
 
 
 async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
@@ -99,6 +116,38 @@ def _holds_of() -> Select[Any]:
 async def holds_of(session: AsyncSession, user_id: uuid.UUID) -> list[Hold]:
     """Every hold row of a user (expired or not), oldest first (detached rows: read, never changed)."""
     return await fetch_entities(session, Hold, _holds_of, {"user_id": user_id})
+
+
+async def holds_and_first_result(
+    session: AsyncSession, user_id: uuid.UUID, operation: str, key: str
+) -> tuple[list[Hold], IdempotencyRecord | None]:
+    """``holds_of`` and ``idempotency.get_record`` of the same user in ONE statement (a checkout
+    reads both right after locking the cart); detached rows."""
+    rows = await run(
+        session, _holds_and_first_result, {"user_id": user_id, "operation": operation, "key": key}
+    )
+    width = len(loaded_columns(IdempotencyRecord))
+    record = detached(IdempotencyRecord, rows[0]) if rows and rows[0][0] is not None else None
+    holds = [detached(Hold, row, width) for row in rows if row[width] is not None]
+    return holds, record
+
+
+@functools.cache
+def _holds_and_first_result() -> Select[Any]:
+    record = IdempotencyRecord
+    user = bindparam("user_id", type_=Hold.user_id.type)
+    # one row per hold (none: one row of nulls), each carrying the record's columns (or nulls)
+    anchor = select(literal(1).label("one")).subquery("anchor")
+    found = and_(
+        record.user_id == user, record.operation == bindparam("operation"), record.key == bindparam("key")
+    )
+    return (
+        select(*columns_of(record), *columns_of(Hold))
+        .select_from(anchor)
+        .outerjoin(record, found)
+        .outerjoin(Hold, Hold.user_id == user)
+        .order_by(Hold.created_at, Hold.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -354,11 +403,32 @@ async def purchases_with_leads(
     return [(purchase, lead) for purchase, lead in rows.tuples()]
 
 
-async def insert_purchases(session: AsyncSession, values: Sequence[dict[str, Any]]) -> list[Purchase]:
-    """Insert purchase rows (one statement) and return them, in the order given (detached rows)."""
-    arrays = {column: [row[column] for row in values] for column in _PURCHASE_VALUES}
-    inserted = {p.id: p for p in await fetch_entities(session, Purchase, _insert_purchases, arrays)}
-    return [inserted[row["id"]] for row in values]
+@dataclass(frozen=True)
+class Sale:
+    """What ``complete_sale`` wrote: the purchases, the leads after their seats filled, and whether
+    the first result was stored under its idempotency key (False: another request stored one first)."""
+
+    purchases: list[Purchase]
+    leads: dict[uuid.UUID, Lead]
+    result_stored: bool
+
+
+async def complete_sale(
+    session: AsyncSession, purchases: Sequence[dict[str, Any]], first_result: dict[str, Any]
+) -> Sale:
+    """Write a checkout in ONE statement: the purchase rows (one unnest insert), its first result
+    under its idempotency key (``first_result``: the columns of ``idempotency.save_record``), and
+    one held seat of each lead turned into a bought one (a lead with every seat bought is
+    SOLD_OUT); the caller holds the cart, lead and user locks. Rows returned are detached."""
+    values: dict[str, Any] = {f"bought_{name}": [row[name] for row in purchases] for name in _PURCHASE_VALUES}
+    values.update(first_result)
+    rows = await run(session, _complete_sale, values)
+    bought = [detached(Purchase, [row.get(key) for key, _ in loaded_columns(Purchase)]) for row in purchases]
+    leads = {lead.id: lead for lead in (detached(Lead, row) for row in rows)}
+    stored = bool(rows) and rows[0][-1] == 1
+    if rows and rows[0][-2] != len(purchases):  # the insert wrote every row or raised
+        raise RuntimeError(f"checkout wrote {rows[0][-2]} of {len(purchases)} purchases")
+    return Sale(bought, leads, stored)
 
 
 _PURCHASE_VALUES = (
@@ -373,37 +443,34 @@ _PURCHASE_VALUES = (
 
 
 @functools.cache
-def _insert_purchases() -> TextualSelect:
-    # one array per column, unnested into rows: one statement whatever the cart size, compiled once
+def _complete_sale() -> ReturningUpdate[Any]:
+    # one array per purchase column, unnested into rows: one statement whatever the cart size
     table = cast(Table, Purchase.__table__)
     names = ", ".join(_PURCHASE_VALUES)
-    arrays = ", ".join(f":{name}" for name in _PURCHASE_VALUES)
-    returned = columns_of(Purchase)
-    clause = text(
-        f"INSERT INTO purchases ({names}) SELECT * FROM unnest({arrays})"
-        f" RETURNING {', '.join(column.name for column in returned)}"
-    ).bindparams(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES))
-    return clause.columns(*returned)
-
-
-async def fill_seats(session: AsyncSession, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lead]:
-    """Turn one held seat of each lead into a bought one (a lead with every seat bought is SOLD_OUT);
-    returns the updated rows (RETURNING: no second read; detached rows)."""
-    rows = await fetch_entities(session, Lead, _fill_seats, {"ids": list(lead_ids)})
-    return {row.id: row for row in rows}
-
-
-@functools.cache
-def _fill_seats() -> ReturningUpdate[Any]:
+    arrays = ", ".join(f":bought_{name}" for name in _PURCHASE_VALUES)
+    typed = (bindparam(f"bought_{name}", type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES)
+    bought = (
+        text(f"INSERT INTO purchases ({names}) SELECT * FROM unnest({arrays}) RETURNING 1")
+        .bindparams(*typed)
+        .columns(column("one", Integer))
+        .cte("bought")
+    )
+    stored = idempotency.first_result_insert().cte("stored")
     return (
         update(Lead)
-        .where(Lead.id == any_(bindparam("ids", type_=ARRAY(Lead.id.type))))
+        .where(Lead.id == any_(bindparam("bought_lead_id", type_=ARRAY(Lead.id.type))))
         .values(
             buyers_count=Lead.buyers_count + 1,
             holds_count=Lead.holds_count - 1,
             status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
         )
-        .returning(*columns_of(Lead))
+        .returning(
+            *columns_of(Lead),
+            select(func.count()).select_from(bought).scalar_subquery(),
+            select(func.count()).select_from(stored).scalar_subquery(),
+        )
+        .add_cte(bought)
+        .add_cte(stored)
     )
 
 

@@ -22,7 +22,9 @@ MIN_RETENTION = timedelta(hours=24)  # a client may retry for a day and get the 
 
 
 @functools.cache
-def _save_first() -> TextualSelect:
+def first_result_insert() -> TextualSelect:
+    """``INSERT`` of a first result unless its key holds one (no row then); parameters are named
+    after the record's columns (a checkout sends it with its other writes, as one statement)."""
     return insert_unless_conflict(
         IdempotencyRecord,
         ("user_id", "operation", "key", "request_hash", "response"),
@@ -82,7 +84,7 @@ async def save_record(
         "request_hash": hashed_request,
         "response": response,
     }
-    if not await run(session, _save_first, values):
+    if not await run(session, first_result_insert, values):
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
             "Another request with this idempotency key was processed at the same time.",
