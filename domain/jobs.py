@@ -18,6 +18,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,21 @@ def _job_keys_and_args(
     return keys, (str(expires), payload, str(now_ms), job_id)
 
 
+def queue_enqueue(
+    pipe: Pipeline,
+    redis: Redis,
+    queue_name: str,
+    job: JobName,
+    *args: object,
+    job_id: str | None = None,
+    kwargs: dict[str, object] | None = None,
+) -> None:
+    """Put ``enqueue_now``'s script on a pipeline (``redis``: the client whose arq settings the job
+    takes), for effects sent together in one round trip; its reply is 1 when the job was added."""
+    keys, argv = _job_keys_and_args(redis, queue_name, job, args, job_id, kwargs)
+    pipe.eval(_ENQUEUE, 3, *keys, *argv)  # type: ignore[arg-type]
+
+
 class EnqueueRefused(Exception):
     """Redis refused to take a job (the change the job follows has already committed)."""
 
@@ -137,11 +153,23 @@ async def enqueue_debounced(
     if not jobs:
         return []
     async with redis.pipeline(transaction=False) as pipe:
-        for job, args, debounce_key in jobs:
-            keys, argv = _job_keys_and_args(redis, queue_name, job, args, None)
-            pipe.eval(_ENQUEUE_DEBOUNCED, 4, *keys, debounce_key, *argv, str(debounce_ms))  # type: ignore[arg-type]
+        queue_debounced(pipe, redis, queue_name, jobs, debounce_ms)
         results = await pipe.execute()
     return [bool(result) for result in results]
+
+
+def queue_debounced(
+    pipe: Pipeline,
+    redis: Redis,
+    queue_name: str,
+    jobs: Sequence[tuple[JobName, tuple[object, ...], str]],
+    debounce_ms: int,
+) -> None:
+    """``enqueue_debounced``' commands on a pipeline (``redis``: the client whose arq settings the
+    jobs take); one reply per job, 1 when it was enqueued."""
+    for job, args, debounce_key in jobs:
+        keys, argv = _job_keys_and_args(redis, queue_name, job, args, None)
+        pipe.eval(_ENQUEUE_DEBOUNCED, 4, *keys, debounce_key, *argv, str(debounce_ms))  # type: ignore[arg-type]
 
 
 def reindex_args(lead_ids: Iterable[uuid.UUID | str]) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import uuid
@@ -27,13 +28,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiqleads.domain.jobs import JobName, enqueue, reindex_args
+from aiqleads.domain.jobs import JobName, enqueue, queue_enqueue, reindex_args
 from aiqleads.domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,69 @@ class Effect:
 
     label: str
     run: AfterCommit
+    before_answer: bool = False  # see UnitOfWork.after_commit
+
+
+RedisReplies = Callable[[list[Any]], Awaitable[object]]
+
+
+async def run_logged(effect: Effect) -> None:
+    """Run one effect; a failure is logged, never raised (the change already committed: each
+    effect kind has its own repair path)."""
+    try:
+        await effect.run()
+    except Exception:
+        log.exception("after-commit effect failed: %s", effect.label)
+
+
+@dataclass(frozen=True)
+class RedisEffect:
+    """An after-commit effect made of Redis commands: ``queue`` puts them on a pipeline, ``then``
+    (if any) sees their replies (an exception in place of a command Redis refused) and may follow up."""
+
+    label: str
+    queue: Callable[[Pipeline], object]
+    then: RedisReplies | None = None
+    before_answer: bool = False  # see UnitOfWork.after_commit
+
+
+async def run_redis_effects(redis: Redis, effects: Sequence[RedisEffect]) -> None:
+    """Send the commands of these effects in ONE pipelined round trip, then hand each its replies;
+    failures are logged per effect, never raised (the change already committed)."""
+    if not effects:
+        return
+    spans: list[tuple[RedisEffect, int, int]] = []
+    async with redis.pipeline(transaction=False) as pipe:
+        for effect in effects:
+            start = len(pipe.command_stack)
+            effect.queue(pipe)
+            spans.append((effect, start, len(pipe.command_stack)))
+        try:
+            replies = await pipe.execute(raise_on_error=False)
+        except Exception:
+            for effect in effects:
+                log.exception("after-commit effect failed: %s", effect.label)
+            return
+    follow_ups = []
+    for effect, start, end in spans:
+        part = list(replies[start:end])
+        if effect.then is not None:
+            follow_ups.append(run_logged(Effect(effect.label, functools.partial(effect.then, part))))
+            continue
+        refused = next((reply for reply in part if isinstance(reply, Exception)), None)
+        if refused is not None:
+            log.error("after-commit effect failed: %s: %r", effect.label, refused)
+    await asyncio.gather(*follow_ups)
+
+
+E = TypeVar("E", Effect, RedisEffect)
+
+
+def _split(effects: list[E], before_answer_only: bool) -> tuple[list[E], list[E]]:
+    """(to run now, to keep)."""
+    if not before_answer_only:
+        return effects, []
+    return [e for e in effects if e.before_answer], [e for e in effects if not e.before_answer]
 
 
 class DeferredEffects:
@@ -146,6 +211,7 @@ class UnitOfWork:
         self.concurrent_effects = concurrent_effects
         self.indexer: Indexer | None = None  # set by reindex(..., indexer=...)
         self.effects: list[Effect] = []
+        self.redis_effects: list[RedisEffect] = []  # with concurrent_effects: one pipeline for all
         self.reindexed: set[uuid.UUID] = set()
         self.committed = False
         self._reindex_placed = False
@@ -185,37 +251,56 @@ class UnitOfWork:
         self.committed = True
         _report_credit_moves(self.deps, session)
         deferred = _DEFERRED.get()
-        if deferred is not None and self.effects:
+        if deferred is not None and (self.effects or self.redis_effects):
+            await self.run_effects(before_answer_only=True)
             deferred.pending.append(self.run_effects)
             return
         await self.run_effects()
 
     # -- recording -------------------------------------------------------------------------------
 
-    def after_commit(self, label: str, action: AfterCommit) -> None:
-        """Run ``action`` once the transaction has committed (dropped on rollback)."""
-        self.effects.append(Effect(label, action))
+    def after_commit(self, label: str, action: AfterCommit, *, before_answer: bool = False) -> None:
+        """Run ``action`` once the transaction has committed (dropped on rollback). At the HTTP
+        edge effects run after the answer is sent (``deferred_effects``), unless ``before_answer``:
+        one whose loss in a crash right after the answer would break a promise the answer made (a
+        hold's deadline: its expiry on time) runs before it."""
+        self.effects.append(Effect(label, action, before_answer))
+
+    def after_commit_redis(
+        self,
+        label: str,
+        queue: Callable[[Pipeline], object],
+        then: RedisReplies | None = None,
+        *,
+        before_answer: bool = False,
+    ) -> None:
+        """Send Redis commands once the transaction has committed (``queue`` puts them on a
+        pipeline; ``then`` sees their replies). With ``concurrent_effects`` every such effect of
+        the commit shares ONE round trip (those ``before_answer`` one of their own: see
+        ``after_commit``); otherwise each is an effect of its own, in order."""
+        effect = RedisEffect(label, queue, then, before_answer)
+        if self.concurrent_effects:
+            self.redis_effects.append(effect)
+            return
+        redis = self.deps.redis
+        self.after_commit(label, lambda: run_redis_effects(redis, [effect]), before_answer=before_answer)
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         """Publish one event on a pub/sub channel after the commit (cart events, new leads, prices)."""
-        redis = self.deps.redis
         data = json.dumps(payload, default=str)
-        self.after_commit(f"publish {channel}", lambda: redis.publish(channel, data))
+        self.after_commit_redis(f"publish {channel}", lambda pipe: pipe.publish(channel, data))
 
     def publish_many(self, channel: str, payloads: Iterable[dict[str, Any]]) -> None:
         """Publish several events on one channel in one pipelined round trip after the commit."""
         data = [json.dumps(payload, default=str) for payload in payloads]
         if not data:
             return
-        redis = self.deps.redis
 
-        async def send() -> None:
-            async with redis.pipeline(transaction=False) as pipe:
-                for item in data:
-                    pipe.publish(channel, item)
-                await pipe.execute()
+        def queue(pipe: Pipeline) -> None:
+            for item in data:
+                pipe.publish(channel, item)
 
-        self.after_commit(f"publish {len(data)} on {channel}", send)
+        self.after_commit_redis(f"publish {len(data)} on {channel}", queue)
 
     def enqueue(
         self, job: JobName, *args: object, job_id: str | None = None, kwargs: dict[str, object] | None = None
@@ -242,27 +327,40 @@ class UnitOfWork:
     def discard(self) -> None:
         """Drop every recorded effect (the transaction rolled back)."""
         self.effects.clear()
+        self.redis_effects.clear()
         self.reindexed.clear()
         self._reindex_placed = False
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def run_effects(self) -> None:
-        """Run the recorded effects in the order recorded (started in that order and run at once
-        with ``concurrent_effects``); failures are logged, not raised."""
-        effects, self.effects = self.effects, []
-        if self.concurrent_effects and len(effects) > 1:
-            await asyncio.gather(*(self._run_effect(effect) for effect in effects))
+    async def run_effects(self, *, before_answer_only: bool = False) -> None:
+        """Run the recorded effects (only those ``before_answer``, when told) in the order
+        recorded (started in that order and run at once with ``concurrent_effects``); failures
+        are logged, not raised."""
+        effects, self.effects = _split(self.effects, before_answer_only)
+        redis_effects, self.redis_effects = _split(self.redis_effects, before_answer_only)
+        if self.concurrent_effects:
+            if self._reindex_placed and self.indexer is None and not before_answer_only:
+                # the index job joins the pipeline
+                effects = [effect for effect in effects if effect.label != "reindex"]
+                redis_effects.extend(self._reindex_job())
+            runs = [run_logged(effect) for effect in effects]
+            await asyncio.gather(run_redis_effects(self.deps.redis, redis_effects), *runs)
             return
         for effect in effects:
-            await self._run_effect(effect)
+            await run_logged(effect)
 
-    @staticmethod
-    async def _run_effect(effect: Effect) -> None:
-        try:
-            await effect.run()
-        except Exception:  # committed already: each effect kind has its own repair path
-            log.exception("after-commit effect failed: %s", effect.label)
+    def _reindex_job(self) -> list[RedisEffect]:
+        ids, self.reindexed, self._reindex_placed = sorted(self.reindexed), set(), False
+        if not ids:
+            return []
+        deps = self.deps
+        args = reindex_args(ids)
+
+        def queue(pipe: Pipeline) -> None:
+            queue_enqueue(pipe, deps.arq, deps.settings.arq_queue_name, JobName.INDEX_LEADS, args)
+
+        return [RedisEffect(f"enqueue {JobName.INDEX_LEADS}", queue)]
 
     async def _reindex(self) -> None:
         ids, self.reindexed, self._reindex_placed = sorted(self.reindexed), set(), False

@@ -118,14 +118,14 @@ async def test_detached_rows_are_the_orm_rows_and_no_change_to_them_is_written(
 async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
     deps: Deps, make_lead: Any, make_user: Any
 ) -> None:
-    """The cart repository's driver statements: holds with the first result under a key (one
-    statement, with and without either), leads locked and holds deleted by one array parameter,
-    the ledger posted, and the sale written as one statement: purchases in the order given,
-    seats filled, the first result stored once."""
+    """The cart repository's driver statements: holds with the first result under a key and the
+    timer cleared (one statement, with and without either), leads locked and holds deleted by one
+    array parameter, and the sale written as one statement: holds deleted, the spend posted with
+    its balance, purchases in the order given, seats filled, the first result stored once."""
     buyer = await make_user(credits=100)
     leads = [await make_lead(price_credits=3, max_buyers=1 + i % 2) for i in range(3)]
     async with deps.sessionmaker() as session, session.begin():
-        assert await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "k") == ([], None)
+        assert await cart_repo.take_cart(session, buyer.id, "checkout", "k") == ([], None)
         session.add(Cart(user_id=buyer.id, expires_at=NOW + timedelta(minutes=5), started_at=NOW))
         await session.flush()
         for lead in leads:
@@ -136,8 +136,12 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
     async with deps.sessionmaker() as session, session.begin():
         cart = await cart_repo.lock_cart_row(session, buyer.id)
         assert cart.expires_at is not None and orm_inspect(cart).detached
-        await cart_repo.clear_cart_timer(session, cart)
-        holds, record = await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "driver")
+        savepoint = await session.begin_nested()  # a failed checkout rolls the cleared timer back
+        await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
+        await savepoint.rollback()
+        assert (await cart_repo.lock_cart_row(session, buyer.id)).expires_at == cart.expires_at
+        holds, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
+        assert (await cart_repo.lock_cart_row(session, buyer.id)).expires_at is None
         assert record is None
         alone = await cart_repo.holds_of(session, buyer.id)
         assert [(h.id, h.lead_id, h.held_until) for h in holds] == [
@@ -146,12 +150,8 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         assert sorted(h.lead_id for h in holds) == sorted(lead.id for lead in leads)
         locked = await cart_repo.lock_leads(session, [lead.id for lead in leads])
         assert sorted(locked) == sorted(lead.id for lead in leads)
-        deleted = await cart_repo.delete_holds(session, buyer.id, [h.id for h in holds[:2]])
-        assert sorted(lead_id for lead_id, _ in deleted) == sorted(h.lead_id for h in holds[:2])
         user = await ledger.lock_user_row(session, buyer.id)
-        ref = f"t:{uuid.uuid4()}"
-        posting = await ledger.post(session, buyer.id, -9, "SPEND", "test", ref=ref, locked=user)
-        assert (posting.created, posting.balance, user.credit_balance) == (True, 91, 91)
+        assert user.credit_balance == 100 and orm_inspect(user).detached
         values = [
             {
                 "id": uuid.uuid4(),
@@ -165,12 +165,17 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
             for i, lead in enumerate(reversed(leads))
         ]
         first = {"user_id": buyer.id, "operation": "checkout", "key": "driver", "request_hash": "h"}
-        sale = await cart_repo.complete_sale(session, values, {**first, "response": {"ok": True}})
-        assert sale.result_stored
+        spend = {"amount": -9, "balance_after": 91, "kind": "SPEND", "reason": "test", "ref": "t:driver"}
+        released = [h.id for h in holds[:2]]
+        sale = await cart_repo.complete_sale(
+            session, released, values, spend, {**first, "response": {"ok": True}}
+        )
+        assert sale.result_stored and sale.spent is True
+        assert sale.released == {h.lead_id for h in holds[:2]}
         expected = [(v["id"], v["lead_id"], v["price"]) for v in values]
         assert [(p.id, p.lead_id, p.price) for p in sale.purchases] == expected
         assert sorted(sale.leads) == sorted(lead.id for lead in leads)
-        _, record = await cart_repo.holds_and_first_result(session, buyer.id, "checkout", "driver")
+        _, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
         assert record is not None and record.response == {"ok": True} and orm_inspect(record).detached
     async with deps.sessionmaker() as session:
         stored = (await session.scalars(select(Purchase).where(Purchase.user_id == buyer.id))).all()
@@ -199,7 +204,8 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
 async def test_a_sale_whose_key_was_stored_first_writes_its_rows_but_reports_it(
     deps: Deps, make_lead: Any, make_user: Any
 ) -> None:
-    """The caller raises IDEMPOTENCY_CONFLICT (rolling the sale back) when ``result_stored`` is False."""
+    """The caller raises IDEMPOTENCY_CONFLICT (rolling the sale back) when ``result_stored`` or
+    ``spent`` is False; the sale reports each."""
     buyer = await make_user(credits=10)
     lead = await make_lead(price_credits=1, max_buyers=2)
     async with deps.sessionmaker() as session, session.begin():
@@ -216,8 +222,26 @@ async def test_a_sale_whose_key_was_stored_first_writes_its_rows_but_reports_it(
         }
         first = {"user_id": buyer.id, "operation": "checkout", "key": "taken", "request_hash": "second"}
         await session.execute(update(Lead).where(Lead.id == lead.id).values(holds_count=1))
-        sale = await cart_repo.complete_sale(session, [row], {**first, "response": {"second": True}})
-        assert not sale.result_stored
+        sale = await cart_repo.complete_sale(
+            session, [], [row], None, {**first, "response": {"second": True}}
+        )
+        assert not sale.result_stored and sale.spent is None and sale.released == set()
+        await session.rollback()
+    async with deps.sessionmaker() as session, session.begin():  # a spend whose reference was posted
+        await ledger.post(session, buyer.id, -1, "SPEND", "first", ref="checkout:taken")
+    async with deps.sessionmaker() as session, session.begin():
+        await session.execute(update(Lead).where(Lead.id == lead.id).values(holds_count=1))
+        spend = {
+            "amount": -1,
+            "balance_after": 8,
+            "kind": "SPEND",
+            "reason": "again",
+            "ref": "checkout:taken",
+        }
+        row["id"] = uuid.uuid4()
+        first["key"] = "free"
+        sale = await cart_repo.complete_sale(session, [], [row], spend, {**first, "response": {}})
+        assert sale.spent is False and sale.result_stored
         await session.rollback()
     async with deps.sessionmaker() as session:
         record = await idempotency.get_record(session, buyer.id, "checkout", "taken")

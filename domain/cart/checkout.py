@@ -20,6 +20,7 @@ from aiqleads.domain.errors import DomainError, ErrorCode
 from aiqleads.domain.pricing.signals import user_actor
 
 OPERATION = "checkout"
+SPEND: ledger.LedgerKind = "SPEND"
 
 
 class HoldExpiredError(DomainError):
@@ -86,7 +87,8 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     """
     key = idempotency.check_key(key)
     cart = await repo.lock_cart_row(session, user_id)  # serialises checkouts (and retries) of this buyer
-    holds, record = await repo.holds_and_first_result(session, user_id, OPERATION, key)
+    # its holds, the first result under the key, and the timer cleared (a checkout empties the cart)
+    holds, record = await repo.take_cart(session, user_id, OPERATION, key)
     lead_ids = sorted(h.lead_id for h in holds)
     hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
     if record is not None:
@@ -99,19 +101,11 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         )
     if not holds:
         raise DomainError(ErrorCode.CART_EMPTY, "Your cart is empty: add leads before checking out.")
-    cart_deadline = cart.expires_at
-    # the emptied cart loses its timer now, before the lead locks: the row is ours already (locked
-    # first), and every statement after lock_leads lengthens the wait of checkouts sharing a lead
-    await repo.clear_cart_timer(session, cart)
+    cart_deadline = cart.expires_at  # as locked, before take_cart cleared it
     leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart_deadline is not None and cart_deadline <= now):
             raise HoldExpiredError(leads[hold.lead_id])
-    deleted = await repo.delete_holds(session, user_id, [h.id for h in holds])
-    if len(deleted) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
-        gone = {h.lead_id for h in holds} - {lead_id for lead_id, _ in deleted}
-        lost = min(gone)
-        raise HoldExpiredError(leads[lost])
     user = await ledger.lock_user_row(session, user_id)
     # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
     tier = effective_tier(user.tier, user.tier_paid_until, now)
@@ -129,24 +123,16 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
             ErrorCode.INSUFFICIENT_CREDITS,
             f"The cart costs {total} credits but your balance is {user.credit_balance}.",
         )
-    balance = user.credit_balance
-    if total > 0:
-        posting = await ledger.post(
-            session,
-            user_id,
-            -total,
-            "SPEND",
-            f"Checkout of {len(holds)} lead(s)",
-            ref=f"checkout:{key}",
-            locked=user,
-        )
-        if not posting.created:
-            raise DomainError(
-                ErrorCode.IDEMPOTENCY_CONFLICT,
-                "This idempotency key was already used for a checkout.",
-                "idempotencyKey",
-            )
-        balance = posting.balance
+    balance = user.credit_balance - total
+    spend = None
+    if total > 0:  # as ledger.post posts it, in the sale's statement
+        spend = {
+            "amount": -total,
+            "balance_after": balance,
+            "kind": SPEND,
+            "reason": f"Checkout of {len(holds)} lead(s)",
+            "ref": f"checkout:{key}",
+        }
     # the scores as sold (read with the lock, so no rescoring lands before the commit): a
     # FRAUDULENT return is verified only when the score crossed the threshold after the purchase
     bought = [
@@ -161,29 +147,30 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
         }
         for h in holds
     ]
-    first_result = {
-        "purchase_ids": [str(p["id"]) for p in bought],
-        "credits_spent": total,
-        "balance": balance,
-    }
-    # the purchases, the seats and the first result under the key in one statement (one round trip)
+    response = {"purchase_ids": [str(p["id"]) for p in bought], "credits_spent": total, "balance": balance}
+    first_result = {"user_id": user_id, "operation": OPERATION, "key": key, "request_hash": hashed}
+    # holds, spend, purchases, seats and the first result under the key: one statement, after
+    # which only the commit is left of the lead locks' hold time; a part that did not take is
+    # raised, rolling the rest back
     sale = await repo.complete_sale(
-        session,
-        bought,
-        {
-            "user_id": user_id,
-            "operation": OPERATION,
-            "key": key,
-            "request_hash": hashed,
-            "response": first_result,
-        },
+        session, [h.id for h in holds], bought, spend, {**first_result, "response": response}
     )
+    if len(sale.released) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
+        raise HoldExpiredError(leads[min({h.lead_id for h in holds} - sale.released)])
+    if sale.spent is False:
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            "This idempotency key was already used for a checkout.",
+            "idempotencyKey",
+        )
     if not sale.result_stored:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,
             "Another request with this idempotency key was processed at the same time.",
             "idempotencyKey",
         )
+    if sale.spent:
+        ledger.note_posted(session, user, SPEND, -total)
     views = [PurchaseView(p, sale.leads[p.lead_id]) for p in sale.purchases]
     effects = Effects()
     effects.events.append(CartEvent(user_id, "CHECKED_OUT", None, None, None, now))

@@ -6,18 +6,20 @@ import logging
 import uuid
 from datetime import datetime
 
+from redis.asyncio.client import Pipeline
+
 from aiqleads.domain.cart.events import Effects
 from aiqleads.domain.cart.timers import TimerStore
 from aiqleads.domain.core.interactions import (
     Interaction,
     InteractionKind,
     interaction,
-    record_interactions,
+    queue_interactions,
     user_of_actor,
 )
 from aiqleads.domain.events import cart_channel
-from aiqleads.domain.jobs import JobName, enqueue, profile_update_job_id
-from aiqleads.domain.pricing.signals import SignalKind, record_signals
+from aiqleads.domain.jobs import JobName, profile_update_job_id, queue_enqueue
+from aiqleads.domain.pricing.signals import SignalKind, queue_signals, reprice_bursts
 from aiqleads.domain.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,11 @@ def schedule_deadlines(uow: UnitOfWork, deadlines: list[tuple[uuid.UUID, datetim
     if not deadlines:
         return
     store = TimerStore.for_settings(uow.deps.redis, uow.settings)
-    uow.after_commit(f"arm {len(deadlines)} hold deadline(s)", lambda: store.arm(list(deadlines)))
+    items = list(deadlines)
+    # armed before the answer: a crash right after it must not leave the hold to reconciliation
+    uow.after_commit_redis(
+        f"arm {len(items)} hold deadline(s)", lambda pipe: store.queue_arm(pipe, items), before_answer=True
+    )
 
 
 def record_demand(uow: UnitOfWork, signals: list[tuple[uuid.UUID, SignalKind, str]]) -> None:
@@ -39,7 +45,11 @@ def record_demand(uow: UnitOfWork, signals: list[tuple[uuid.UUID, SignalKind, st
         return
     redis, queue = uow.deps.redis, uow.settings.arq_queue_name
     items: list[tuple[uuid.UUID, SignalKind, str | None]] = list(signals)
-    uow.after_commit(f"{len(items)} demand signal(s)", lambda: record_signals(redis, items, queue_name=queue))
+    uow.after_commit_redis(
+        f"{len(items)} demand signal(s)",
+        lambda pipe: queue_signals(pipe, items, queue_name=queue),
+        lambda replies: reprice_bursts(redis, items, replies, queue_name=queue),
+    )
 
 
 _PROFILE_KINDS = {"cart_add": InteractionKind.HOLD, "purchase": InteractionKind.BUY}
@@ -49,13 +59,15 @@ def record_profile_interactions(uow: UnitOfWork, items: list[Interaction]) -> No
     """After the commit, buffer the buyers' holds and buys and trigger their profile update."""
     if not items:
         return
-    redis, arq, queue = uow.deps.redis, uow.deps.arq, uow.settings.arq_queue_name
+    arq, queue = uow.deps.arq, uow.settings.arq_queue_name
 
-    async def send() -> None:
-        if await record_interactions(redis, queue, items):
-            await enqueue(arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
+    def queue_buffer(pipe: Pipeline) -> None:
+        # the update job in the same round trip: one already queued absorbs it (its job id), and
+        # with the buffer refused it finds nothing new
+        queue_interactions(pipe, queue, items)
+        queue_enqueue(pipe, arq, queue, JobName.UPDATE_PROFILES, job_id=profile_update_job_id(queue))
 
-    uow.after_commit(f"buffer {len(items)} interaction(s)", send)
+    uow.after_commit_redis(f"buffer {len(items)} interaction(s)", queue_buffer)
 
 
 def record_cart_effects(uow: UnitOfWork, effects: Effects) -> None:

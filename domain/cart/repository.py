@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     text,
     update,
@@ -35,7 +36,7 @@ from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.plans import effective_tier
 from aiqleads.domain.core.seats import Hold, Purchase
 from aiqleads.domain.core.user import User
-from aiqleads.domain.credits import idempotency
+from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.credits.models import IdempotencyRecord
 
 
@@ -83,20 +84,9 @@ def _lock_cart_row() -> Select[Any]:
 
 async def lock_cart_row(session: AsyncSession, user_id: uuid.UUID) -> Cart:
     """``lock_cart`` for a caller that only reads the row (a checkout): a detached copy, on the driver;
-    its timer changes through ``clear_cart_timer``."""
+    the checkout clears its timer with ``take_cart``."""
     rows = await fetch_entities(session, Cart, _lock_cart_row, {"user_id": user_id})
     return rows[0] if rows else await lock_cart(session, user_id)
-
-
-@functools.cache
-def _clear_cart_timer() -> Any:
-    return update(Cart).where(Cart.user_id == bindparam("user_id")).values(started_at=None, expires_at=None)
-
-
-async def clear_cart_timer(session: AsyncSession, cart: Cart) -> None:
-    """An emptied cart has no timer (the next hold starts one); no statement when it has none."""
-    if cart.started_at is not None or cart.expires_at is not None:
-        await run(session, _clear_cart_timer, {"user_id": cart.user_id})
 
 
 async def get_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
@@ -118,14 +108,16 @@ async def holds_of(session: AsyncSession, user_id: uuid.UUID) -> list[Hold]:
     return await fetch_entities(session, Hold, _holds_of, {"user_id": user_id})
 
 
-async def holds_and_first_result(
+async def take_cart(
     session: AsyncSession, user_id: uuid.UUID, operation: str, key: str
 ) -> tuple[list[Hold], IdempotencyRecord | None]:
-    """``holds_of`` and ``idempotency.get_record`` of the same user in ONE statement (a checkout
-    reads both right after locking the cart); detached rows."""
-    rows = await run(
-        session, _holds_and_first_result, {"user_id": user_id, "operation": operation, "key": key}
-    )
+    """What a checkout reads right after locking the cart, in ONE statement: the cart's holds
+    (``holds_of``) and the first result under its key (``idempotency.get_record``), detached; and
+    the cart's timer cleared, since a checkout empties the cart (one that fails rolls back; a
+    replay finds an empty cart, which has no timer, and a key reused on a new cart is refused,
+    rolling back)."""
+    values = {"user_id": user_id, "operation": operation, "key": key}
+    rows = await run(session, _take_cart, values)
     width = len(loaded_columns(IdempotencyRecord))
     record = detached(IdempotencyRecord, rows[0]) if rows and rows[0][0] is not None else None
     holds = [detached(Hold, row, width) for row in rows if row[width] is not None]
@@ -133,9 +125,18 @@ async def holds_and_first_result(
 
 
 @functools.cache
-def _holds_and_first_result() -> Select[Any]:
+def _take_cart() -> Select[Any]:
     record = IdempotencyRecord
     user = bindparam("user_id", type_=Hold.user_id.type)
+    # a data-modifying CTE runs whether or not the query reads it; no write when there is no timer
+    timed = or_(Cart.started_at.is_not(None), Cart.expires_at.is_not(None))
+    cleared = (
+        update(Cart)
+        .where(Cart.user_id == user, timed)
+        .values(started_at=None, expires_at=None)
+        .returning(Cart.user_id)
+        .cte("cleared")
+    )
     # one row per hold (none: one row of nulls), each carrying the record's columns (or nulls)
     anchor = select(literal(1).label("one")).subquery("anchor")
     found = and_(
@@ -147,6 +148,7 @@ def _holds_and_first_result() -> Select[Any]:
         .outerjoin(record, found)
         .outerjoin(Hold, Hold.user_id == user)
         .order_by(Hold.created_at, Hold.id)
+        .add_cte(cleared)
     )
 
 
@@ -405,30 +407,44 @@ async def purchases_with_leads(
 
 @dataclass(frozen=True)
 class Sale:
-    """What ``complete_sale`` wrote: the purchases, the leads after their seats filled, and whether
-    the first result was stored under its idempotency key (False: another request stored one first)."""
+    """What ``complete_sale`` wrote: the purchases, the leads after their seats filled, the leads
+    whose holds it deleted, whether the spend was posted (None: nothing to pay) and whether the
+    first result was stored under its key (False: another request stored one first)."""
 
     purchases: list[Purchase]
     leads: dict[uuid.UUID, Lead]
+    released: set[uuid.UUID]
+    spent: bool | None
     result_stored: bool
 
 
 async def complete_sale(
-    session: AsyncSession, purchases: Sequence[dict[str, Any]], first_result: dict[str, Any]
+    session: AsyncSession,
+    hold_ids: Sequence[uuid.UUID],
+    purchases: Sequence[dict[str, Any]],
+    spend: dict[str, Any] | None,
+    first_result: dict[str, Any],
 ) -> Sale:
-    """Write a checkout in ONE statement: the purchase rows (one unnest insert), its first result
-    under its idempotency key (``first_result``: the columns of ``idempotency.save_record``), and
-    one held seat of each lead turned into a bought one (a lead with every seat bought is
-    SOLD_OUT); the caller holds the cart, lead and user locks. Rows returned are detached."""
+    """Write a checkout in ONE statement, under the cart, lead and user locks the caller holds:
+    its holds deleted, the spend posted (``spend``: the parameters of ``ledger.spend_ctes``), the
+    purchase rows inserted (one unnest insert), one held seat of each lead turned into a bought
+    one (a lead with every seat bought is SOLD_OUT), and the first result stored under its
+    idempotency key (``first_result``: the columns of ``idempotency.save_record``). The caller
+    checks the outcome and raises (rolling all of it back) when a part did not take. Rows
+    returned are detached."""
     values: dict[str, Any] = {f"bought_{name}": [row[name] for row in purchases] for name in _PURCHASE_VALUES}
-    values.update(first_result)
-    rows = await run(session, _complete_sale, values)
+    values.update(first_result, released_ids=list(hold_ids))
+    values.update(spend or {})
+    rows = await run(session, _complete_sale, values, spend is not None)
     bought = [detached(Purchase, [row.get(key) for key, _ in loaded_columns(Purchase)]) for row in purchases]
+    width = len(loaded_columns(Lead))
     leads = {lead.id: lead for lead in (detached(Lead, row) for row in rows)}
-    stored = bool(rows) and rows[0][-1] == 1
-    if rows and rows[0][-2] != len(purchases):  # the insert wrote every row or raised
-        raise RuntimeError(f"checkout wrote {rows[0][-2]} of {len(purchases)} purchases")
-    return Sale(bought, leads, stored)
+    outcome: list[Any] = rows[0][width:] if rows else [0, 0, None, 0]
+    written, stored, released = outcome[0], outcome[1], outcome[2]
+    if rows and written != len(purchases):  # the insert wrote every row or raised
+        raise RuntimeError(f"checkout wrote {written} of {len(purchases)} purchases")
+    spent = bool(outcome[3]) if spend is not None else None
+    return Sale(bought, leads, set(released or ()), spent, stored == 1)
 
 
 _PURCHASE_VALUES = (
@@ -443,12 +459,19 @@ _PURCHASE_VALUES = (
 
 
 @functools.cache
-def _complete_sale() -> ReturningUpdate[Any]:
+def _complete_sale(charged: bool) -> ReturningUpdate[Any]:
     # one array per purchase column, unnested into rows: one statement whatever the cart size
     table = cast(Table, Purchase.__table__)
     names = ", ".join(_PURCHASE_VALUES)
     arrays = ", ".join(f":bought_{name}" for name in _PURCHASE_VALUES)
     typed = (bindparam(f"bought_{name}", type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES)
+    released = (
+        delete(Hold)
+        .where(Hold.user_id == bindparam("user_id", type_=Hold.user_id.type))
+        .where(Hold.id == any_(bindparam("released_ids", type_=ARRAY(Hold.id.type))))
+        .returning(Hold.lead_id)
+        .cte("released")
+    )
     bought = (
         text(f"INSERT INTO purchases ({names}) SELECT * FROM unnest({arrays}) RETURNING 1")
         .bindparams(*typed)
@@ -456,7 +479,17 @@ def _complete_sale() -> ReturningUpdate[Any]:
         .cte("bought")
     )
     stored = idempotency.first_result_insert().cte("stored")
-    return (
+    outcome: list[Any] = [
+        select(func.count()).select_from(bought).scalar_subquery(),
+        select(func.count()).select_from(stored).scalar_subquery(),
+        select(func.array_agg(released.c.lead_id)).scalar_subquery(),
+    ]
+    ctes: list[Any] = [released]
+    if charged:
+        entry, moved = ledger.spend_ctes()
+        ctes += [entry, moved]
+        outcome.append(select(func.count()).select_from(entry).scalar_subquery())
+    statement = (
         update(Lead)
         .where(Lead.id == any_(bindparam("bought_lead_id", type_=ARRAY(Lead.id.type))))
         .values(
@@ -464,14 +497,11 @@ def _complete_sale() -> ReturningUpdate[Any]:
             holds_count=Lead.holds_count - 1,
             status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
         )
-        .returning(
-            *columns_of(Lead),
-            select(func.count()).select_from(bought).scalar_subquery(),
-            select(func.count()).select_from(stored).scalar_subquery(),
-        )
-        .add_cte(bought)
-        .add_cte(stored)
+        .returning(*columns_of(Lead), *outcome)
     )
+    for cte in [*ctes, bought, stored]:
+        statement = statement.add_cte(cte)
+    return statement
 
 
 async def lock_purchase(session: AsyncSession, user_id: uuid.UUID, purchase_id: uuid.UUID) -> Purchase | None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from aiqleads.domain.settings import Settings
 
@@ -95,11 +96,15 @@ class TimerStore:
         """Schedule deadlines (already-armed ones, even leased, are left alone)."""
         if not items:
             return
-        mapping: dict[str, float] = {self.member(u, d): float(to_ms(d)) for u, d in items}
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self.key, mapping, nx=True)
-            pipe.expire(self.key, self.ttl_seconds)
+            self.queue_arm(pipe, items)
             await pipe.execute()
+
+    def queue_arm(self, pipe: Pipeline, items: list[tuple[uuid.UUID, datetime]]) -> None:
+        """``arm``'s commands on a pipeline (sent with other effects of one commit)."""
+        mapping: dict[str, float] = {self.member(u, d): float(to_ms(d)) for u, d in items}
+        pipe.zadd(self.key, mapping, nx=True)
+        pipe.expire(self.key, self.ttl_seconds)
 
     async def claim_due(self, now_ms: int, lease_ms: int, limit: int = 100) -> tuple[list[Claim], int | None]:
         """Atomically take up to ``limit`` deadlines due at now_ms (each goes to exactly one caller).

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,13 @@ async def record_interactions(redis: Redis, queue_name: str, items: Iterable[Int
         log.warning("could not record %d interaction(s)", len(payload), exc_info=True)
         return False
     return True
+
+
+def queue_interactions(pipe: Pipeline, queue_name: str, items: Iterable[Interaction]) -> None:
+    """``record_interactions``' command on a pipeline (sent with other effects of one commit)."""
+    payload = [item.encode() for item in items]
+    if payload:
+        pipe.rpush(buffer_key(queue_name), *payload)
 
 
 def interaction(user_id: uuid.UUID, lead_id: uuid.UUID, kind: InteractionKind) -> Interaction:

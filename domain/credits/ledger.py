@@ -17,12 +17,17 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
+    CTE,
+    BigInteger,
     ColumnElement,
     Select,
     Table,
+    TextClause,
     TextualSelect,
+    Uuid,
     and_,
     bindparam,
+    column,
     func,
     select,
     text,
@@ -64,25 +69,56 @@ def _lock_user() -> Select[tuple[User]]:
     )
 
 
+_POSTED = ("user_id", "amount", "balance_after", "kind", "reason", "ref")
+# the cached balance moves only when the entry was written (the CTE named entry returned a row)
+_MOVE = (
+    "UPDATE users SET credit_balance = credit_balance + :amount"
+    " WHERE id = :user_id AND EXISTS (SELECT 1 FROM entry)"
+)
+
+
+def _entry_sql(once: bool, returned: str) -> str:
+    conflict = " ON CONFLICT (user_id, kind, ref) WHERE ref IS NOT NULL DO NOTHING" if once else ""
+    names = ", ".join(_POSTED)
+    values = ", ".join(f":{name}" for name in _POSTED)
+    return f"INSERT INTO credit_ledger ({names}) VALUES ({values}){conflict} RETURNING {returned}"
+
+
+def _typed(sql: str) -> TextClause:
+    table = cast(Table, CreditLedgerEntry.__table__)
+    used = [name for name in _POSTED if f":{name}" in sql]
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in used))
+
+
 @functools.cache
 def _post_statement(once: bool) -> TextualSelect:
     """Append an entry and move the cached balance in ONE statement (the balance moves only when
     the entry was written); ``once``: a (user, kind, ref) already posted writes nothing, returns
     no row (the partial unique index answers a repeat, no pre-check)."""
-    table = cast(Table, CreditLedgerEntry.__table__)
     columns = columns_of(CreditLedgerEntry)
     returned = ", ".join(column.name for column in columns)
-    conflict = " ON CONFLICT (user_id, kind, ref) WHERE ref IS NOT NULL DO NOTHING" if once else ""
-    sql = (
-        "WITH entry AS (INSERT INTO credit_ledger (user_id, amount, balance_after, kind, reason, ref)"
-        f" VALUES (:user_id, :amount, :balance_after, :kind, :reason, :ref){conflict} RETURNING {returned}),"
-        " moved AS (UPDATE users SET credit_balance = credit_balance + :amount"
-        " WHERE id = :user_id AND EXISTS (SELECT 1 FROM entry))"
-        f" SELECT {returned} FROM entry"
-    )
-    names = ("user_id", "amount", "balance_after", "kind", "reason", "ref")
-    clause = text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in names))
-    return clause.columns(*columns)
+    sql = f"WITH entry AS ({_entry_sql(once, returned)}), moved AS ({_MOVE}) SELECT {returned} FROM entry"
+    return _typed(sql).columns(*columns)
+
+
+@functools.cache
+def spend_ctes() -> tuple[CTE, CTE]:
+    """``post``'s two writes with a reference, as the CTEs ``entry`` (its id; no row when the
+    reference was posted before) and ``moved`` of a larger statement (a checkout's sale), for a
+    caller holding the user's row lock that checked the balance as ``post`` does; parameters
+    named after the entry's columns. ``note_posted`` then counts it."""
+    entry = _typed(_entry_sql(True, "id")).columns(column("id", BigInteger)).cte("entry")
+    moved = _typed(f"{_MOVE} RETURNING id").columns(column("id", Uuid)).cte("moved")
+    return entry, moved
+
+
+def note_posted(session: AsyncSession, user: User, kind: LedgerKind, amount: int) -> int:
+    """After ``spend_ctes`` wrote an entry: the loaded row mirrors the new balance, the move is
+    counted at commit; returns that balance."""
+    balance = user.credit_balance + amount
+    set_committed_value(user, "credit_balance", balance)
+    note_credit_move(session, kind, amount)
+    return balance
 
 
 @functools.cache
@@ -164,9 +200,7 @@ async def post(
         existing = await find_by_ref(session, user_id, kind, ref)
         assert existing is not None
         return Posting(existing, user.credit_balance, created=False)
-    set_committed_value(user, "credit_balance", new_balance)  # the loaded row mirrors what was written
-    note_credit_move(session, kind, amount)
-    return Posting(entry, new_balance, created=True)
+    return Posting(entry, note_posted(session, user, kind, amount), created=True)
 
 
 async def users_without_entry(

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from aiqleads.domain.jobs import JobName, enqueue_debounced
+from aiqleads.domain.jobs import JobName, enqueue_debounced, queue_debounced
 from aiqleads.domain.pricing.engine import DemandSignals
 from aiqleads.domain.settings import Settings
 
@@ -146,42 +147,76 @@ async def record_signals(
 ) -> list[bool]:
     """Count several (lead, kind, actor) signals in ONE pipelined round trip, each exactly as
     ``record_signal`` counts it; per signal, whether it enqueued an immediate reprice."""
-    for _lead, kind, _actor in signals:
-        if kind not in SIGNAL_KINDS:
-            raise ValueError(f"unknown demand signal kind {kind!r}")
     if not signals:
         return []
-    ts = time.time() if now is None else now
-    bucket = int(ts // policy.bucket_seconds)
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            for lead_id, kind, actor in signals:
-                weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
-                dedupe = actor is not None and kind != "purchase"
-                pipe.eval(
-                    _RECORD,
-                    4,
-                    seen_key(lead_id, kind, actor or "-"),
-                    demand_key(lead_id),
-                    dirty_key(queue_name),
-                    burst_key(lead_id),
-                    str(policy.window_seconds),
-                    f"{kind}:{bucket}",
-                    str(policy.window_seconds + policy.bucket_seconds),
-                    str(lead_id),
-                    str(int(ts * 1000)),
-                    str(weight),
-                    str(policy.burst_window_seconds),
-                    "1" if dedupe else "0",
-                )
-            bursts = await pipe.execute()
+            queue_signals(pipe, signals, queue_name=queue_name, now=now, policy=policy)
+            replies = await pipe.execute()
     except RedisError:
         log.warning("could not record %d demand signal(s)", len(signals), exc_info=True)
         return [False] * len(signals)
-    # a burst (or any purchase) asks for an immediate reprice, at most one per lead and interval
+    return await reprice_bursts(redis, signals, replies, queue_name=queue_name, policy=policy)
+
+
+def queue_signals(
+    pipe: Pipeline,
+    signals: Sequence[tuple[uuid.UUID, SignalKind, str | None]],
+    *,
+    queue_name: str | None = None,
+    now: float | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> None:
+    """Put the counting of these signals on a pipeline (one reply each: the lead's burst weight,
+    or -1 for a repeat), then the immediate reprice every purchase asks for (one reply each:
+    whether it was enqueued); ``reprice_bursts`` takes the replies, in that order."""
+    for _lead, kind, _actor in signals:
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"unknown demand signal kind {kind!r}")
+    ts = time.time() if now is None else now
+    bucket = int(ts // policy.bucket_seconds)
+    for lead_id, kind, actor in signals:
+        weight = policy.cart_add_burst_weight if kind == "cart_add" else policy.view_burst_weight
+        dedupe = actor is not None and kind != "purchase"
+        pipe.eval(
+            _RECORD,
+            4,
+            seen_key(lead_id, kind, actor or "-"),
+            demand_key(lead_id),
+            dirty_key(queue_name),
+            burst_key(lead_id),
+            str(policy.window_seconds),
+            f"{kind}:{bucket}",
+            str(policy.window_seconds + policy.bucket_seconds),
+            str(lead_id),
+            str(int(ts * 1000)),
+            str(weight),
+            str(policy.burst_window_seconds),
+            "1" if dedupe else "0",
+        )
+    # a purchase is never a repeat: its reprice needs no reply first, and goes in the same trip
+    purchased = [lead_id for lead_id, kind, _actor in signals if kind == "purchase"]
+    queue_reprices(pipe, purchased, queue_name=queue_name, policy=policy)
+
+
+async def reprice_bursts(
+    redis: Redis,
+    signals: Sequence[tuple[uuid.UUID, SignalKind, str | None]],
+    replies: Sequence[Any],
+    *,
+    queue_name: str | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> list[bool]:
+    """From the replies of ``queue_signals``: a burst of views and holds asks for an immediate
+    reprice too (a purchase's went with the count), at most one per lead and interval; per
+    signal, whether one was enqueued."""
+    counts, purchased = list(replies[: len(signals)]), iter(replies[len(signals) :])
+    if any(isinstance(reply, Exception) for reply in replies):
+        log.warning("could not record %d demand signal(s): %r", len(signals), list(replies))
+        return [False] * len(signals)
     bursting = [
-        int(result) >= 0 and (kind == "purchase" or int(result) >= policy.burst_threshold)
-        for (_lead, kind, _actor), result in zip(signals, bursts, strict=True)
+        kind != "purchase" and int(result) >= 0 and int(result) >= policy.burst_threshold
+        for (_lead, kind, _actor), result in zip(signals, counts, strict=True)
     ]
     reprice = [lead_id for (lead_id, _kind, _actor), burst in zip(signals, bursting, strict=True) if burst]
     try:
@@ -189,7 +224,23 @@ async def record_signals(
     except RedisError:
         log.warning("could not enqueue reprices of %d lead(s)", len(reprice), exc_info=True)
         enqueued = iter([False] * len(reprice))
-    return [next(enqueued) if burst else False for burst in bursting]
+    return [
+        bool(next(purchased)) if kind == "purchase" else next(enqueued) if burst else False
+        for (_lead, kind, _actor), burst in zip(signals, bursting, strict=True)
+    ]
+
+
+def queue_reprices(
+    pipe: Pipeline,
+    lead_ids: Sequence[uuid.UUID],
+    *,
+    queue_name: str | None = None,
+    policy: SignalPolicy = DEFAULT_SIGNAL_POLICY,
+) -> None:
+    """``enqueue_reprices``' commands on a pipeline (one reply per lead: whether it was enqueued)."""
+    queue = queue_name or DEFAULT_QUEUE
+    jobs = [(JobName.REPRICE_LEAD, (str(lead_id),), debounce_key(lead_id)) for lead_id in lead_ids]
+    queue_debounced(pipe, pipe, queue, jobs, policy.debounce_ms)  # arq defaults, as enqueue_reprices
 
 
 async def enqueue_reprices(
