@@ -41,7 +41,7 @@ Purpose = Literal["api", "worker", "cli", "bench"]
 class Profile:
     """How a kind of process sizes and equips its clients."""
 
-    pool_size: int
+    connections: int  # the most database connections the process opens (all kept: no overflow)
     es_timeout: float
     event_hub: bool  # API processes fan pub/sub events out to their websockets
     payments: bool  # API processes create payments and verify webhooks
@@ -50,10 +50,14 @@ class Profile:
 
 
 PROFILES: dict[Purpose, Profile] = {
-    "api": Profile(pool_size=10, es_timeout=30, event_hub=True, payments=True, llm=False, embedder=False),
-    "worker": Profile(pool_size=5, es_timeout=60, event_hub=False, payments=False, llm=True, embedder=True),
-    "cli": Profile(pool_size=2, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False),
-    "bench": Profile(pool_size=5, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False),
+    "api": Profile(connections=30, es_timeout=30, event_hub=True, payments=True, llm=False, embedder=False),
+    "worker": Profile(
+        connections=15, es_timeout=60, event_hub=False, payments=False, llm=True, embedder=True
+    ),
+    "cli": Profile(connections=6, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False),
+    "bench": Profile(
+        connections=15, es_timeout=120, event_hub=False, payments=False, llm=False, embedder=False
+    ),
 }
 
 
@@ -133,7 +137,7 @@ async def bootstrap(
     if embedder is not None:
         profile = replace(profile, embedder=embedder)
     closers: list[Callable[[], Awaitable[object]]] = []
-    engine = make_engine(settings.database_url, pool_size=profile.pool_size)
+    engine = make_engine(settings.database_url, connections=profile.connections)
     closers.append(engine.dispose)
     try:
         redis = Redis.from_url(settings.redis_url, decode_responses=False)

@@ -22,6 +22,7 @@ from aiqleads.domain.core.lead import Lead
 from aiqleads.domain.core.seats import Hold, Purchase
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits import idempotency, ledger
+from aiqleads.domain.errors import DomainError
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -125,7 +126,10 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
     buyer = await make_user(credits=100)
     leads = [await make_lead(price_credits=3, max_buyers=1 + i % 2) for i in range(3)]
     async with deps.sessionmaker() as session, session.begin():
-        assert await cart_repo.take_cart(session, buyer.id, "checkout", "k") == ([], None)
+        taken = await cart_repo.take_cart(session, buyer.id, "checkout", "k")
+        assert (taken[0].id, taken[1:]) == (buyer.id, ([], None))
+        with pytest.raises(DomainError):  # no such user
+            await cart_repo.take_cart(session, uuid.uuid4(), "checkout", "k")
         session.add(Cart(user_id=buyer.id, expires_at=NOW + timedelta(minutes=5), started_at=NOW))
         await session.flush()
         for lead in leads:
@@ -140,7 +144,7 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
         await savepoint.rollback()
         assert (await cart_repo.lock_cart_row(session, buyer.id)).expires_at == cart.expires_at
-        holds, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
+        user, holds, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
         assert (await cart_repo.lock_cart_row(session, buyer.id)).expires_at is None
         assert record is None
         alone = await cart_repo.holds_of(session, buyer.id)
@@ -150,7 +154,6 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         assert sorted(h.lead_id for h in holds) == sorted(lead.id for lead in leads)
         locked = await cart_repo.lock_leads(session, [lead.id for lead in leads])
         assert sorted(locked) == sorted(lead.id for lead in leads)
-        user = await ledger.lock_user_row(session, buyer.id)
         assert user.credit_balance == 100 and orm_inspect(user).detached
         values = [
             {
@@ -175,7 +178,7 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         expected = [(v["id"], v["lead_id"], v["price"]) for v in values]
         assert [(p.id, p.lead_id, p.price) for p in sale.purchases] == expected
         assert sorted(sale.leads) == sorted(lead.id for lead in leads)
-        _, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
+        _, _, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
         assert record is not None and record.response == {"ok": True} and orm_inspect(record).detached
     async with deps.sessionmaker() as session:
         stored = (await session.scalars(select(Purchase).where(Purchase.user_id == buyer.id))).all()

@@ -103,7 +103,7 @@ async def seeded(settings: Settings) -> AsyncIterator[Seeded]:
     city = unique_city("Oracle")
     items = make_dataset(260, city=city, centre=CENTRE, seed=7, now=NOW) + _antimeridian_items(city)
     documents = [lead_document(i.row) for i in items]  # before the insert: the rows are still transient
-    engine = make_engine(settings.database_url, pool_size=2)
+    engine = make_engine(settings.database_url, connections=6)
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker() as session, session.begin():
         session.add_all([i.row for i in items])

@@ -67,7 +67,7 @@ def all_logs() -> Iterator[Everything]:
 
 
 async def test_engine_errors_do_not_carry_bound_parameter_values(settings: Settings) -> None:
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, connections=3)
     secret = f"s3cret-{uuid.uuid4().hex}"
     try:
         async with engine.connect() as conn:
@@ -84,7 +84,7 @@ async def test_sql_statements_rows_and_parameters_stay_out_of_logs_at_debug(
     settings: Settings, all_logs: Everything
 ) -> None:
     secret = f"row-{uuid.uuid4().hex}"
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, connections=3)
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(text("SELECT CAST(:v AS text) AS v"), {"v": secret})).one()

@@ -390,7 +390,7 @@ async def test_seed_demo_is_idempotent(fresh_db: Callable[[], Settings]) -> None
     assert (users_n, leads_n, ledger_n) == (1, 2_027, 1)
     assert history_n >= 2_027  # every lead has its initial price point
 
-    engine = make_engine(target.database_url, pool_size=1)
+    engine = make_engine(target.database_url, connections=3)
     try:
         async with make_sessionmaker(engine)() as session:
             signed_in = await login(session, target, email=seeding.DEMO_EMAIL, password=seeding.DEMO_PASSWORD)

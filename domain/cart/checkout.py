@@ -87,8 +87,9 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     """
     key = idempotency.check_key(key)
     cart = await repo.lock_cart_row(session, user_id)  # serialises checkouts (and retries) of this buyer
-    # its holds, the first result under the key, and the timer cleared (a checkout empties the cart)
-    holds, record = await repo.take_cart(session, user_id, OPERATION, key)
+    # the user locked, the holds, the first result under the key, and the timer cleared (a
+    # checkout empties the cart); the leads are locked last (repository: lock order)
+    user, holds, record = await repo.take_cart(session, user_id, OPERATION, key)
     lead_ids = sorted(h.lead_id for h in holds)
     hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
     if record is not None:
@@ -106,7 +107,6 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart_deadline is not None and cart_deadline <= now):
             raise HoldExpiredError(leads[hold.lead_id])
-    user = await ledger.lock_user_row(session, user_id)
     # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
     tier = effective_tier(user.tier, user.tier_paid_until, now)
     plan = plan_for(tier)

@@ -1,4 +1,10 @@
-"""SQL of carts, holds and purchases. Lock order everywhere: cart → leads (sorted, one batch) → user."""
+"""SQL of carts, holds and purchases.
+
+Lock order: cart → leads (sorted, one batch) → user, except a checkout: cart → user → leads, so
+that its lead locks last only for the sale's statement and the commit. The two orders never meet
+on one user and lead: the paths that lock a lead and then a user are a return's (its buyer's
+purchase of that lead) and a hold's seat change (no user lock), and a buyer cannot hold, so
+cannot check out, a lead bought before (ALREADY_PURCHASED, returned or not)."""
 
 from __future__ import annotations
 
@@ -20,7 +26,6 @@ from sqlalchemy import (
     column,
     delete,
     func,
-    literal,
     or_,
     select,
     text,
@@ -38,6 +43,7 @@ from aiqleads.domain.core.seats import Hold, Purchase
 from aiqleads.domain.core.user import User
 from aiqleads.domain.credits import idempotency, ledger
 from aiqleads.domain.credits.models import IdempotencyRecord
+from aiqleads.domain.errors import not_found
 
 
 async def lock_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart:
@@ -110,18 +116,24 @@ async def holds_of(session: AsyncSession, user_id: uuid.UUID) -> list[Hold]:
 
 async def take_cart(
     session: AsyncSession, user_id: uuid.UUID, operation: str, key: str
-) -> tuple[list[Hold], IdempotencyRecord | None]:
-    """What a checkout reads right after locking the cart, in ONE statement: the cart's holds
-    (``holds_of``) and the first result under its key (``idempotency.get_record``), detached; and
-    the cart's timer cleared, since a checkout empties the cart (one that fails rolls back; a
-    replay finds an empty cart, which has no timer, and a key reused on a new cart is refused,
-    rolling back)."""
+) -> tuple[User, list[Hold], IdempotencyRecord | None]:
+    """What a checkout reads right after locking the cart, in ONE statement, detached: the user's
+    row locked FOR UPDATE (as ``ledger.lock_user``: the tier and balance the checkout charges
+    by), the cart's holds (``holds_of``) and the first result under its key
+    (``idempotency.get_record``); and the cart's timer cleared, since a checkout empties the cart
+    (one that fails rolls back; a replay finds an empty cart, which has no timer, and a key reused
+    on a new cart is refused, rolling back). Holds and first results change only under the cart
+    lock this caller holds, so waiting here for the user's lock leaves them current."""
     values = {"user_id": user_id, "operation": operation, "key": key}
     rows = await run(session, _take_cart, values)
-    width = len(loaded_columns(IdempotencyRecord))
-    record = detached(IdempotencyRecord, rows[0]) if rows and rows[0][0] is not None else None
+    if not rows:
+        raise not_found("No such user.", "userId")
+    user_width = len(loaded_columns(User))
+    width = user_width + len(loaded_columns(IdempotencyRecord))
+    user = detached(User, rows[0])
+    record = detached(IdempotencyRecord, rows[0], user_width) if rows[0][user_width] is not None else None
     holds = [detached(Hold, row, width) for row in rows if row[width] is not None]
-    return holds, record
+    return user, holds, record
 
 
 @functools.cache
@@ -137,17 +149,18 @@ def _take_cart() -> Select[Any]:
         .returning(Cart.user_id)
         .cte("cleared")
     )
-    # one row per hold (none: one row of nulls), each carrying the record's columns (or nulls)
-    anchor = select(literal(1).label("one")).subquery("anchor")
+    # one row per hold (none: one row of nulls for them), each with the user's and the record's
     found = and_(
         record.user_id == user, record.operation == bindparam("operation"), record.key == bindparam("key")
     )
     return (
-        select(*columns_of(record), *columns_of(Hold))
-        .select_from(anchor)
+        select(*columns_of(User), *columns_of(record), *columns_of(Hold))
+        .select_from(User)
         .outerjoin(record, found)
         .outerjoin(Hold, Hold.user_id == user)
+        .where(User.id == user)
         .order_by(Hold.created_at, Hold.id)
+        .with_for_update(of=User)
         .add_cte(cleared)
     )
 

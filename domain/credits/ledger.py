@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from sqlalchemy import (
     CTE,
@@ -119,20 +119,6 @@ def note_posted(session: AsyncSession, user: User, kind: LedgerKind, amount: int
     set_committed_value(user, "credit_balance", balance)
     note_credit_move(session, kind, amount)
     return balance
-
-
-@functools.cache
-def _lock_user_row() -> Select[Any]:
-    return select(*columns_of(User)).where(User.id == bindparam("user_id")).with_for_update()
-
-
-async def lock_user_row(session: AsyncSession, user_id: uuid.UUID) -> User:
-    """``lock_user`` for a caller that only reads the row and posts with it (a checkout): a detached
-    copy, on the driver."""
-    rows = await fetch_entities(session, User, _lock_user_row, {"user_id": user_id})
-    if not rows:
-        raise not_found("No such user.", "userId")
-    return rows[0]
 
 
 async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
