@@ -98,7 +98,9 @@ def _document_cost(rows: list[Any]) -> tuple[float, int]:
     return (time.perf_counter() - started) / len(sample), len(sample)
 
 
-async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = None) -> dict[str, float]:
+async def run(
+    leads: int = 100_000, *, workers: int = 1, progress: Callable[[str], None] | None = None
+) -> dict[str, float]:
     """Seed `leads` synthetic leads privately, time reindex_all and its floors; returns the figures."""
     say = progress or (lambda line: print(line, flush=True))
     async with private_environment("reindex") as settings:
@@ -117,7 +119,7 @@ async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = 
             del rows
 
             meter = CpuMeter()
-            result = await reindex_all(deps.sessionmaker, deps.es, settings)
+            result = await reindex_all(deps.sessionmaker, deps.es, settings, workers=workers)
             reindex_cpu = meter.spent()
             assert result.indexed == leads, f"reindex indexed {result.indexed} of {leads}"
             reindex_s = result.seconds
@@ -126,7 +128,8 @@ async def run(leads: int = 100_000, *, progress: Callable[[str], None] | None = 
         finally:
             await deps.aclose()
     say(f"reindex of {leads:,} leads (figure, then the floors measured in the same run):")
-    say(_line("reindex_all (aiqleads reindex)", reindex_s, leads, bulk_s))
+    label = "aiqleads reindex" if workers == 1 else f"aiqleads reindex --workers {workers}"
+    say(_line(f"reindex_all ({label})", reindex_s, leads, bulk_s))
     say(_line("floor: bare _bulk of prebuilt documents (ES)", bulk_s, leads))
     say(_line("floor: bare SELECT of the index columns (PG)", select_s, leads))
     say(
@@ -171,8 +174,9 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--leads", type=int, default=100_000, help="synthetic leads to seed and index")
+    parser.add_argument("--workers", type=int, default=1, help="processes building documents (--workers)")
     args = parser.parse_args(argv)
-    emit_figures("reindex", asyncio.run(run(args.leads)))
+    emit_figures("reindex", asyncio.run(run(args.leads, workers=args.workers)))
 
 
 if __name__ == "__main__":

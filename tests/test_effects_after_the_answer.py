@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from aiqtest_support.asgi import post_scope
 from starlette.applications import Starlette
 
 from aiqleads.domain.bootstrap import Deps
@@ -87,25 +88,12 @@ async def test_the_answer_is_sent_before_the_operations_effects_run(
         return f"deadline armed: {await armed()}, interaction buffered: {await buffered()}"
 
     body = json.dumps({"query": ADD, "variables": {"id": to_global_id("Lead", lead.id)}}).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            (b"authorization", f"Bearer {buyer.token}".encode()),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {buyer.token}".encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = post_scope("/graphql", headers)
     answer: list[bytes] = []
     timeline: list[str] = []
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from aiqtest_support.asgi import post_scope
 from aiqtest_support.stripe_server import (
     StripeHarness,
     event_for,
@@ -448,21 +449,7 @@ async def test_a_webhook_body_over_one_megabyte_is_refused_without_being_read(st
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/webhooks/stripe",
-            "raw_path": b"/webhooks/stripe",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver"), *headers],
-            "client": ("127.0.0.1", 1234),
-            "server": ("testserver", 80),
-        }
-        await stripe.app(scope, receive, send)
+        await stripe.app(post_scope("/webhooks/stripe", headers), receive, send)
         return next(m["status"] for m in sent if m["type"] == "http.response.start"), asked
 
     megabyte = 1_000_000
