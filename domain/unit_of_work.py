@@ -135,7 +135,12 @@ async def run_redis_effects(redis: Redis, effects: Sequence[RedisEffect]) -> Non
     async with redis.pipeline(transaction=False) as pipe:
         for effect in effects:
             start = len(pipe.command_stack)
-            effect.queue(pipe)
+            try:
+                effect.queue(pipe)
+            except Exception:  # as a failing effect: logged, and the others still go out
+                del pipe.command_stack[start:]
+                log.exception("after-commit effect failed: %s", effect.label)
+                continue
             spans.append((effect, start, len(pipe.command_stack)))
         try:
             replies = await pipe.execute(raise_on_error=False)
@@ -175,10 +180,7 @@ class DeferredEffects:
         """Run each committed unit of work's effects, in commit order (failures are logged)."""
         pending, self.pending = self.pending, []
         for run_effects in pending:
-            try:
-                await run_effects()
-            except Exception:  # committed already: each effect kind has its own repair path
-                log.exception("deferred after-commit effects failed")
+            await run_logged(Effect("deferred effects", run_effects))
 
 
 # set by the HTTP edge around one GraphQL operation (see deferred_effects)
@@ -215,6 +217,7 @@ class UnitOfWork:
         self.reindexed: set[uuid.UUID] = set()
         self.committed = False
         self._reindex_placed = False
+        self._reindex_effect: Effect | None = None
         self._session: AsyncSession | None = None
         self._stack: AsyncExitStack | None = None
 
@@ -321,7 +324,8 @@ class UnitOfWork:
             self.indexer = indexer
         if not self._reindex_placed:
             self._reindex_placed = True
-            self.after_commit("reindex", self._reindex)
+            self._reindex_effect = Effect("reindex", self._reindex)
+            self.effects.append(self._reindex_effect)
         self.reindexed.update(lead_ids)
 
     def discard(self) -> None:
@@ -342,7 +346,7 @@ class UnitOfWork:
         if self.concurrent_effects:
             if self._reindex_placed and self.indexer is None and not before_answer_only:
                 # the index job joins the pipeline
-                effects = [effect for effect in effects if effect.label != "reindex"]
+                effects = [effect for effect in effects if effect is not self._reindex_effect]
                 redis_effects.extend(self._reindex_job())
             runs = [run_logged(effect) for effect in effects]
             await asyncio.gather(run_redis_effects(self.deps.redis, redis_effects), *runs)

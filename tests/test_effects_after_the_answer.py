@@ -5,6 +5,7 @@ request ends; outside the HTTP edge effects run when the unit of work ends."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -156,3 +157,21 @@ async def test_a_cart_changes_redis_effects_share_one_round_trip(
     assert result.credits_spent == 5
     assert direct == []
     assert [sorted(set(p)) for p in pipelines] == [["EVAL", "PUBLISH", "RPUSH"]], pipelines
+
+
+async def test_an_effect_that_cannot_queue_its_commands_leaves_the_others_their_round_trip(
+    deps: Deps, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = f"aiqtest:effects:{uuid.uuid4().hex}"
+
+    def broken(pipe: Any) -> None:
+        pipe.set(key, "half-queued")
+        raise ValueError("unknown demand signal kind")
+
+    async with UnitOfWork(deps, concurrent_effects=True) as uow:  # the commit is not undone by it
+        uow.after_commit_redis("broken", broken)
+        uow.after_commit_redis("counted", lambda pipe: pipe.incr(key + ":n"))
+    assert "after-commit effect failed: broken" in caplog.text
+    assert await deps.redis.get(key) is None  # its half-queued command did not go out
+    assert int(await deps.redis.get(key + ":n")) == 1
+    await deps.redis.delete(key + ":n")
