@@ -96,3 +96,87 @@ def test_values_written_with_letters_that_fold_to_ascii_are_still_redacted() -> 
         text = f"Ask for {spelled} about the roof"
         assert redact(text, contact) == _redact(text, _unchecked(contact))
         assert redact(text, contact) != text, spelled
+
+
+# --------------------------------------------------------------- the fixed patterns' pre-checks
+
+FIXED_PIECES = st.sampled_from(
+    [
+        "mail", "me", "@", "(at)", "[AT]", "{at}", "[@]", " at ", "\tAT\n", "at", "cat", "maria.lopez",
+        "gmail", ".", ". ", "(dot)", "[DOT]", "{dot}", "[.]", "(.)", " dot ", "dot", "com", "CO", "us",
+        "realty", "io", "www.", "WWW", "http://", "HTTPS://", "/", "x", "-", "_", "__", ",", "(", ")",
+        "+", "+1", "+44", "1", "12", "214", "555", "0143", "2145550143", "O", "o", "0", "\n", "  ",
+        "\uff14", "\u0664\u0665\u0666", "\u00b2", "$", "Oak", "St", "street", "Ave.", "N", "88", "4521",
+        "\u0130", "\u212a", "\u017f", "\u2013", "\uff20",
+    ]
+)  # fmt: skip
+_SEPARATORS = st.text(alphabet=" -._()/+\n\t$,", max_size=4)
+_DIGIT_GROUPS = st.sampled_from(
+    ["1", "12", "214", "555", "0143", "5550143", "20", "7946", "\u0664\u0665\u0666"]
+)
+_PHONE_SHAPED = st.lists(st.one_of(_DIGIT_GROUPS, _SEPARATORS), min_size=2, max_size=8).map("".join)
+_AT_FORMS = st.sampled_from(["@", "(at)", "[at]", "{AT}", "[@]", " at ", "\nat\t", "at", " (at) "])
+_DOT_FORMS = st.sampled_from([".", "(dot)", "[dot]", "{dot}", "[.]", "(.)", " dot ", " DOT  ", "dot", ". "])
+_WORDS = st.sampled_from(["maria", "lopez", "x", "gmail", "example", "a-b", "q_1", "w"])
+_TLD = st.sampled_from(["com", "io", "realty", "CO", "us", "comx", "c"])
+_ADDRESS_SHAPED = st.tuples(
+    st.sampled_from(["", "http://", "https://", "www.", "WWW."]),
+    _WORDS,
+    st.lists(st.tuples(_DOT_FORMS, _WORDS), max_size=2),
+    st.sampled_from(["", "", "x"]),
+    _AT_FORMS,
+    _WORDS,
+    _DOT_FORMS,
+    _TLD,
+    st.sampled_from(["", "/a", " ", "x"]),
+).map(lambda p: p[0] + p[1] + "".join(d + w for d, w in p[2]) + p[3] + p[4] + p[5] + p[6] + p[7] + p[8])
+TEXTS = st.lists(st.one_of(FIXED_PIECES, _PHONE_SHAPED, _ADDRESS_SHAPED), max_size=10).map("".join)
+FIXED = [
+    ("e-mail", visibility._EMAIL, lambda t: visibility._EMAIL_NEEDS.search(t) is not None),
+    ("URL", visibility._URL, visibility._may_hold_url),
+    ("phone", visibility._PHONE, lambda t: visibility._PHONE_NEEDS.search(t) is not None),
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=TEXTS)
+def test_a_text_a_fixed_pattern_matches_always_passes_its_precheck(text: str) -> None:
+    text = visibility._normalised(text)
+    for name, pattern, needs in FIXED:
+        if pattern.search(text) is not None:
+            assert needs(text), (name, text)
+
+
+def _every_fixed_pattern(text: str, marker: str) -> str:
+    """The redaction as it was before the pre-checks: every fixed pattern applied to every text."""
+    text = visibility._normalised(text)
+    text = visibility._URL.sub(marker, visibility._EMAIL.sub(marker, text))
+    text = visibility._STREET.sub(marker, visibility._PHONE.sub(marker, text))
+    if marker:
+        text = visibility._doubled(marker).sub(marker, text)
+    return visibility._SPACES.sub(" ", text)
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=TEXTS, marker=st.sampled_from([visibility.REDACTED, " "]))
+def test_the_prechecks_of_the_fixed_patterns_never_change_the_redaction(text: str, marker: str) -> None:
+    assert visibility._redact_text(text, (), marker) == _every_fixed_pattern(text, marker)
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=st.text(alphabet="Oo0123 .-\n\u0664x", max_size=30))
+def test_o_for_zero_reads_as_it_did(text: str) -> None:
+    before = re.compile(r"(?<=\d)[Oo]|[Oo](?=\d)")
+    assert visibility._O_FOR_ZERO.sub("0", text) == before.sub("0", text)
+
+
+def test_the_prechecks_pass_the_contacts_listings_really_carry() -> None:
+    for text in (
+        "Call 214-555-0143", "call (214) 555 0143 now", "text 555.0143", "+44 20 7946 0958", "2145550143",
+        "maria.lopez@gmail.com", "maria dot lopez at gmail dot com", "maria(at)gmail(dot)com",
+        "see www.example.com", "https://x.io/a", "example.realty", "example dot com", "(214) - 555 - 0143",
+        "214 / 555 / 0143", "maria[at]gmail[dot]com", "maria{at}gmail{dot}io",
+    ):  # fmt: skip
+        assert any(needs(visibility._normalised(text)) for _name, _pattern, needs in FIXED), text
+        assert visibility._redact_text(text, (), " ") == _every_fixed_pattern(text, " ")
+        assert visibility._redact_text(text, (), " ") != text, text

@@ -169,7 +169,9 @@ class VisibleLead:
 
 MAX_REDACTED_CHARS = 20_000  # listing text is capped well below this; beyond it nothing is shown
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"})
-_O_FOR_ZERO = re.compile(r"(?<=\d)[Oo]|[Oo](?=\d)")
+# an O next to a digit; written O-first (the same matches as "(?<=\d)[Oo]|[Oo](?=\d)") so the scan
+# jumps from O to O instead of trying a look-behind at every character
+_O_FOR_ZERO = re.compile(r"[Oo](?:(?<=\d[Oo])|(?=\d))")
 _AT = r"(?:@|\(at\)|\[at\]|\{at\}|\[@\]|\s+at\s+)"
 _DOT = r"(?:\.|\(dot\)|\[dot\]|\{dot\}|\[\.\]|\(\.\)|\s+dot\s+)"
 _TLDS = (
@@ -198,6 +200,25 @@ _PHONE = re.compile(
     r"|(?<![\w$.,])\d{3}[\s.\-/]\d{4}(?!\w)"
     rf"|(?<![\w$])\+\d{{1,3}}(?:{_SEP}\d{{1,4}}){{2,5}}+(?!\w)"
 )
+
+# What a text must contain for each fixed pattern to match in it, searched far faster than the
+# pattern itself (most listing text holds no contact at all): a text without it is left as it is.
+# Each is a necessary condition of a match (tests compare with applying every pattern):
+# - an e-mail has "@" or a spelled-out at ("(at)", "[at]", "{at}", " at ");
+_EMAIL_NEEDS = re.compile(r"@|\(at\)|\[at\]|\{at\}|\sat\s", re.IGNORECASE)
+# - a URL has "://", "www." or a dot (any spelling of _DOT ends in ".", ")", "]", "}" or "dot" and
+#   spaces) right before a known TLD;
+_URL_TLD_NEEDS = re.compile(rf"(?:[.)\]}}]|dot\s+)(?:{_TLDS})\b", re.IGNORECASE)
+# - a phone has "+" or two groups of three digits with at most four non-word characters (or "_")
+#   between them (the 10-digit forms' first two groups; the 7-digit form's three and four).
+_PHONE_NEEDS = re.compile(r"\+|\d{3}[\W_]{0,4}\d{3}")
+
+
+def _may_hold_url(text: str) -> bool:
+    # "www." is matched case-insensitively; only ASCII W and w equal it (see _ASCII_FOLD)
+    return "://" in text or "www." in text.lower() or _URL_TLD_NEEDS.search(text) is not None
+
+
 _STREET_SUFFIXES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|drive|dr|lane|ln|court|ct|way|place|pl|terrace|ter"
     "|circle|cir|parkway|pkwy|highway|hwy|trail|trl|loop|row|square|sq|crossing|xing|run|pass|path|pike"
@@ -217,7 +238,8 @@ _MIN_NAME_PART = 3
 def _normalised(text: str) -> str:
     """The text as patterns see it: compatibility forms folded (fullwidth ＠, digits), dashes as
     "-", and an O or o written next to digits read as a zero ("214 555 O143")."""
-    folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    # (ASCII text is its own NFKC form and holds none of the dashes)
+    folded = text if text.isascii() else unicodedata.normalize("NFKC", text).translate(_DASHES)
     return _O_FOR_ZERO.sub("0", folded)
 
 
@@ -251,7 +273,8 @@ class KnownValue:
     text's ASCII digits. Both are necessary conditions of a match, so skipping is always safe.
     """
 
-    source: str
+    kind: str  # how the value is spelled as a pattern: "words", "word" or "phone" (_known_source)
+    value: str  # the value (for "phone", its digits)
     flags: int
     needles: tuple[str, ...] = ()
     digits: str = ""
@@ -264,9 +287,26 @@ class KnownValue:
         return all(n in folded for n in self.needles) and self.digits in digits
 
     @property
+    def source(self) -> str:
+        """The pattern's source (written only when a text needs the pattern: most never do)."""
+        return _known_source(self.kind, self.value)
+
+    @property
     def pattern(self) -> re.Pattern[str]:
         """The compiled pattern (compiled once per process per distinct value)."""
         return _compiled(self.source, self.flags)
+
+
+def _known_source(kind: str, value: str) -> str:
+    if kind == "words":  # the words in order, with any spacing between them
+        return r"\s+".join(map(re.escape, value.split()))
+    if kind == "word":
+        return rf"\b{re.escape(value)}\b"
+    # the last seven digits (the local number) with any light separators between them, with the
+    # area code and country code optionally in front
+    local, area = value[-7:], value[-10:-7]
+    prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
+    return prefix + _SEP.join(local) + r"(?!\d)"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -274,10 +314,10 @@ def _compiled(source: str, flags: int) -> re.Pattern[str]:
     return re.compile(source, flags)
 
 
-def _words_value(value: str, source: str) -> KnownValue:
+def _words_value(kind: str, value: str) -> KnownValue:
     """A case-insensitive value whose words must each appear (checked only for ASCII values)."""
-    words = tuple(w.lower() for w in value.split())
-    return KnownValue(source, re.IGNORECASE, needles=words, checked=value.isascii())
+    words = tuple([w.lower() for w in value.split()])
+    return KnownValue(kind, value, re.IGNORECASE, needles=words, checked=value.isascii())
 
 
 def _known_values(lead: ContactFacts) -> tuple[KnownValue, ...]:
@@ -294,21 +334,17 @@ def _contact_patterns(
     if email and email.strip():
         values.append(email)
     for value in values:
-        known.append(_words_value(value, r"\s+".join(map(re.escape, value.split()))))
+        known.append(_words_value("words", value))
     phone_digits = "".join(_DIGITS.findall(phone or ""))
     if len(phone_digits) >= 7:
-        # the last seven digits (the local number) with any light separators between them, with
-        # the area code and country code optionally in front
         local = phone_digits[-7:]
-        area = phone_digits[-10:-7]
-        prefix = rf"(?:(?:\+?1{_SEP})?\(?{area}\)?{_SEP})?" if area else ""
         # separators hold no \w, so the seven digits stand together among the text's digits
         checked = local.isascii() and local.isdigit()
-        known.append(KnownValue(prefix + _SEP.join(local) + r"(?!\d)", 0, digits=local, checked=checked))
+        known.append(KnownValue("phone", phone_digits, 0, digits=local, checked=checked))
     for part in (name or "").split():
         word = part.strip(".,;:'\"()")
         if len(word) >= _MIN_NAME_PART:
-            known.append(_words_value(word, rf"\b{re.escape(word)}\b"))
+            known.append(_words_value("word", word))
     return tuple(known)
 
 
@@ -339,18 +375,23 @@ def _redact_text(text: str, known: Sequence[KnownValue], marker: str) -> str:
         return marker
     text = _normalised(text)
     # e-mails and URLs first: a name inside an address must not break the address's pattern
-    text = _URL.sub(marker, _EMAIL.sub(marker, text))
+    if _EMAIL_NEEDS.search(text) is not None:
+        text = _EMAIL.sub(marker, text)
+    if _may_hold_url(text):
+        text = _URL.sub(marker, text)
     folded: str | None = None
     digits = ""
     for value in known:
         if folded is None:  # (again) after a substitution: each check sees the text it applies to
-            folded = text.translate(_ASCII_FOLD).lower()
+            folded = (text if text.isascii() else text.translate(_ASCII_FOLD)).lower()
             digits = _NOT_ASCII_DIGIT.sub("", text)
         if value.could_match(folded, digits):
             replaced = value.pattern.sub(marker, text)
             if replaced != text:
                 text, folded = replaced, None
-    text = _STREET.sub(marker, _PHONE.sub(marker, text))
+    if _PHONE_NEEDS.search(text) is not None:
+        text = _PHONE.sub(marker, text)
+    text = _STREET.sub(marker, text)
     if marker:  # "[contact hidden] [contact hidden]" reads as one hidden thing
         text = _doubled(marker).sub(marker, text)
     return _SPACES.sub(" ", text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import multiprocessing
 import time
 import uuid
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -82,6 +82,8 @@ async def _bulk(
         operations=cast(Any, operations),
         require_alias=require_alias,
         refresh="wait_for" if refresh else False,
+        # only what went wrong comes back (not one result per document, for ES to write and us to read)
+        filter_path="errors,items.*.error",
     )
     if not response.get("errors"):
         return []
@@ -210,8 +212,8 @@ class _Row:
 
 
 def _dumps(value: Any) -> str:
-    # the same encoding as the client's JSON serializer
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # compact UTF-8 JSON, as the client's serializer writes it, at a tenth of json.dumps's cost
+    return orjson.dumps(value).decode()
 
 
 def build_bulk_bodies(
@@ -274,6 +276,7 @@ async def reindex_all(
     loop = asyncio.get_running_loop()
     pool: concurrent.futures.ProcessPoolExecutor | None = None
     slices: set[asyncio.Task[int]] = set()
+    built = False
     try:
         async with session_factory() as session:
             since = await leads_repo.database_now(session)
@@ -329,6 +332,7 @@ async def reindex_all(
             raise failures[0]
         await es.indices.put_settings(index=index, settings={"index": SERVING_SETTINGS})
         await es.indices.refresh(index=index)
+        built = True
     except BaseException:
         for task in list(slices):
             task.cancel()
@@ -339,7 +343,9 @@ async def reindex_all(
         raise
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # once built, the idle workers are waited for (and reaped: their CPU is the caller's
+            # children's); after a failure nothing waits for slices no one needs
+            pool.shutdown(wait=built, cancel_futures=True)
     previous = await swap_alias(es, settings, index)
     report(f"reindex: alias {alias} now points at {index}")
     async with session_factory() as session:

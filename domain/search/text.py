@@ -166,12 +166,21 @@ def stem(word: str) -> str:
     return word[:-1]
 
 
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _without_combining(match: re.Match[str]) -> str:
+    # only characters outside ASCII can be combining marks: the rest of the text is not looked at
+    char = match.group()
+    return "" if unicodedata.combining(char) else char
+
+
 def _fold(text: str) -> str:
     if text.isascii():
         folded = text.lower()
     else:
         decomposed = unicodedata.normalize("NFKD", text)
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+        folded = _NOT_ASCII.sub(_without_combining, decomposed).lower()
     if "," not in folded:
         return folded
     while True:
@@ -204,48 +213,75 @@ def _attached(token: str) -> str | None:
     return _count_token(match.group(1), "ba" if unit in _BATH_WORDS or unit.startswith("ba") else "br")
 
 
+# What a plain word (raw, before stemming) becomes: its stem, or "" for a stopword. A plain word is
+# one whose stem is no number, starts no phrase and has no digit, so it is never looked at beyond
+# itself (it may still be a unit after a number, or inside a phrase: those read the stems).
+# Listing text reuses few words; the memo is bounded.
+_PLAIN: dict[str, str] = {}
+_STEMS: dict[str, str] = {}
+_MAX_MEMO = 100_000
+# Stemmed tokens the loop below must look at more closely: number words and phrase starts (and
+# any token starting with a digit).
+_CLOSER_LOOK = frozenset(_NUMBER_WORDS) | _PHRASE_STARTS
+
+
+def _stemmed(word: str) -> str:
+    stemmed = _STEMS.get(word)
+    if stemmed is None:
+        stemmed = stem(word)
+        if len(_STEMS) < _MAX_MEMO:
+            _STEMS[word] = stemmed
+            if stemmed not in _CLOSER_LOOK and not stemmed[0].isdigit():
+                _PLAIN[word] = "" if stemmed in STOPWORDS else stemmed
+    return stemmed
+
+
 def tokens(text: str | None) -> list[str]:
     """Normalised tokens of a text: folded, stemmed, synonyms canonicalised, stopwords dropped."""
     if not text:
         return []
-    raw = [stem(t) for t in _TOKEN.findall(_fold(text))]
+    words = _TOKEN.findall(_fold(text))
+    plain = [_PLAIN.get(word) for word in words]
     out: list[str] = []
     i = 0
-    while i < len(raw):
-        token = raw[i]
-        # "2 bed", "two bedrooms", "2.5 baths"
-        number = _number(token)
-        if number is not None and i + 1 < len(raw):
-            unit = raw[i + 1]
-            if unit in _BED_WORDS:
-                out.append(_count_token(number, "br"))
-                i += 2
-                continue
-            if unit in _BATH_WORDS:
-                out.append(_count_token(number, "ba"))
-                i += 2
-                continue
-        attached = _attached(token) if token[0].isdigit() else None
-        if attached is not None:
-            out.append(attached)
-            i += 1
+    for closer in [k for k, known in enumerate(plain) if known is None]:
+        if closer < i:  # taken with the word before it (a unit after a number, a phrase)
             continue
-        if token not in _PHRASE_STARTS:
-            if token not in STOPWORDS:
-                out.append(token)
-            i += 1
-            continue
-        for size in range(min(_MAX_PHRASE, len(raw) - i), 0, -1):
-            replacement = _PHRASES.get(tuple(raw[i : i + size]))
+        out.extend([token for token in plain[i:closer] if token])
+        i = _look_closer(words, closer, out)
+    out.extend([token for token in plain[i:] if token])
+    return out
+
+
+def _look_closer(words: list[str], i: int, out: list[str]) -> int:
+    """Append the token(s) the word at ``i`` starts (a number and its unit, a phrase, any word met
+    for the first time); the index of the next word."""
+    token = _stemmed(words[i])
+    n = len(words)
+    # "2 bed", "two bedrooms", "2.5 baths"
+    number = _number(token)
+    if number is not None and i + 1 < n:
+        unit = _stemmed(words[i + 1])
+        if unit in _BED_WORDS:
+            out.append(_count_token(number, "br"))
+            return i + 2
+        if unit in _BATH_WORDS:
+            out.append(_count_token(number, "ba"))
+            return i + 2
+    attached = _attached(token) if token[0].isdigit() else None
+    if attached is not None:
+        out.append(attached)
+        return i + 1
+    if token in _PHRASE_STARTS:
+        window = [_stemmed(word) for word in words[i : i + _MAX_PHRASE]]
+        for size in range(len(window), 0, -1):
+            replacement = _PHRASES.get(tuple(window[:size]))
             if replacement is not None:
                 out.extend(replacement)
-                i += size
-                break
-        else:
-            if token not in STOPWORDS:
-                out.append(token)
-            i += 1
-    return out
+                return i + size
+    if token not in STOPWORDS:
+        out.append(token)
+    return i + 1
 
 
 def normalize(text: str | None) -> str:
@@ -256,8 +292,8 @@ def normalize(text: str | None) -> str:
 def expansions(normalised_tokens: Iterable[str]) -> list[str]:
     """Spelled-out variants of the canonical tokens present (index side only)."""
     seen: list[str] = []
-    for token in normalised_tokens:
-        for variant in EXPANSIONS.get(token, ()):
+    for token in [t for t in normalised_tokens if t in EXPANSIONS]:
+        for variant in EXPANSIONS[token]:
             if variant not in seen:
                 seen.append(variant)
     return seen
