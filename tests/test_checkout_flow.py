@@ -215,12 +215,12 @@ async def test_three_seat_lead_sells_exactly_three(
     assert [e["code"] for e in late["errors"]] in (["LEAD_UNAVAILABLE"], ["ALREADY_PURCHASED"])
 
 
-async def test_a_checkout_request_runs_six_statements_whatever_the_cart_size(
+async def test_a_checkout_request_runs_five_statements_whatever_the_cart_size(
     gql: Any, buyers: Any, make_lead: Any, count_statements: Any
 ) -> None:
-    """The bearer token's user; then the checkout's 4: lock cart; lock user with the holds, the
-    idempotency record and the cart timer cleared (one statement); lock leads; and the sale: holds
-    deleted, ledger entry with its balance, purchases, seats and the idempotency save (one
+    """The bearer token's user; then the checkout's 3: lock cart; lock user with the holds, the
+    idempotency record and the cart timer cleared (one statement); and the sale: leads locked,
+    seats, holds deleted, ledger entry with its balance, purchases and the idempotency save (one
     statement; BEGIN/COMMIT apart); and one purchase lookup for the answer's lead fields (the
     viewer's purchases decide what each lead shows)."""
     counts = []
@@ -241,4 +241,4 @@ async def test_a_checkout_request_runs_six_statements_whatever_the_cart_size(
                 best = counter.count
                 assert executed, counter.statements
         counts.append(best)
-    assert counts == [6, 6], counts
+    assert counts == [5, 5], counts

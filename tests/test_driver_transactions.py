@@ -121,8 +121,9 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
 ) -> None:
     """The cart repository's driver statements: holds with the first result under a key and the
     timer cleared (one statement, with and without either), leads locked and holds deleted by one
-    array parameter, and the sale written as one statement: holds deleted, the spend posted with
-    its balance, purchases in the order given, seats filled, the first result stored once."""
+    array parameter, and the sale written as one statement: leads locked, holds deleted, the spend
+    posted with its balance, purchases in the order given with their leads' fraud scores, seats
+    filled, the first result stored once."""
     buyer = await make_user(credits=100)
     leads = [await make_lead(price_credits=3, max_buyers=1 + i % 2) for i in range(3)]
     async with deps.sessionmaker() as session, session.begin():
@@ -132,11 +133,13 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
             await cart_repo.take_cart(session, uuid.uuid4(), "checkout", "k")
         session.add(Cart(user_id=buyer.id, expires_at=NOW + timedelta(minutes=5), started_at=NOW))
         await session.flush()
-        for lead in leads:
+        for i, lead in enumerate(leads):
             session.add(
                 Hold(user_id=buyer.id, lead_id=lead.id, price=3, held_until=NOW + timedelta(minutes=5))
             )
-            await session.execute(update(Lead).where(Lead.id == lead.id).values(holds_count=1))
+            await session.execute(
+                update(Lead).where(Lead.id == lead.id).values(holds_count=1, fraud_score=0.1 * (i + 1))
+            )
     async with deps.sessionmaker() as session, session.begin():
         cart = await cart_repo.lock_cart_row(session, buyer.id)
         assert cart.expires_at is not None and orm_inspect(cart).detached
@@ -163,7 +166,6 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
                 "price": 3 + i,
                 "checkout_key": "driver",
                 "purchased_at": NOW,
-                "fraud_score_at_purchase": 0.1 * i,
             }
             for i, lead in enumerate(reversed(leads))
         ]
@@ -175,15 +177,17 @@ async def test_checkout_rows_on_the_driver_match_what_the_database_holds(
         )
         assert sale.result_stored and sale.spent is True
         assert sale.released == {h.lead_id for h in holds[:2]}
-        expected = [(v["id"], v["lead_id"], v["price"]) for v in values]
-        assert [(p.id, p.lead_id, p.price) for p in sale.purchases] == expected
+        # each purchase records its lead's fraud score as the sale locked it
+        scores = {lead.id: 0.1 * (i + 1) for i, lead in enumerate(leads)}
+        expected = [(v["id"], v["lead_id"], v["price"], scores[v["lead_id"]]) for v in values]
+        assert [(p.id, p.lead_id, p.price, p.fraud_score_at_purchase) for p in sale.purchases] == expected
         assert sorted(sale.leads) == sorted(lead.id for lead in leads)
         _, _, record = await cart_repo.take_cart(session, buyer.id, "checkout", "driver")
         assert record is not None and record.response == {"ok": True} and orm_inspect(record).detached
     async with deps.sessionmaker() as session:
         stored = (await session.scalars(select(Purchase).where(Purchase.user_id == buyer.id))).all()
         assert {(p.id, p.price, p.fraud_score_at_purchase, p.purchased_at) for p in stored} == {
-            (v["id"], v["price"], v["fraud_score_at_purchase"], v["purchased_at"]) for v in values
+            (v["id"], v["price"], scores[v["lead_id"]], v["purchased_at"]) for v in values
         }
         for lead in leads:
             row = await session.get(Lead, lead.id)

@@ -78,6 +78,12 @@ async def _replay(session: AsyncSession, response: dict[str, object]) -> Checkou
     )
 
 
+async def _expired(session: AsyncSession, lead_id: uuid.UUID) -> HoldExpiredError:
+    # the lead is read only for the error's message (the transaction is rolled back)
+    leads = await repo.lock_leads(session, [lead_id])
+    return HoldExpiredError(leads[lead_id])
+
+
 async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: datetime) -> CheckoutResult:
     """Buy the cart: debit the ledger, create purchases, fill seats, empty the cart.
 
@@ -88,7 +94,7 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     key = idempotency.check_key(key)
     cart = await repo.lock_cart_row(session, user_id)  # serialises checkouts (and retries) of this buyer
     # the user locked, the holds, the first result under the key, and the timer cleared (a
-    # checkout empties the cart); the leads are locked last (repository: lock order)
+    # checkout empties the cart); the leads are locked last, by the sale (repository: lock order)
     user, holds, record = await repo.take_cart(session, user_id, OPERATION, key)
     lead_ids = sorted(h.lead_id for h in holds)
     hashed = idempotency.request_hash({"leads": [str(i) for i in lead_ids]})
@@ -103,10 +109,9 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
     if not holds:
         raise DomainError(ErrorCode.CART_EMPTY, "Your cart is empty: add leads before checking out.")
     cart_deadline = cart.expires_at  # as locked, before take_cart cleared it
-    leads = await repo.lock_leads(session, lead_ids)
     for hold in sorted(holds, key=lambda h: h.held_until):
         if hold.held_until <= now or (cart_deadline is not None and cart_deadline <= now):
-            raise HoldExpiredError(leads[hold.lead_id])
+            raise await _expired(session, hold.lead_id)
     # the tier's limits are those in effect now: upgrade → hold → downgrade gains nothing
     tier = effective_tier(user.tier, user.tier_paid_until, now)
     plan = plan_for(tier)
@@ -133,8 +138,9 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
             "reason": f"Checkout of {len(holds)} lead(s)",
             "ref": f"checkout:{key}",
         }
-    # the scores as sold (read with the lock, so no rescoring lands before the commit): a
-    # FRAUDULENT return is verified only when the score crossed the threshold after the purchase
+    # each with its lead's score as sold (the sale reads it with the lead's lock, so no rescoring
+    # lands before the commit): a FRAUDULENT return is verified only when the score crossed the
+    # threshold after the purchase
     bought = [
         {
             "id": uuid.uuid4(),
@@ -143,20 +149,19 @@ async def checkout(session: AsyncSession, user_id: uuid.UUID, key: str, now: dat
             "price": prices[h.id],
             "checkout_key": key,
             "purchased_at": now,
-            "fraud_score_at_purchase": leads[h.lead_id].fraud_score,
         }
         for h in holds
     ]
     response = {"purchase_ids": [str(p["id"]) for p in bought], "credits_spent": total, "balance": balance}
     first_result = {"user_id": user_id, "operation": OPERATION, "key": key, "request_hash": hashed}
-    # holds, spend, purchases, seats and the first result under the key: one statement, after
-    # which only the commit is left of the lead locks' hold time; a part that did not take is
-    # raised, rolling the rest back
+    # lead locks, seats, holds, spend, purchases and the first result under the key: one
+    # statement, after which only the commit is left of the lead locks' hold time; a part that did
+    # not take is raised, rolling the rest back
     sale = await repo.complete_sale(
         session, [h.id for h in holds], bought, spend, {**first_result, "response": response}
     )
     if len(sale.released) != len(holds):  # another buyer reclaimed a seat whose hold had just run out
-        raise HoldExpiredError(leads[min({h.lead_id for h in holds} - sale.released)])
+        raise await _expired(session, min({h.lead_id for h in holds} - sale.released))
     if sale.spent is False:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,

@@ -438,26 +438,33 @@ async def complete_sale(
     spend: dict[str, Any] | None,
     first_result: dict[str, Any],
 ) -> Sale:
-    """Write a checkout in ONE statement, under the cart, lead and user locks the caller holds:
-    its holds deleted, the spend posted (``spend``: the parameters of ``ledger.spend_ctes``), the
-    purchase rows inserted (one unnest insert), one held seat of each lead turned into a bought
-    one (a lead with every seat bought is SOLD_OUT), and the first result stored under its
-    idempotency key (``first_result``: the columns of ``idempotency.save_record``). The caller
-    checks the outcome and raises (rolling all of it back) when a part did not take. Rows
-    returned are detached."""
+    """Write a checkout in ONE statement, under the cart and user locks the caller holds: the
+    purchases' leads locked FOR NO KEY UPDATE in id order (the lock order's last step), one held
+    seat of each turned into a bought one (a lead with every seat bought is SOLD_OUT), its holds
+    deleted, the spend posted (``spend``: the parameters of ``ledger.spend_ctes``), the purchase
+    rows inserted (one unnest insert, each with its lead's fraud score as locked: the score it was
+    sold at), and the first result stored under its idempotency key (``first_result``: the
+    columns of ``idempotency.save_record``). The caller checks the outcome and raises (rolling all
+    of it back) when a part did not take. Rows returned are detached."""
     values: dict[str, Any] = {f"bought_{name}": [row[name] for row in purchases] for name in _PURCHASE_VALUES}
     values.update(first_result, released_ids=list(hold_ids))
     values.update(spend or {})
     rows = await run(session, _complete_sale, values, spend is not None)
-    bought = [detached(Purchase, [row.get(key) for key, _ in loaded_columns(Purchase)]) for row in purchases]
     width = len(loaded_columns(Lead))
     leads = {lead.id: lead for lead in (detached(Lead, row) for row in rows)}
+    columns = loaded_columns(Purchase)
+    bought = [detached(Purchase, [_sold(row, leads).get(key) for key, _ in columns]) for row in purchases]
     outcome: list[Any] = rows[0][width:] if rows else [0, 0, None, 0]
     written, stored, released = outcome[0], outcome[1], outcome[2]
-    if rows and written != len(purchases):  # the insert wrote every row or raised
+    if rows and written != len(purchases):  # the insert wrote a row for every seated lead or raised
         raise RuntimeError(f"checkout wrote {written} of {len(purchases)} purchases")
     spent = bool(outcome[3]) if spend is not None else None
     return Sale(bought, leads, set(released or ()), spent, stored == 1)
+
+
+def _sold(purchase: dict[str, Any], leads: dict[uuid.UUID, Lead]) -> dict[str, Any]:
+    lead = leads.get(purchase["lead_id"])
+    return {**purchase, "fraud_score_at_purchase": lead.fraud_score if lead is not None else None}
 
 
 _PURCHASE_VALUES = (
@@ -467,17 +474,34 @@ _PURCHASE_VALUES = (
     "price",
     "checkout_key",
     "purchased_at",
-    "fraud_score_at_purchase",
 )
 
 
 @functools.cache
-def _complete_sale(charged: bool) -> ReturningUpdate[Any]:
-    # one array per purchase column, unnested into rows: one statement whatever the cart size
+def _complete_sale(charged: bool) -> Select[Any]:
     table = cast(Table, Purchase.__table__)
-    names = ", ".join(_PURCHASE_VALUES)
-    arrays = ", ".join(f":bought_{name}" for name in _PURCHASE_VALUES)
-    typed = (bindparam(f"bought_{name}", type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES)
+    lead_ids = bindparam("bought_lead_id", type_=ARRAY(Lead.id.type))
+    # the leads locked in id order, so two checkouts of shared leads never wait on each other
+    # crosswise; a lock that waited reads the lead as its last writer left it
+    locked = (
+        select(Lead.id)
+        .where(Lead.id == any_(lead_ids))
+        .order_by(Lead.id)
+        .with_for_update(key_share=True)
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    seated = (
+        update(Lead)
+        .where(Lead.id.in_(select(locked.c.id)))
+        .values(
+            buyers_count=Lead.buyers_count + 1,
+            holds_count=Lead.holds_count - 1,
+            status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
+        )
+        .returning(*columns_of(Lead))
+        .cte("seated")
+    )
     released = (
         delete(Hold)
         .where(Hold.user_id == bindparam("user_id", type_=Hold.user_id.type))
@@ -485,8 +509,17 @@ def _complete_sale(charged: bool) -> ReturningUpdate[Any]:
         .returning(Hold.lead_id)
         .cte("released")
     )
+    # one array per purchase column, unnested into rows: one statement whatever the cart size
+    names = ", ".join(_PURCHASE_VALUES)
+    arrays = ", ".join(f":bought_{name}" for name in _PURCHASE_VALUES)
+    typed = (bindparam(f"bought_{name}", type_=ARRAY(table.c[name].type)) for name in _PURCHASE_VALUES)
+    picked = ", ".join(f"b.{name}" for name in _PURCHASE_VALUES)
     bought = (
-        text(f"INSERT INTO purchases ({names}) SELECT * FROM unnest({arrays}) RETURNING 1")
+        text(
+            f"INSERT INTO purchases ({names}, fraud_score_at_purchase) "
+            f"SELECT {picked}, seated.fraud_score FROM unnest({arrays}) AS b({names}) "
+            "JOIN seated ON seated.id = b.lead_id RETURNING 1"
+        )
         .bindparams(*typed)
         .columns(column("one", Integer))
         .cte("bought")
@@ -497,21 +530,13 @@ def _complete_sale(charged: bool) -> ReturningUpdate[Any]:
         select(func.count()).select_from(stored).scalar_subquery(),
         select(func.array_agg(released.c.lead_id)).scalar_subquery(),
     ]
-    ctes: list[Any] = [released]
+    ctes: list[Any] = [locked, seated, released]
     if charged:
         entry, moved = ledger.spend_ctes()
         ctes += [entry, moved]
         outcome.append(select(func.count()).select_from(entry).scalar_subquery())
-    statement = (
-        update(Lead)
-        .where(Lead.id == any_(bindparam("bought_lead_id", type_=ARRAY(Lead.id.type))))
-        .values(
-            buyers_count=Lead.buyers_count + 1,
-            holds_count=Lead.holds_count - 1,
-            status=case((Lead.buyers_count + 1 >= Lead.max_buyers, "SOLD_OUT"), else_=Lead.status),
-        )
-        .returning(*columns_of(Lead), *outcome)
-    )
+    lead_columns = [seated.c[name] for name, _ in loaded_columns(Lead)]
+    statement = select(*lead_columns, *outcome).select_from(seated)
     for cte in [*ctes, bought, stored]:
         statement = statement.add_cte(cte)
     return statement

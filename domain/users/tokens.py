@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,15 +35,35 @@ def issue_token(user_id: uuid.UUID, secret: str, ttl_seconds: int, now: datetime
     return jwt.encode(payload, secret, algorithm=_ALGORITHM)
 
 
+# Verifying a token (decoding, the HMAC, the claims) is a third of a signed-in request's
+# authentication, and a client sends the same token with every request: a token found valid is
+# remembered with its claims, and a later request only checks its expiry again (its signature
+# and issuer cannot change; its iat and nbf, valid once, stay valid). Invalid tokens are never
+# remembered. Bounded: the oldest entry makes room.
+_VERIFIED: dict[tuple[str, str], TokenClaims] = {}
+_MAX_VERIFIED = 4096
+
+
 def verify_token(token: str, secret: str) -> TokenClaims | None:
     """Return the claims of a valid, unexpired token, or None."""
+    key = (secret, token)
+    known = _VERIFIED.get(key)
+    if known is not None:
+        if known.expires_at.timestamp() > time.time():  # PyJWT: expired when exp <= now
+            return known
+        del _VERIFIED[key]
+        return None
     try:
         payload = jwt.decode(
             token, secret, algorithms=[_ALGORITHM], issuer=_ISSUER, options={"require": ["exp", "sub"]}
         )
-        return TokenClaims(uuid.UUID(payload["sub"]), datetime.fromtimestamp(payload["exp"], UTC))
+        claims = TokenClaims(uuid.UUID(payload["sub"]), datetime.fromtimestamp(payload["exp"], UTC))
     except (jwt.PyJWTError, ValueError, KeyError):
         return None
+    if len(_VERIFIED) >= _MAX_VERIFIED:
+        del _VERIFIED[next(iter(_VERIFIED))]
+    _VERIFIED[key] = claims
+    return claims
 
 
 def new_api_key() -> tuple[str, str, str]:
