@@ -180,3 +180,17 @@ def test_the_prechecks_pass_the_contacts_listings_really_carry() -> None:
         assert any(needs(visibility._normalised(text)) for _name, _pattern, needs in FIXED), text
         assert visibility._redact_text(text, (), " ") == _every_fixed_pattern(text, " ")
         assert visibility._redact_text(text, (), " ") != text, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    contact=st.sampled_from(CONTACTS),
+    texts=st.lists(
+        st.one_of(st.none(), TEXTS, st.lists(PIECES, max_size=8).map(" ".join)), min_size=1, max_size=3
+    ),
+)
+def test_a_documents_texts_are_redacted_as_index_text_redacts_each(
+    contact: Contact, texts: list[str | None]
+) -> None:
+    expected = [visibility.index_text(t, contact) for t in texts]
+    assert visibility.index_texts(contact, *texts) == expected

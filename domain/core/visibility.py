@@ -263,7 +263,7 @@ _ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212
 _NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 
-@dataclass(frozen=True, eq=False)  # compared and hashed by identity: redaction answers are cached by it
+@dataclass(eq=False, slots=True)  # compared and hashed by identity: redaction answers are cached by it
 class KnownValue:
     """One of a lead's own contact values as a pattern, with what a text must contain to match it.
 
@@ -325,8 +325,7 @@ def _known_values(lead: ContactFacts) -> tuple[KnownValue, ...]:
     return _contact_patterns(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
 
 
-@functools.lru_cache(maxsize=8192)
-def _contact_patterns(
+def _contact_values(
     street: str | None, email: str | None, phone: str | None, name: str | None
 ) -> tuple[KnownValue, ...]:
     known: list[KnownValue] = []
@@ -346,6 +345,10 @@ def _contact_patterns(
         if len(word) >= _MIN_NAME_PART:
             known.append(_words_value("word", word))
     return tuple(known)
+
+
+# the same lead comes back page after page on the read paths: its values are remembered
+_contact_patterns = functools.lru_cache(maxsize=8192)(_contact_values)
 
 
 def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) -> str:
@@ -429,3 +432,11 @@ def index_text(value: str | None, lead: Any) -> str:
     if not value:
         return ""
     return redact(value, lead, marker=" ")
+
+
+def index_texts(lead: ContactFacts, *values: str | None) -> list[str]:
+    """``index_text`` of each of a lead's texts, remembering nothing: a document is built once per
+    lead (a rebuild meets each lead once), so the read paths' memos would only fill with entries
+    never asked for again, and keep the garbage collector busy with them."""
+    known = _contact_values(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
+    return [_redact_text(value, known, " ") if value else "" for value in values]

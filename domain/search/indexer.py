@@ -188,6 +188,8 @@ async def swap_alias(es: AsyncElasticsearch, settings: Settings, new_index: str)
     return previous
 
 
+_ID = leads_repo.INDEX_NAMES.index("id")  # the keyset column of a batch row
+
 # A rebuild's cost is building the documents (the visibility policy's redaction, the text
 # analysis), so a big one on idle cores may build them in worker processes (reindex_all workers=).
 POOL_MIN_LEADS = 20_000
@@ -289,7 +291,7 @@ async def reindex_all(
         done = 0
         failures: list[BaseException] = []
 
-        async def index_slice(names: list[str], rows: list[tuple[Any, ...]]) -> int:
+        async def index_slice(names: list[str], rows: list[list[Any]]) -> int:
             try:
                 if pool is not None:
                     bodies, n = await loop.run_in_executor(pool, build_bulk_bodies, index, names, rows)
@@ -319,11 +321,11 @@ async def reindex_all(
                 await session.rollback()  # no snapshot held open across the whole rebuild
                 if not rows:
                     break
-                after = rows[-1].id
+                after = rows[-1][_ID]
                 await room.acquire()
                 if failures:
                     raise failures[0]
-                task = asyncio.create_task(index_slice(list(rows[0]._fields), [tuple(row) for row in rows]))
+                task = asyncio.create_task(index_slice(list(leads_repo.INDEX_NAMES), rows))
                 slices.add(task)
                 task.add_done_callback(finished)
         if slices:

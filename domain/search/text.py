@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _THOUSANDS = re.compile(r"(\d),(\d{3})(?!\d)")
+_DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
 
 STOPWORDS = frozenset(
     [
@@ -181,13 +182,13 @@ def _fold(text: str) -> str:
     else:
         decomposed = unicodedata.normalize("NFKD", text)
         folded = _NOT_ASCII.sub(_without_combining, decomposed).lower()
-    if "," not in folded:
-        return folded
-    while True:
+    # a thousands separator needs a digit on each side: a text without one is not scanned again
+    while _DIGIT_COMMA_DIGIT.search(folded) is not None:
         joined = _THOUSANDS.sub(r"\1\2", folded)
         if joined == folded:
             return joined
         folded = joined
+    return folded
 
 
 _NUMERIC = re.compile(r"\d+(?:\.\d+)?")
