@@ -1,6 +1,7 @@
-"""Text analysis takes shortcuts (plain words remembered with their stem, a closer look only at
-numbers and phrase starts, combining marks looked for outside ASCII only): its tokens are those of
-the straightforward reading it replaced, kept here as the reference, on cold and warm memos."""
+"""Text analysis takes shortcuts (plain words remembered with their stem; a closer look only at
+numbers and phrase starts, remembered per window of words; combining marks looked for outside ASCII
+only): its tokens are those of the straightforward reading it replaced, kept here as the reference,
+on cold and warm memos."""
 
 from __future__ import annotations
 
@@ -113,5 +114,6 @@ def test_cold_memos_give_the_same_tokens() -> None:
     warm = text.tokens(value)
     text._PLAIN.clear()
     text._STEMS.clear()
+    text._CLOSER.clear()
     assert text.tokens(value) == warm == reference_tokens(value)
     assert warm[:3] == ["2br", "2p5ba", "sfh"]

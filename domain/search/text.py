@@ -257,32 +257,45 @@ def tokens(text: str | None) -> list[str]:
 def _look_closer(words: list[str], i: int, out: list[str]) -> int:
     """Append the token(s) the word at ``i`` starts (a number and its unit, a phrase, any word met
     for the first time); the index of the next word."""
-    token = _stemmed(words[i])
-    n = len(words)
+    first = _stemmed(words[i])
+    # what the reading depends on: a number, its unit; a phrase start, the longest phrase after it
+    reach = (
+        _MAX_PHRASE if first in _PHRASE_STARTS else 2 if first[0].isdigit() or first in _NUMBER_WORDS else 1
+    )
+    window = tuple(words[i : i + reach])
+    reading = _CLOSER.get(window)
+    if reading is None:
+        reading = _read_closer(window)
+        if len(_CLOSER) < _MAX_MEMO:
+            _CLOSER[window] = reading
+    out.extend(reading[0])
+    return i + reading[1]
+
+
+# The reading of each window of words met so far (bounded): (tokens, words taken).
+_CLOSER: dict[tuple[str, ...], tuple[tuple[str, ...], int]] = {}
+
+
+def _read_closer(window: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+    token = _stemmed(window[0])
     # "2 bed", "two bedrooms", "2.5 baths"
     number = _number(token)
-    if number is not None and i + 1 < n:
-        unit = _stemmed(words[i + 1])
+    if number is not None and len(window) > 1:
+        unit = _stemmed(window[1])
         if unit in _BED_WORDS:
-            out.append(_count_token(number, "br"))
-            return i + 2
+            return (_count_token(number, "br"),), 2
         if unit in _BATH_WORDS:
-            out.append(_count_token(number, "ba"))
-            return i + 2
+            return (_count_token(number, "ba"),), 2
     attached = _attached(token) if token[0].isdigit() else None
     if attached is not None:
-        out.append(attached)
-        return i + 1
+        return (attached,), 1
     if token in _PHRASE_STARTS:
-        window = [_stemmed(word) for word in words[i : i + _MAX_PHRASE]]
-        for size in range(len(window), 0, -1):
-            replacement = _PHRASES.get(tuple(window[:size]))
+        stems = [_stemmed(word) for word in window]
+        for size in range(len(stems), 0, -1):
+            replacement = _PHRASES.get(tuple(stems[:size]))
             if replacement is not None:
-                out.extend(replacement)
-                return i + size
-    if token not in STOPWORDS:
-        out.append(token)
-    return i + 1
+                return replacement, size
+    return ((token,) if token not in STOPWORDS else ()), 1
 
 
 def normalize(text: str | None) -> str:
