@@ -155,6 +155,7 @@ async def run(
     )
     return {
         "leads": float(leads),
+        "workers": float(workers),
         "reindex_s": reindex_s,
         "leads_per_s": leads / reindex_s,
         "floor_bulk_s": bulk_s,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from aiqleads.domain.core import visibility
 from aiqleads.domain.core.visibility import _ASCII_FOLD, _contact_patterns, _redact, redact
+from aiqleads.domain.search.text import tokens
 
 
 @dataclass
@@ -189,8 +190,35 @@ def test_the_prechecks_pass_the_contacts_listings_really_carry() -> None:
         st.one_of(st.none(), TEXTS, st.lists(PIECES, max_size=8).map(" ".join)), min_size=1, max_size=3
     ),
 )
-def test_a_documents_texts_are_redacted_as_index_text_redacts_each(
-    contact: Contact, texts: list[str | None]
-) -> None:
-    expected = [visibility.index_text(t, contact) for t in texts]
-    assert visibility.index_texts(contact, *texts) == expected
+def test_a_documents_words_are_those_of_index_text(contact: Contact, texts: list[str | None]) -> None:
+    words = visibility.index_words(contact, *texts)
+    assert [tokens(w) for w in words] == [tokens(visibility.index_text(t, contact)) for t in texts]
+    # only the tidying is left out: the same text once tidied
+    tidied = [visibility._SPACES.sub(" ", visibility._doubled(" ").sub(" ", w)) for w in words]
+    assert tidied == [visibility.index_text(t, contact) for t in texts]
+
+
+STREET_PIECES = st.sampled_from(
+    ["12", "4521", "1234567", "x12", "_9", "9", "88b", "N", "ne.", "North", "Oak", "O'Neil", "st", "St.",
+     "street", "Ave", "ave.", "dr", "drive", "Way", "a.", "ab.", "hollow", "\u0664\u0665", "\u00b2", " ",
+     "  ", "\n", "\t", "-", ".", ",", "é", "İ", "K"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.lists(STREET_PIECES, max_size=14).map("".join))
+def test_the_street_pattern_matches_as_written_before(text: str) -> None:
+    before = re.compile(
+        r"\b\d{1,6}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
+        r"(?:(?:[a-z]{1,3}\.|[a-z0-9][\w'\-]{0,30}+)\s++){0,4}"
+        rf"(?:{visibility._STREET_SUFFIXES})\b\.?",
+        re.IGNORECASE,
+    )
+    assert visibility._STREET.sub("#", text) == before.sub("#", text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=TEXTS)
+def test_the_phone_precheck_finds_what_it_found_before(text: str) -> None:
+    before = re.compile(r"\+|\d{3}[\W_]{0,4}\d{3}")
+    assert (visibility._PHONE_NEEDS.search(text) is None) == (before.search(text) is None)

@@ -211,7 +211,8 @@ _EMAIL_NEEDS = re.compile(r"@|\(at\)|\[at\]|\{at\}|\sat\s", re.IGNORECASE)
 _URL_TLD_NEEDS = re.compile(rf"(?:[.)\]}}]|dot\s+)(?:{_TLDS})\b", re.IGNORECASE)
 # - a phone has "+" or two groups of three digits with at most four non-word characters (or "_")
 #   between them (the 10-digit forms' first two groups; the 7-digit form's three and four).
-_PHONE_NEEDS = re.compile(r"\+|\d{3}[\W_]{0,4}\d{3}")
+#   (written "+ or digit" first, so the scan jumps between those)
+_PHONE_NEEDS = re.compile(r"[+\d](?:(?<=\+)|(?<=\d)\d{2}[\W_]{0,4}\d{3})")
 
 
 def _may_hold_url(text: str) -> bool:
@@ -225,7 +226,9 @@ _STREET_SUFFIXES = (
     "|cove|cv|bend|ridge|creek|crk|holw|hts|plz|aly|grv|mdw|expy|fwy|tpke"
 )
 _STREET = re.compile(
-    r"\b\d{1,6}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
+    # a house number of 1-6 digits after a word boundary, written digit-first ("\d(?<!\w\d)" is
+    # "\b\d": nothing of a word before it) so the scan jumps from digit to digit
+    r"\d(?<!\w\d)\d{0,5}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
     r"(?:(?:[a-z]{1,3}\.|[a-z0-9][\w'\-]{0,30}+)\s++){0,4}"
     rf"(?:{_STREET_SUFFIXES})\b\.?",
     re.IGNORECASE,
@@ -373,7 +376,8 @@ def _redact_remembered(text: str, known: tuple[KnownValue, ...], marker: str) ->
     return _redact_text(text, known, marker)
 
 
-def _redact_text(text: str, known: Sequence[KnownValue], marker: str) -> str:
+def _redact_text(text: str, known: Sequence[KnownValue], marker: str, *, tidy: bool = True) -> str:
+    # tidy=False leaves doubled markers and runs of spaces (text read only for its words)
     if len(text) > MAX_REDACTED_CHARS:
         return marker
     text = _normalised(text)
@@ -395,6 +399,8 @@ def _redact_text(text: str, known: Sequence[KnownValue], marker: str) -> str:
     if _PHONE_NEEDS.search(text) is not None:
         text = _PHONE.sub(marker, text)
     text = _STREET.sub(marker, text)
+    if not tidy:
+        return text
     if marker:  # "[contact hidden] [contact hidden]" reads as one hidden thing
         text = _doubled(marker).sub(marker, text)
     return _SPACES.sub(" ", text)
@@ -434,9 +440,10 @@ def index_text(value: str | None, lead: Any) -> str:
     return redact(value, lead, marker=" ")
 
 
-def index_texts(lead: ContactFacts, *values: str | None) -> list[str]:
-    """``index_text`` of each of a lead's texts, remembering nothing: a document is built once per
-    lead (a rebuild meets each lead once), so the read paths' memos would only fill with entries
-    never asked for again, and keep the garbage collector busy with them."""
+def index_words(lead: ContactFacts, *values: str | None) -> list[str]:
+    """``index_text`` of each of a lead's texts, for their words only (the search tokens): the same
+    words, but marker runs and spaces are left as they are, and nothing is remembered. A document
+    is built once per lead (a rebuild meets each lead once), so the read paths' memos would only
+    fill with entries never asked for again, and keep the garbage collector busy with them."""
     known = _contact_values(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
-    return [_redact_text(value, known, " ") if value else "" for value in values]
+    return [_redact_text(value, known, " ", tidy=False) if value else "" for value in values]

@@ -9,7 +9,7 @@ from typing import Any
 from aiqleads.domain.core.geo import lat_lng
 from aiqleads.domain.core.lead import SERVER_DEFAULTS
 from aiqleads.domain.core.seats import is_available
-from aiqleads.domain.core.visibility import index_texts, public_point
+from aiqleads.domain.core.visibility import index_words, public_point
 from aiqleads.domain.search import text
 from aiqleads.domain.settings import Settings
 
@@ -146,7 +146,7 @@ def lead_document(row: Any) -> dict[str, Any]:
     # only the public point is indexed: geo filters, distance sorts and cursors run on it
     lat, lng = public_point(*_location(row))
     # only what a non-buyer may read is searchable: a seller's phone or e-mail finds nothing
-    title, description = index_texts(lead, lead.title, lead.description)
+    title, description = index_words(lead, lead.title, lead.description)
     title_tokens = text.tokens(title)
     description_tokens = text.tokens(description)
     type_tokens, type_text = _type_words(lead.property_type)
