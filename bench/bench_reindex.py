@@ -51,7 +51,7 @@ async def _bare_select(deps: Deps) -> tuple[float, list[Any]]:
     return time.perf_counter() - started, rows
 
 
-async def _bare_bulk(deps: Deps, index: str, bodies: list[str]) -> tuple[float, dict[str, float]]:
+async def _bare_bulk(deps: Deps, index: str, bodies: list[bytes]) -> tuple[float, dict[str, float]]:
     """Pre-serialised bulk bodies sent FLOOR_CONCURRENCY at a time into a scratch index with the
     rebuild's settings: seconds, and the CPU each process spent."""
     es = deps.es
@@ -74,7 +74,7 @@ async def _bare_bulk(deps: Deps, index: str, bodies: list[str]) -> tuple[float, 
     return elapsed, spent
 
 
-async def _prebuilt_bodies(index: str, rows: list[Any]) -> list[str]:
+async def _prebuilt_bodies(index: str, rows: list[Any]) -> list[bytes]:
     """The bulk bodies of every row, built beforehand (in worker processes, not timed)."""
     names = list(rows[0]._fields)
     values = [tuple(row) for row in rows]
