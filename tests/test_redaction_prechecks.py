@@ -222,3 +222,9 @@ def test_the_street_pattern_matches_as_written_before(text: str) -> None:
 def test_the_phone_precheck_finds_what_it_found_before(text: str) -> None:
     before = re.compile(r"\+|\d{3}[\W_]{0,4}\d{3}")
     assert (visibility._PHONE_NEEDS.search(text) is None) == (before.search(text) is None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(TEXTS, st.text(max_size=40)))
+def test_the_ascii_digits_of_a_text_are_those_the_pattern_leaves(text: str) -> None:
+    assert visibility._ascii_digits(text) == visibility._NOT_ASCII_DIGIT.sub("", text)
