@@ -171,13 +171,13 @@ async def fetch_rows(
     finally:  # a tracer ends its span here
         for listener in sync.dispatch.after_cursor_execute:
             listener(sync, None, sql, parameters, execution, False)
-    rows = []
-    for record in records:
-        row = list(record)
-        for index, processor in enumerate(processors):
-            if processor is not None and row[index] is not None:
-                row[index] = processor(row[index])
-        rows.append(row)
+    rows = [list(record) for record in records]
+    # only the columns with a processor are visited (most values come from asyncpg as they are)
+    for index, processor in [(i, p) for i, p in enumerate(processors) if p is not None]:
+        for row in rows:
+            value = row[index]
+            if value is not None:
+                row[index] = processor(value)
     return rows
 
 
