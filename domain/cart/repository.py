@@ -506,6 +506,10 @@ def _complete_sale(charged: bool) -> Select[Any]:
         delete(Hold)
         .where(Hold.user_id == bindparam("user_id", type_=Hold.user_id.type))
         .where(Hold.id == any_(bindparam("released_ids", type_=ARRAY(Hold.id.type))))
+        # evaluated once before any hold is deleted, this reads every seated lead: the leads are
+        # locked before the holds, whatever order PostgreSQL runs the statement's parts in (an
+        # expiry locks a lead before deleting its holds: the other order could deadlock with it)
+        .where(select(func.count()).select_from(seated).scalar_subquery() >= 0)
         .returning(Hold.lead_id)
         .cte("released")
     )

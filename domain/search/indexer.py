@@ -342,9 +342,10 @@ async def reindex_all(
         raise
     finally:
         if pool is not None:
-            # once built, the idle workers are waited for (and reaped: their CPU is the caller's
-            # children's); after a failure nothing waits for slices no one needs
-            pool.shutdown(wait=built, cancel_futures=True)
+            if built:  # the idle workers are waited for (reaped: their CPU is the caller's children's)
+                await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+            else:  # after a failure nothing waits for slices no one needs
+                pool.shutdown(wait=False, cancel_futures=True)
     previous = await swap_alias(es, settings, index)
     report(f"reindex: alias {alias} now points at {index}")
     async with session_factory() as session:
