@@ -334,9 +334,11 @@ def _words_value(kind: str, value: str) -> KnownValue:
     return KnownValue(kind, value, re.IGNORECASE, needles=words, checked=value.isascii())
 
 
-def _known_values(lead: ContactFacts) -> tuple[KnownValue, ...]:
-    """This lead's own contact values, however the listing spelled them."""
-    return _contact_patterns(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
+def _known_values(lead: ContactFacts, *, remember: bool = True) -> tuple[KnownValue, ...]:
+    """This lead's own contact values, however the listing spelled them (``remember``: from the
+    read paths' memo)."""
+    values = _contact_patterns if remember else _contact_values
+    return values(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
 
 
 def _contact_values(
@@ -456,5 +458,5 @@ def index_words(lead: ContactFacts, *values: str | None) -> list[str]:
     words, but marker runs and spaces are left as they are, and nothing is remembered. A document
     is built once per lead (a rebuild meets each lead once), so the read paths' memos would only
     fill with entries never asked for again, and keep the garbage collector busy with them."""
-    known = _contact_values(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
+    known = _known_values(lead, remember=False)
     return [_redact_text(value, known, " ", tidy=False) if value else "" for value in values]

@@ -220,6 +220,8 @@ def _attached(token: str) -> str | None:
 # Listing text reuses few words; the memo is bounded.
 _PLAIN: dict[str, str] = {}
 _STEMS: dict[str, str] = {}
+# The reading of each window of words a closer look met (see _look_closer): (tokens, words taken).
+_CLOSER: dict[tuple[str, ...], tuple[tuple[str, ...], int]] = {}
 _MAX_MEMO = 100_000
 # Stemmed tokens the loop below must look at more closely: number words and phrase starts (and
 # any token starting with a digit).
@@ -270,10 +272,6 @@ def _look_closer(words: list[str], i: int, out: list[str]) -> int:
             _CLOSER[window] = reading
     out.extend(reading[0])
     return i + reading[1]
-
-
-# The reading of each window of words met so far (bounded): (tokens, words taken).
-_CLOSER: dict[tuple[str, ...], tuple[tuple[str, ...], int]] = {}
 
 
 def _read_closer(window: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
