@@ -8,7 +8,8 @@ the same run, their ratio, the goal and whether it is met.
 
     .venv/bin/python bench/run_all.py            # reduced sizes (a few minutes)
     .venv/bin/python bench/run_all.py --full     # the sizes of the goals (100k leads, 10k subscribers)
-    .venv/bin/python bench/run_all.py --only floor read   # some of them (the table keeps the others)
+    .venv/bin/python bench/run_all.py --only floor read   # some of them (the table keeps the others,
+                                                          # at either size, each row saying which)
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 README = BENCH / "README.md"
-FIGURES = BENCH / "figures.json"  # the last figures of each benchmark, so a partial run keeps the rest
+# each benchmark's last figures at each size, so a partial run keeps the rest
+FIGURES = BENCH / "figures.json"
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 
 
@@ -74,7 +76,8 @@ BENCHES = [
     Bench("load", "bench_load.py", ["--duration", "45", "--floor-seconds", "8"], ["--full"]),
 ]
 
-Figures = dict[str, dict[str, float]]
+# per benchmark, per size ("full" / "reduced"): when it ran and its figures
+Runs = dict[str, dict[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ ROWS = [
         "`leads(near: 10 mi, sort: DISTANCE, first: 20)` + `totalCount`",
         "read",
         _ms("radius_graphql_ms"),
-        lambda f: f"minimal SQL (KNN page + count) {f['radius_floor_ms']:.2f} ms",
+        lambda f: f"minimal SQL (KNN page + count exact to 1,000) {f['radius_floor_ms']:.2f} ms",
         _ratio("radius_ratio"),
         "≤ 1.8×",
         lambda f: f["radius_ratio"] <= 1.8,
@@ -286,29 +289,51 @@ def run_bench(bench: Bench, full: bool, logs: Path) -> dict[str, float]:
     return figures
 
 
-def _when(measured: dict[str, str]) -> str:
-    """When the rows were measured: one time, or each time with its benchmarks (``--only`` runs)."""
-    by_stamp: dict[str, list[str]] = {}
-    for name, stamp in measured.items():
-        by_stamp.setdefault(stamp, []).append(name)
-    if len(by_stamp) == 1:
-        return next(iter(by_stamp))
-    return "; ".join(f"{stamp} ({', '.join(names)})" for stamp, names in sorted(by_stamp.items()))
+SIZES = ("full", "reduced")
 
 
-def table(figures: Figures, full: bool, measured: dict[str, str]) -> str:
-    """The markdown table of every row whose benchmark has figures."""
+def load_runs() -> Runs:
+    """The last run of each benchmark at each size, from bench/figures.json (older layouts read too)."""
+    if not FIGURES.exists():
+        return {}
+    saved: dict[str, Any] = json.loads(FIGURES.read_text())
+    if "runs" in saved:
+        return dict(saved["runs"])
+    # the layout before 2026-12-04 kept one size only: its figures, one stamp each
+    size = "full" if saved.get("full") else "reduced"
+    measured = saved.get("measured") or {}
+    return {
+        name: {size: {"at": measured.get(name, saved.get("at", "?")), "figures": found}}
+        for name, found in (saved.get("figures") or {}).items()
+    }
+
+
+def latest(runs: Runs, name: str, prefer_full: bool) -> tuple[str, dict[str, Any]] | None:
+    """The size and run a row shows: this run's size first, else the other one."""
+    by_size = runs.get(name, {})
+    for size in SIZES if prefer_full else reversed(SIZES):
+        if size in by_size:
+            return size, by_size[size]
+    return None
+
+
+def table(runs: Runs, full: bool) -> str:
+    """The markdown table of every row whose benchmark has figures, each with its size and time."""
     lines = [
-        f"Measured {_when(measured)} on {machine()}, with `bench/run_all.py{' --full' if full else ''}` "
-        "(each floor in the same run as its figure).",
+        f"Machine: {machine()}. Written by `bench/run_all.py{' --full' if full else ''}`; each row says "
+        "the size and time of the run it comes from (the goals are stated for the full sizes), and "
+        "each floor was measured in the same run as its figure.",
         "",
-        "| path | figure | floor (same run) | ratio | goal | met |",
-        "|---|---|---|---|---|---|",
+        "| path | figure | floor (same run) | ratio | goal | met | run |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in ROWS:
-        found = figures.get(row.bench)
-        if found is None:
+        shown = latest(runs, row.bench, full)
+        if shown is None:
             continue
+        size, run = shown
+        found = run["figures"]
+        when = f"{size}, {run['at']}"
         try:
             ratio = row.ratio(found)
             cells = [
@@ -321,6 +346,7 @@ def table(figures: Figures, full: bool, measured: dict[str, str]) -> str:
             ]
         except KeyError as missing:
             cells = [row.path, f"(no figure {missing})", "", "", row.goal, ""]
+        cells.append(when)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -343,27 +369,22 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, default=Path("/tmp/aiq-bench-logs"))
     args = parser.parse_args()
     args.logs.mkdir(parents=True, exist_ok=True)
-    saved: dict[str, Any] = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    same_size = saved.get("full") == args.full
-    figures: Figures = saved.get("figures", {}) if same_size else {}
-    # when each benchmark's figures were taken (files written before this map: their one time)
-    measured: dict[str, str] = {name: saved.get("at", "?") for name in figures}
-    measured.update(saved.get("measured", {}) if same_size else {})
+    runs = load_runs()
+    size = "full" if args.full else "reduced"
     started = time.perf_counter()
     failed: list[str] = []
     for bench in BENCHES:
         if args.only and bench.name not in args.only:
             continue
         try:
-            figures[bench.name] = run_bench(bench, args.full, args.logs)
-            measured[bench.name] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            found = run_bench(bench, args.full, args.logs)
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            runs.setdefault(bench.name, {})[size] = {"at": stamp, "figures": found}
         except RuntimeError as exc:
             print(f"!!! {exc}", flush=True)
             failed.append(bench.name)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    saved = {"full": args.full, "at": stamp, "measured": measured, "figures": figures}
-    FIGURES.write_text(json.dumps(saved, indent=2) + "\n")
-    text = table(figures, args.full, measured)
+    FIGURES.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    text = table(runs, args.full)
     write_readme(text)
     print(f"\n{text}\n\nall benchmarks in {time.perf_counter() - started:.0f} s; table written to {README}")
     if failed:

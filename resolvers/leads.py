@@ -194,11 +194,12 @@ def filter_spec(filter_input: Any) -> LeadFilterSpec:
 async def leads_page(
     ctx: Context, filter_input: Any, sort: Any, first: Any, after: str | None, *, with_total: bool
 ) -> leads_query.LeadPage:
-    """One page of the marketplace listing (PostgreSQL/PostGIS)."""
+    """One page of the marketplace listing (PostgreSQL/PostGIS); its total may still be counting
+    when it comes back (``LeadPage.total()``), so the page completes while PostgreSQL counts."""
     spec = _spec(filter_input)
     sort_value = parse_sort(_as_dict(sort), spec, search=False)
     size = parse_first(first)
-    async with ctx.read_session() as session, ctx.read_session() as count_session:
+    async with ctx.read_session() as session:
         return await leads_query.list_leads(
             session,
             spec,
@@ -206,7 +207,7 @@ async def leads_page(
             size,
             after,
             with_total=with_total,
-            count_session=count_session,
+            count_in=ctx.read_session,
             count_limit=ctx.settings.exact_count_limit,
         )
 

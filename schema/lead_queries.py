@@ -74,12 +74,7 @@ async def _leads(
 ) -> LeadConnection:
     page = await resolve.leads_page(ctx, filter, sort, first, after, with_total=with_total)
     edges = await _edges(ctx, page.hits)
-    return LeadConnection(
-        edges=edges,
-        page_info=_page_info(page, edges),
-        total_count=page.total_count or 0,
-        total_count_is_exact=page.total_count_is_exact,
-    )
+    return LeadConnection(edges=edges, page_info=_page_info(page, edges), page=page)
 
 
 def _leads_direct(
@@ -90,7 +85,8 @@ def _leads_direct(
     first: Any = 20,
     after: Any = None,
 ) -> Awaitable[LeadConnection]:
-    return _leads(info.context, filter, sort, first, after, with_total=_core_selected(info, "totalCount"))
+    with_total = _core_selected(info, "totalCount") or _core_selected(info, "totalCountIsExact")
+    return _leads(info.context, filter, sort, first, after, with_total=with_total)
 
 
 async def _search(
@@ -190,7 +186,7 @@ class LeadsQuery:
         first: FirstArg = 20,
         after: AfterArg = None,
     ) -> LeadConnection:
-        with_total = _field_selected(info, "totalCount")
+        with_total = _field_selected(info, "totalCount") or _field_selected(info, "totalCountIsExact")
         return await _leads(info.context, filter, sort, first, after, with_total=with_total)
 
     @strawberry.field(

@@ -14,7 +14,7 @@ from strawberry.types import Info
 from aiqleads.resolvers import leads as resolve
 from aiqleads.resolvers.context import Context
 from aiqleads.resolvers.ids import to_global_id
-from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node
+from aiqleads.schema.common import JSON, BoundingBoxInput, GeoPoint, GeoRadiusInput, Node, PageInfo
 from aiqleads.schema.connections import Connection, Edge, describe_fields
 from aiqleads.schema.lean_fields import context_only
 
@@ -343,11 +343,31 @@ class LeadEdge(Edge[Lead]):
     pass
 
 
-@describe_fields(edges="The leads of this page.", total_count="Number of leads matching the filter.")
+@context_only
+async def _total_count(root: Any, info: Info[Context, None]) -> int:
+    count, _ = await root.page.total()
+    return count or 0
+
+
+@context_only
+async def _total_count_is_exact(root: Any, info: Info[Context, None]) -> bool:
+    _, exact = await root.page.total()
+    return bool(exact)
+
+
 @strawberry.type(description="A page of leads.")
-class LeadConnection(Connection[LeadEdge]):
+class LeadConnection:
+    """The total resolves from the page's count, which may still be running while the edges
+    complete (resolvers.leads.leads_page)."""
+
+    edges: list[LeadEdge] = strawberry.field(description="The leads of this page.")
+    page_info: PageInfo = strawberry.field(description="Pagination state.")
+    page: strawberry.Private[Any]
+    total_count: int = strawberry.field(
+        resolver=_total_count, description="Number of leads matching the filter."
+    )
     total_count_is_exact: bool = strawberry.field(
-        default=True,
+        resolver=_total_count_is_exact,
         description=(
             "Whether totalCount is exact. Counting stops past AIQ_EXACT_COUNT_LIMIT matches (1000 by "
             "default): then totalCount is that limit and this is false (at least that many)."

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +63,11 @@ _REACH_SLACK_METERS = 0.01
 
 CURSOR_KIND = "sql"
 
+log = logging.getLogger(__name__)
+
+# opens a session of its own (a read session), for work that runs beside the caller's
+SessionScope = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
 
 @dataclass(frozen=True)
 class LeadHit:
@@ -76,7 +83,8 @@ class LeadHit:
 class LeadPage:
     """A page of leads with pagination state; total_count is None when it was not asked for.
 
-    total_count is exact when total_count_is_exact, else a lower bound (the count limit).
+    total_count is exact when total_count_is_exact, else a lower bound (the count limit). A total
+    still being counted (``list_leads(count_in=...)``) is ``counting``; ``total()`` waits for it.
     """
 
     hits: list[LeadHit]
@@ -85,6 +93,13 @@ class LeadPage:
     end_cursor: str | None
     total_count: int | None
     total_count_is_exact: bool = True
+    counting: asyncio.Future[tuple[int, bool]] | None = None
+
+    async def total(self) -> tuple[int | None, bool]:
+        """The total and whether it is exact, once counted."""
+        if self.counting is not None:
+            return await self.counting
+        return self.total_count, self.total_count_is_exact
 
 
 def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], bool]:
@@ -198,12 +213,16 @@ async def list_leads(
     *,
     with_total: bool = True,
     count_session: AsyncSession | None = None,
+    count_in: SessionScope | None = None,
     count_limit: int = 0,
 ) -> LeadPage:
     """One page of leads matching the filter, in sort order, after the cursor (validated here).
 
-    With a second session in `count_session`, the page and the total run concurrently; the total
-    is exact up to ``count_limit`` matches (0: always).
+    The total is exact up to ``count_limit`` matches (0: always). With a second session in
+    ``count_session``, the page and the total run concurrently. With ``count_in``, the total is
+    counted on a session of its own that stays open past the page: the page comes back as soon as
+    its rows do, with the count running in ``counting`` (a caller can complete the page while
+    PostgreSQL counts, then await ``total()``).
     """
     position = decode_cursor(after, CURSOR_KIND, sort)
     shape = shape_of(spec)
@@ -212,8 +231,18 @@ async def list_leads(
         values["cursor_key"], values["cursor_id"] = position
     total: int | None = None
     exact = True
+    counting = None
     page = _page_rows(session, shape, sort, position is not None, values)
-    if with_total and count_session is not None:
+    if with_total and count_in is not None:
+        # the count is the longer statement: it goes out first, and the page while it runs
+        counting = count_beside(count_in, spec, count_limit)
+        await asyncio.sleep(0)
+        try:
+            rows = await page
+        except BaseException:
+            counting.cancel()
+            raise
+    elif with_total and count_session is not None:
         rows, (total, exact) = await asyncio.gather(page, count_leads(count_session, spec, count_limit))
     else:
         rows = await page
@@ -238,7 +267,51 @@ async def list_leads(
         end_cursor=hits[-1].cursor if hits else after,
         total_count=total,
         total_count_is_exact=exact,
+        counting=counting,
     )
+
+
+def count_beside(
+    count_in: SessionScope, spec: LeadFilterSpec, limit: int
+) -> asyncio.Future[tuple[int, bool]]:
+    """Start counting the filter's leads on a session of its own (``count_leads``), beside the caller.
+
+    The count is answered as soon as PostgreSQL returns it; its session closes after that, off the
+    answer's path. The session closes whether or not anyone awaits the answer, and cancelling the
+    answer stops the count.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[tuple[int, bool]] = loop.create_future()
+
+    async def count() -> None:
+        try:
+            async with count_in() as session:
+                answer.set_result(await count_leads(session, spec, limit))
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
+        except Exception as error:
+            if not answer.done():
+                answer.set_exception(error)
+            else:  # the count was answered; only closing its session failed
+                log.warning("closing a count's session failed: %r", error)
+
+    task = loop.create_task(count())
+    _COUNTING.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_COUNTING.discard)
+    answer.add_done_callback(lambda done: _stop_unless_answered(done, task))
+    return answer
+
+
+# counts still running (see count_beside)
+_COUNTING: set[asyncio.Task[None]] = set()
+
+
+def _stop_unless_answered(answer: asyncio.Future[Any], task: asyncio.Task[None]) -> None:
+    if answer.cancelled():
+        task.cancel()
+    else:
+        answer.exception()  # retrieved: a failed count nobody awaited logs nothing
 
 
 _PageRow = tuple[Lead, Any, Sequence[Any]]  # the lead, its sort key, its distances (if near)
