@@ -395,6 +395,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # of the collector's generations, a full collection no longer walks them (a 5,000-subscriber
         # fan-out spent a third of its time in full collections)
         gc.freeze()
+        # a request's objects are freed as it ends (no reference cycles: schema.lean_fields), so
+        # young collections found nothing to free: they only walked the live objects of requests
+        # in flight, about once a listing page at the default 700 (0.23 ms a page); at 5,000 they
+        # run a few times a minute under load (bench/README.md, "Reads, eighth round")
+        gc.set_threshold(5_000, 10, 10)
         try:
             yield
         finally:
