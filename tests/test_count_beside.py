@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
@@ -155,3 +156,26 @@ async def test_total_count_is_exact_is_counted_when_selected_alone(
         assert await leads(EXACT_ONLY, city) == {"totalCountIsExact": False}
         assert await leads(BOTH, city) == {"totalCount": 2, "totalCountIsExact": False}
         assert await leads(EXACT_ONLY, f"Nowhere {uuid.uuid4().hex}") == {"totalCountIsExact": True}
+
+
+async def test_a_search_whose_elasticsearch_is_down_fails_cleanly(settings: Settings) -> None:
+    """The session takes its connection while Elasticsearch searches: a failed search waits for
+    it, so the session is not left connecting (a new engine: its first connection takes a real
+    connect, far longer than a refused search)."""
+    from elasticsearch import AsyncElasticsearch
+    from elasticsearch import ConnectionError as SearchUnreachable
+
+    from aiqleads.domain.db import make_engine, make_read_sessionmaker
+    from aiqleads.domain.search.service import search_leads
+
+    engine = make_engine(settings.database_url, connections=2)
+    down = AsyncElasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
+    try:
+        async with make_read_sessionmaker(engine)() as session:
+            with pytest.raises(SearchUnreachable):
+                await search_leads(session, down, settings, parse_filter(None), "condo", "RELEVANCE", 5, None)
+            # not left mid-connection: the session answers at once
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await down.close()
+        await engine.dispose()
