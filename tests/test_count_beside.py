@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiqtest_support.leads_data import leads_in_a_new_city
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,18 +50,11 @@ class Sessions:
             await self.one_closed.wait()
 
 
-async def _city(make_lead: Any, count: int) -> str:
-    city = f"Besideville {uuid.uuid4().hex[:8]}"
-    for _ in range(count):
-        await make_lead(city=city)
-    return city
-
-
 async def test_the_count_beside_the_page_answers_as_the_count_on_a_second_session(
     app: Starlette, make_lead: Any
 ) -> None:
     deps: Deps = app.state.deps
-    spec = parse_filter({"city": await _city(make_lead, 5)})
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 5)})
     for limit, expected in ((0, (5, True)), (5, (5, True)), (3, (3, False))):
         sessions = Sessions(deps)
         async with read_only(deps) as session, read_only(deps) as count_session:
@@ -81,7 +75,7 @@ async def test_the_count_beside_the_page_answers_as_the_count_on_a_second_sessio
 
 async def test_a_count_nobody_awaits_still_closes_its_session(app: Starlette, make_lead: Any) -> None:
     deps: Deps = app.state.deps
-    spec = parse_filter({"city": await _city(make_lead, 2)})
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 2)})
     sessions = Sessions(deps)
     async with read_only(deps) as session:
         page = await leads_query.list_leads(session, spec, "NEWEST", 5, None, count_in=sessions)
@@ -95,7 +89,7 @@ async def test_a_failed_page_stops_its_count_and_closes_the_count_session(
     app: Starlette, make_lead: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deps: Deps = app.state.deps
-    spec = parse_filter({"city": await _city(make_lead, 2)})
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 2)})
     started: list[asyncio.Future[Any]] = []
     real_count_beside = leads_query.count_beside
 
@@ -119,7 +113,7 @@ async def test_a_failed_page_stops_its_count_and_closes_the_count_session(
 
 async def test_a_failed_count_is_the_total_s_error(app: Starlette, make_lead: Any) -> None:
     deps: Deps = app.state.deps
-    spec = parse_filter({"city": await _city(make_lead, 1)})
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 1)})
 
     @contextlib.asynccontextmanager
     async def unreachable() -> AsyncIterator[AsyncSession]:
@@ -140,7 +134,7 @@ BOTH = "query($f: LeadFilter) { leads(filter: $f, first: 1) { totalCount totalCo
 async def test_total_count_is_exact_is_counted_when_selected_alone(
     settings: Settings, app: Starlette, make_lead: Any
 ) -> None:
-    city = await _city(make_lead, 3)
+    city = await leads_in_a_new_city(make_lead, 3)
     small = create_app(settings.replace(exact_count_limit=2))
     async with (
         LifespanManager(small),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from aiqtest_support.leads_data import leads_in_a_new_city
 from starlette.applications import Starlette
 
 from aiqleads.domain.bootstrap import Deps
@@ -19,18 +20,11 @@ query($filter: LeadFilter) {
 """
 
 
-async def _city_with_leads(make_lead: Any, count: int) -> str:
-    city = f"Countville {uuid.uuid4().hex[:8]}"
-    for _ in range(count):
-        await make_lead(city=city)
-    return city
-
-
 async def test_count_is_exact_up_to_the_limit_and_a_lower_bound_past_it(
     app: Starlette, make_lead: Any
 ) -> None:
     deps: Deps = app.state.deps
-    city = await _city_with_leads(make_lead, 5)
+    city = await leads_in_a_new_city(make_lead, 5)
     spec = parse_filter({"city": city})
     async with read_only(deps) as session:
         assert await count_leads(session, spec) == (5, True)
@@ -44,7 +38,7 @@ async def test_count_is_exact_up_to_the_limit_and_a_lower_bound_past_it(
 
 
 async def test_graphql_reports_whether_total_count_is_exact(gql: Any, make_lead: Any) -> None:
-    city = await _city_with_leads(make_lead, 3)
+    city = await leads_in_a_new_city(make_lead, 3)
     data = (await gql(PAGE, {"filter": {"city": city}}))["data"]["leads"]
     assert (data["totalCount"], data["totalCountIsExact"], len(data["edges"])) == (3, True, 2)
     empty = (await gql(PAGE, {"filter": {"city": f"Nowhere {uuid.uuid4().hex}"}}))["data"]["leads"]

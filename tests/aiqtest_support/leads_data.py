@@ -219,3 +219,11 @@ async def all_pages(
             break
         after = conn["pageInfo"]["endCursor"]
     return nodes, total
+
+
+async def leads_in_a_new_city(make_lead: Any, count: int, name: str = "Countville") -> str:
+    """Insert ``count`` default leads (the ``make_lead`` fixture) in a city of their own; its name."""
+    city = f"{name} {uuid.uuid4().hex[:8]}"
+    for _ in range(count):
+        await make_lead(city=city)
+    return city
