@@ -32,6 +32,7 @@ from aiqleads.domain import log_context
 from aiqleads.domain.bootstrap import Deps, bootstrap
 from aiqleads.domain.cart.timer_loop import HoldTimerLoop, start_hold_timers
 from aiqleads.domain.db import ping_database
+from aiqleads.domain.leads.query import stop_counts
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.unit_of_work import deferred_effects
 from aiqleads.request_body import BadBody, BodyTooLarge, decode_bounded_json, parse_request, read_limited
@@ -403,6 +404,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            await stop_counts()  # listing totals still counting hold sessions of the engine
             await runtime.aclose()
             if tracing is not None:
                 tracing.shutdown()

@@ -199,17 +199,24 @@ async def leads_page(
     spec = _spec(filter_input)
     sort_value = parse_sort(_as_dict(sort), spec, search=False)
     size = parse_first(first)
-    async with ctx.read_session() as session:
-        return await leads_query.list_leads(
-            session,
-            spec,
-            sort_value,
-            size,
-            after,
-            with_total=with_total,
-            count_in=ctx.read_session,
-            count_limit=ctx.settings.exact_count_limit,
-        )
+    page = None
+    try:
+        async with ctx.read_session() as session:
+            page = await leads_query.list_leads(
+                session,
+                spec,
+                sort_value,
+                size,
+                after,
+                with_total=with_total,
+                count_in=ctx.read_session,
+                count_limit=ctx.settings.exact_count_limit,
+            )
+    except BaseException:
+        if page is not None:  # the page session's close failed: its count is not needed
+            page.abandon()
+        raise
+    return page
 
 
 @query_errors

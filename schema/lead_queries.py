@@ -73,7 +73,11 @@ async def _leads(
     ctx: Context, filter: Any, sort: Any, first: Any, after: Any, *, with_total: bool
 ) -> LeadConnection:
     page = await resolve.leads_page(ctx, filter, sort, first, after, with_total=with_total)
-    edges = await _edges(ctx, page.hits)
+    try:
+        edges = await _edges(ctx, page.hits)
+    except BaseException:
+        page.abandon()  # no answer will read its total
+        raise
     return LeadConnection(edges=edges, page_info=_page_info(page, edges), page=page)
 
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from aiqtest_support.leads_data import leads_in_a_new_city
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
@@ -152,24 +151,81 @@ async def test_total_count_is_exact_is_counted_when_selected_alone(
         assert await leads(EXACT_ONLY, f"Nowhere {uuid.uuid4().hex}") == {"totalCountIsExact": True}
 
 
-async def test_a_search_whose_elasticsearch_is_down_fails_cleanly(settings: Settings) -> None:
-    """The session takes its connection while Elasticsearch searches: a failed search waits for
-    it, so the session is not left connecting (a new engine: its first connection takes a real
-    connect, far longer than a refused search)."""
-    from elasticsearch import AsyncElasticsearch
-    from elasticsearch import ConnectionError as SearchUnreachable
+async def test_a_count_stopped_from_outside_answers_with_an_error(app: Starlette, make_lead: Any) -> None:
+    """stop_counts (at shutdown) stops counts still running; their awaiters get an error, not a
+    cancellation of their own task."""
+    deps: Deps = app.state.deps
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 1)})
+    release = asyncio.Event()
+    sessions = Sessions(deps)
 
-    from aiqleads.domain.db import make_engine, make_read_sessionmaker
-    from aiqleads.domain.search.service import search_leads
+    @contextlib.asynccontextmanager
+    async def slow() -> AsyncIterator[AsyncSession]:
+        async with sessions() as session:
+            await release.wait()  # the count is under way until the test says otherwise
+            yield session
 
-    engine = make_engine(settings.database_url, connections=2)
-    down = AsyncElasticsearch("http://127.0.0.1:9", request_timeout=2, max_retries=0)
-    try:
-        async with make_read_sessionmaker(engine)() as session:
-            with pytest.raises(SearchUnreachable):
-                await search_leads(session, down, settings, parse_filter(None), "condo", "RELEVANCE", 5, None)
-            # not left mid-connection: the session answers at once
-            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        await down.close()
-        await engine.dispose()
+    async with read_only(deps) as session:
+        page = await leads_query.list_leads(session, spec, "NEWEST", 5, None, count_in=slow)
+    await leads_query.stop_counts()
+    assert sessions.opened == sessions.closed == 1
+    with pytest.raises(RuntimeError, match="stopped before it finished"):
+        await page.total()
+
+
+async def test_one_awaiter_cancelled_leaves_the_total_to_the_other(
+    app: Starlette, make_lead: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deps: Deps = app.state.deps
+    spec = parse_filter({"city": await leads_in_a_new_city(make_lead, 2)})
+    release = asyncio.Event()
+    real_count = leads_query.count_leads
+
+    async def held(*args: Any, **kwargs: Any) -> Any:
+        await release.wait()  # the count is still running while one awaiter is cancelled
+        return await real_count(*args, **kwargs)
+
+    monkeypatch.setattr(leads_query, "count_leads", held)
+    async with read_only(deps) as session:
+        page = await leads_query.list_leads(session, spec, "NEWEST", 5, None, count_in=Sessions(deps))
+    first = asyncio.ensure_future(page.total())
+    second = asyncio.ensure_future(page.total())
+    await asyncio.sleep(0.01)
+    first.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    assert await second == (2, True)
+    assert first.cancelled()
+
+
+async def test_a_page_whose_nodes_fail_stops_its_count(
+    app: Starlette, gql: Any, make_lead: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page the answer will not use (its edges failed) does not leave its count running."""
+    from aiqleads.schema import lead_queries
+
+    city = await leads_in_a_new_city(make_lead, 2)
+    pages: list[Any] = []
+    real_leads_page = lead_queries.resolve.leads_page
+
+    async def remembered(*args: Any, **kwargs: Any) -> Any:
+        pages.append(await real_leads_page(*args, **kwargs))
+        return pages[-1]
+
+    async def broken(*_args: Any) -> Any:
+        raise RuntimeError("the edges failed")
+
+    async def never(*_args: Any, **_kwargs: Any) -> Any:
+        await asyncio.Event().wait()  # the count is still running when the edges fail
+
+    monkeypatch.setattr(lead_queries.resolve, "leads_page", remembered)
+    monkeypatch.setattr(lead_queries, "_edges", broken)
+    monkeypatch.setattr(leads_query, "count_leads", never)
+    answer = await gql(
+        "query($f: LeadFilter) { leads(filter: $f) { totalCount } }",
+        {"f": {"city": city}},
+        expect_errors=True,
+    )
+    assert answer["errors"] and answer["data"] is None
+    assert len(pages) == 1 and pages[0].counting is not None
+    assert pages[0].counting.cancelled(), "the count of an abandoned page kept running"

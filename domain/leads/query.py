@@ -98,8 +98,15 @@ class LeadPage:
     async def total(self) -> tuple[int | None, bool]:
         """The total and whether it is exact, once counted."""
         if self.counting is not None:
-            return await self.counting
+            # shielded: the answer is shared (totalCount, totalCountIsExact), so one awaiter's
+            # cancellation must not cancel it for the others
+            return await asyncio.shield(self.counting)
         return self.total_count, self.total_count_is_exact
+
+    def abandon(self) -> None:
+        """Stop a count still running: the caller will not use this page."""
+        if self.counting is not None:
+            self.counting.cancel()
 
 
 def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], bool]:
@@ -236,10 +243,11 @@ async def list_leads(
     if with_total and count_in is not None:
         # the count is the longer statement: it goes out first, and the page while it runs
         counting = count_beside(count_in, spec, count_limit)
-        await asyncio.sleep(0)
         try:
+            await asyncio.sleep(0)
             rows = await page
         except BaseException:
+            page.close()  # (never awaited if the sleep was interrupted)
             counting.cancel()
             raise
     elif with_total and count_session is not None:
@@ -277,41 +285,58 @@ def count_beside(
     """Start counting the filter's leads on a session of its own (``count_leads``), beside the caller.
 
     The count is answered as soon as PostgreSQL returns it; its session closes after that, off the
-    answer's path. The session closes whether or not anyone awaits the answer, and cancelling the
-    answer stops the count.
+    answer's path. The session closes whether or not anyone awaits the answer; cancelling the
+    answer stops a count still running; a count stopped from outside (``stop_counts``) answers
+    with an error, never a cancellation of its awaiter.
     """
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[tuple[int, bool]] = loop.create_future()
 
+    counted: list[tuple[int, bool]] = []  # once PostgreSQL has answered: only the close is left
+
     async def count() -> None:
-        try:
-            async with count_in() as session:
-                answer.set_result(await count_leads(session, spec, limit))
-        except asyncio.CancelledError:
-            answer.cancel()
-            raise
-        except Exception as error:
+        async with count_in() as session:
+            counted.append(await count_leads(session, spec, limit))
             if not answer.done():
-                answer.set_exception(error)
-            else:  # the count was answered; only closing its session failed
-                log.warning("closing a count's session failed: %r", error)
+                answer.set_result(counted[0])
 
     task = loop.create_task(count())
     _COUNTING.add(task)  # the loop keeps only a weak reference to a task
-    task.add_done_callback(_COUNTING.discard)
-    answer.add_done_callback(lambda done: _stop_unless_answered(done, task))
+    task.add_done_callback(lambda done: _settle_count(answer, done))
+    answer.add_done_callback(lambda done: _stop_unless_answered(done, task, bool(counted)))
     return answer
 
 
-# counts still running (see count_beside)
+# counts still running or closing their sessions (see count_beside, stop_counts)
 _COUNTING: set[asyncio.Task[None]] = set()
 
 
-def _stop_unless_answered(answer: asyncio.Future[Any], task: asyncio.Task[None]) -> None:
+def _settle_count(answer: asyncio.Future[tuple[int, bool]], task: asyncio.Task[None]) -> None:
+    _COUNTING.discard(task)
+    error = None if task.cancelled() else task.exception()
+    if not answer.done():
+        if error is None:
+            error = RuntimeError("the count was stopped before it finished")
+        answer.set_exception(error)
+    elif error is not None and not answer.cancelled():
+        log.warning("closing a count's session failed: %r", error)
+
+
+def _stop_unless_answered(answer: asyncio.Future[Any], task: asyncio.Task[None], answered: bool) -> None:
     if answer.cancelled():
-        task.cancel()
+        if not answered:  # a count PostgreSQL has answered is left to close its session
+            task.cancel()
     else:
         answer.exception()  # retrieved: a failed count nobody awaited logs nothing
+
+
+async def stop_counts() -> None:
+    """Stop the counts still running and wait until their sessions have closed (at shutdown,
+    before the engine is disposed)."""
+    running = list(_COUNTING)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
 
 
 _PageRow = tuple[Lead, Any, Sequence[Any]]  # the lead, its sort key, its distances (if near)

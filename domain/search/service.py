@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aiqleads.domain.core.driver_sql import driver_connection
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import LeadFilterSpec
 from aiqleads.domain.leads.query import LeadHit, leads_with_distance
@@ -60,17 +58,7 @@ async def search_leads(
     """Full-text search with the same filters as `leads`, relevance or field sorts, and facets."""
     position = decode_cursor(after, CURSOR_KIND, sort)
     body = search_body(spec, query_text, sort, first + 1, position, with_facets=with_facets)
-    # the session takes its connection while Elasticsearch searches, not after: what runs right
-    # after the answer shares the cores with Elasticsearch's own work after it (bench/README.md)
-    # (both end before either's failure is raised: the session never closes while connecting)
-    searched, connected = await asyncio.gather(
-        run_search(es, settings, body), driver_connection(session), return_exceptions=True
-    )
-    if isinstance(searched, BaseException):
-        raise searched
-    if isinstance(connected, BaseException):
-        raise connected
-    response = searched
+    response = await run_search(es, settings, body)
     if response is None:
         return SearchPage([], False, position is not None, after, 0, parse_facets(None))
     raw_hits = response["hits"]["hits"]
