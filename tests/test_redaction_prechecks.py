@@ -228,3 +228,86 @@ def test_the_phone_precheck_finds_what_it_found_before(text: str) -> None:
 @given(text=st.one_of(TEXTS, st.text(max_size=40)))
 def test_the_ascii_digits_of_a_text_are_those_the_pattern_leaves(text: str) -> None:
     assert visibility._ascii_digits(text) == visibility._NOT_ASCII_DIGIT.sub("", text)
+
+
+# --------------------------------------------------------------- a lead's values, built when needed
+
+_NAME_PARTS = st.sampled_from(
+    ["Maria", "Lopez", "Al", "O'Neil", "(Bob)", "Jos\u00e9", "K\u212aiss", "Ann-Marie", "de", "Quentin,"]
+)
+_STREETS = st.one_of(
+    st.none(),
+    st.just("  "),
+    st.lists(STREET_PIECES, min_size=1, max_size=6).map(" ".join),
+    st.sampled_from(["4521 Oak Hollow Dr", "88 Kings Road", "12 Rue Jos\u00e9", "9 Quiet Lane", "Elm St."]),
+)
+_EMAILS = st.one_of(
+    st.none(), st.just(" "), st.sampled_from(["maria.lopez@gmail.com", "SIS@Example.org", "jos\u00e9@x.io"])
+)
+_PHONES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["+12145550143", "(512) 555-0199", "555-01", "\u0664\u0665\u0666\u0667\u0668\u0669\u0660"]
+    ),
+)
+_CONTACTS = st.builds(
+    Contact,
+    street=_STREETS,
+    contact_email=_EMAILS,
+    contact_phone=_PHONES,
+    contact_name=st.one_of(st.none(), st.lists(_NAME_PARTS, max_size=3).map(" ".join)),
+)
+_CONTACT_TEXTS = st.lists(st.one_of(PIECES, STREET_PIECES, _NAME_PARTS), max_size=12).map(" ".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(contact=_CONTACTS, text=_CONTACT_TEXTS)
+def test_a_text_the_screen_passes_over_holds_none_of_the_values(contact: Contact, text: str) -> None:
+    key = (contact.street, contact.contact_email, contact.contact_phone, contact.contact_name)
+    text = visibility._normalised(text)
+    folded = text.translate(_ASCII_FOLD).lower()
+    digits = visibility._ascii_digits(text)
+    values = visibility._contact_values(*key)
+    screened = visibility.ContactValues(*key, False).for_text(folded, digits)
+    if not screened:
+        assert not any(value.could_match(folded, digits) for value in values), (key, text)
+    else:  # (values compare by identity: their fields here)
+        assert [dataclasses.astuple(v) for v in screened] == [dataclasses.astuple(v) for v in values]
+
+
+@settings(max_examples=800, deadline=None)
+@given(contact=_CONTACTS, text=_CONTACT_TEXTS, marker=st.sampled_from([visibility.REDACTED, " "]))
+def test_values_built_when_needed_redact_as_every_value_does(
+    contact: Contact, text: str, marker: str
+) -> None:
+    key = (contact.street, contact.contact_email, contact.contact_phone, contact.contact_name)
+    every = visibility._redact_text(text, visibility._contact_values(*key), marker)
+    assert visibility._redact_text(text, visibility.ContactValues(*key, False), marker) == every
+    assert redact(text, contact, marker) == every
+
+
+def test_a_title_without_the_contact_builds_no_values() -> None:
+    contact = Contact("9 Quiet Lane", "quiet@example.net", "+13035550111", "Quentin Tarn")
+    values = visibility.ContactValues(
+        contact.street, contact.contact_email, contact.contact_phone, contact.contact_name, False
+    )
+    assert visibility._redact_text("Sunny 3 bed condo near the park", values, visibility.REDACTED) == (
+        "Sunny 3 bed condo near the park"
+    )
+    assert values._values is None
+    assert "Quentin" not in visibility._redact_text("Ask QUENTIN", values, visibility.REDACTED)
+    assert values._values is not None
+
+
+def test_the_suffix_trie_is_the_alternation_of_the_suffixes() -> None:
+    words = visibility._STREET_SUFFIXES.split("|")
+    trie = re.compile(rf"(?:{visibility._word_trie(frozenset(words))})\b", re.IGNORECASE)
+    plain = re.compile(rf"(?:{visibility._STREET_SUFFIXES})\b", re.IGNORECASE)
+    probes = [*words, *(w + "s" for w in words), *(w[:-1] for w in words), "St.", "AVE", "\u017ft", "x"]
+    for probe in probes:
+        for text in (probe, f"{probe} ", f"{probe}.", f"a {probe}-b"):
+            assert [m.span() for m in trie.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+    for word in [*words, *(w + "x" for w in words), "", "ST"]:
+        assert (word in visibility._STREET_SUFFIX_WORDS) == (
+            re.fullmatch(visibility._STREET_SUFFIXES, word) is not None
+        )

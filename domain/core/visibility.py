@@ -130,7 +130,7 @@ class VisibleLead:
         self.photos: list[str] = list(lead.photos or []) if full else []
 
     @functools.cached_property
-    def _known(self) -> tuple[KnownValue, ...]:
+    def _known(self) -> ContactValues:
         return _known_values(self.facts)
 
     def text(self, value: str) -> str:
@@ -225,12 +225,34 @@ _STREET_SUFFIXES = (
     "|circle|cir|parkway|pkwy|highway|hwy|trail|trl|loop|row|square|sq|crossing|xing|run|pass|path|pike"
     "|cove|cv|bend|ridge|creek|crk|holw|hts|plz|aly|grv|mdw|expy|fwy|tpke"
 )
+_STREET_SUFFIX_WORDS = frozenset(_STREET_SUFFIXES.split("|"))
+
+
+def _word_trie(words: frozenset[str]) -> str:
+    """An alternation of the words written as a trie ("s(?:t(?:reet)?|q(?:uare)?)|…"): the regex
+    engine tries the alternatives of a plain alternation one by one at every place it could start
+    (the street pattern's suffix, at every word after a house number), and a trie's first letters
+    only. Followed by ``\\b``, at most one of the words can match at a place, so the order of the
+    alternatives changes no match (a test compares with the plain alternation)."""
+    branches: dict[str, set[str]] = {}
+    for word in words:
+        branches.setdefault(word[:1], set()).add(word[1:])
+    alternatives = []
+    for first in sorted(branches):
+        rests = branches[first]
+        rest = _word_trie(frozenset(r for r in rests if r)) if rests - {""} else ""
+        if rest and "" in rests:
+            rest = f"(?:{rest})?"
+        alternatives.append(re.escape(first) + rest)
+    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+
 _STREET = re.compile(
     # a house number of 1-6 digits after a word boundary, written digit-first ("\d(?<!\w\d)" is
     # "\b\d": nothing of a word before it) so the scan jumps from digit to digit
     r"\d(?<!\w\d)\d{0,5}+[a-z]?\s++(?:(?:n|s|e|w|ne|nw|se|sw|north|south|east|west)\.?\s++)?"
     r"(?:(?:[a-z]{1,3}\.|[a-z0-9][\w'\-]{0,30}+)\s++){0,4}"
-    rf"(?:{_STREET_SUFFIXES})\b\.?",
+    rf"{_word_trie(_STREET_SUFFIX_WORDS)}\b\.?",
     re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d")
@@ -252,7 +274,8 @@ def _street_parts(street: str) -> list[str]:
     pieces = [street]
     if words and words[0].isdigit():
         words = words[1:]
-    if len(words) > 1 and re.fullmatch(_STREET_SUFFIXES, words[-1].rstrip(".").lower()):
+    # (a full match of the suffixes' alternation of lower-case words is membership among them)
+    if len(words) > 1 and words[-1].rstrip(".").lower() in _STREET_SUFFIX_WORDS:
         words = words[:-1]
     if words and sum(len(w) for w in words) >= 4:
         pieces.append(" ".join(words))
@@ -334,11 +357,104 @@ def _words_value(kind: str, value: str) -> KnownValue:
     return KnownValue(kind, value, re.IGNORECASE, needles=words, checked=value.isascii())
 
 
-def _known_values(lead: ContactFacts, *, remember: bool = True) -> tuple[KnownValue, ...]:
+def _known_values(lead: ContactFacts, *, remember: bool = True) -> ContactValues:
     """This lead's own contact values, however the listing spelled them (``remember``: from the
-    read paths' memo)."""
-    values = _contact_patterns if remember else _contact_values
-    return values(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name)
+    read paths' memo), built once a text could hold one of them."""
+    return ContactValues(lead.street, lead.contact_email, lead.contact_phone, lead.contact_name, remember)
+
+
+class ContactValues:
+    """A lead's own contact values (``_contact_values``), built only for a text that could hold one.
+
+    Building them (splitting, folding and checking each value) cost a cold listing title as much
+    as the rest of its redaction, and most texts hold none of them. A value can match a text only
+    if its first needle is in the folded text (a phone: its seven local digits among the text's
+    digits), so that is checked first, from the first words alone; a value outside ASCII (never
+    checked) always builds them. Tests compare with building every value for every text.
+    """
+
+    __slots__ = ("_remember", "_screen", "_values", "key")
+
+    def __init__(
+        self, street: str | None, email: str | None, phone: str | None, name: str | None, remember: bool
+    ) -> None:
+        self.key = (street, email, phone, name)  # what the values (and so a redaction) depend on
+        self._remember = remember
+        self._screen: tuple[tuple[str, ...], str] | None = None
+        self._values: tuple[KnownValue, ...] | None = None
+
+    # compared by what they are built from: redaction answers are remembered by it (_redact)
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ContactValues) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def values(self) -> tuple[KnownValue, ...]:
+        """Every value (built once)."""
+        if self._values is None:
+            build = _contact_patterns if self._remember else _contact_values
+            self._values = build(*self.key)
+        return self._values
+
+    def for_text(self, folded: str, digits: str) -> tuple[KnownValue, ...]:
+        """The values, or none when the text (folded, and its ASCII digits) cannot hold any."""
+        if self._values is not None:
+            return self._values
+        screen = self._screen
+        if screen is None:
+            screen = self._screen = _first_needles(*self.key)
+            if screen is _OPEN:
+                return self.values()
+        elif screen is _OPEN:
+            return self.values()
+        firsts, local = screen
+        if local and local in digits:
+            return self.values()
+        for needle in firsts:
+            if needle in folded:
+                return self.values()
+        return ()
+
+
+_OPEN: tuple[tuple[str, ...], str] = ((), "")  # a value outside ASCII: every text builds the values
+
+
+def _first_needles(
+    street: str | None, email: str | None, phone: str | None, name: str | None
+) -> tuple[tuple[str, ...], str]:
+    """The first needle of each of ``_contact_values``' values, and the phone's local digits (the
+    same values, read the same way: a value's first word, lower-cased), or ``_OPEN`` if a value is
+    not checked. (The street's pieces as ``_street_parts`` cuts them, without joining them.)"""
+    firsts: list[str] = []
+    if street and street.strip():
+        if not street.isascii():
+            return _OPEN
+        words = street.split()
+        firsts.append(words[0].lower())  # the whole street
+        if words[0].isdigit():
+            words = words[1:]
+        if len(words) > 1 and words[-1].rstrip(".").lower() in _STREET_SUFFIX_WORDS:
+            words = words[:-1]
+        if words and sum(len(w) for w in words) >= 4:
+            firsts.append(words[0].lower())  # its name
+    if email and email.strip():
+        if not email.isascii():
+            return _OPEN
+        firsts.append(email.split(maxsplit=1)[0].lower())
+    local = ""
+    phone_digits = "".join(_DIGITS.findall(phone)) if phone else ""
+    if len(phone_digits) >= 7:
+        local = phone_digits[-7:]
+        if not (local.isascii() and local.isdigit()):
+            return _OPEN
+    for part in name.split() if name else ():
+        word = part.strip(".,;:'\"()")
+        if len(word) >= _MIN_NAME_PART:
+            if not word.isascii():
+                return _OPEN
+            firsts.append(word.lower())
+    return tuple(firsts), local
 
 
 def _contact_values(
@@ -372,12 +488,15 @@ def redact(text: str, lead: ContactFacts | None = None, marker: str = REDACTED) 
     return _redact(text, _known_values(lead) if lead is not None else (), marker)
 
 
-def _redact(text: str, known: Sequence[KnownValue], marker: str = REDACTED) -> str:
+Known = Sequence[KnownValue] | ContactValues  # a lead's values, as they are or built when needed
+
+
+def _redact(text: str, known: Known, marker: str = REDACTED) -> str:
     # the same lead's title comes back page after page (and for every viewer who is not a buyer):
     # redaction is a pure function of the text and the lead's contact values, so answers are
     # remembered (bounded: short texts, at most ~8 MB) and a repeat costs a lookup, not the scans
     if len(text) <= _REMEMBERED_CHARS:
-        return _redact_remembered(text, tuple(known), marker)
+        return _redact_remembered(text, known if isinstance(known, ContactValues) else tuple(known), marker)
     return _redact_text(text, known, marker)
 
 
@@ -385,11 +504,11 @@ _REMEMBERED_CHARS = 1024
 
 
 @functools.lru_cache(maxsize=8192)
-def _redact_remembered(text: str, known: tuple[KnownValue, ...], marker: str) -> str:
+def _redact_remembered(text: str, known: tuple[KnownValue, ...] | ContactValues, marker: str) -> str:
     return _redact_text(text, known, marker)
 
 
-def _redact_text(text: str, known: Sequence[KnownValue], marker: str, *, tidy: bool = True) -> str:
+def _redact_text(text: str, known: Known, marker: str, *, tidy: bool = True) -> str:
     # tidy=False leaves doubled markers and runs of spaces (text read only for its words)
     if len(text) > MAX_REDACTED_CHARS:
         return marker
@@ -401,7 +520,14 @@ def _redact_text(text: str, known: Sequence[KnownValue], marker: str, *, tidy: b
         text = _URL.sub(marker, text)
     folded: str | None = None
     digits = ""
-    for value in known:
+    values: Sequence[KnownValue]
+    if isinstance(known, ContactValues):  # built only if the text could hold one
+        folded = (text if text.isascii() else text.translate(_ASCII_FOLD)).lower()
+        digits = _ascii_digits(text)
+        values = known.for_text(folded, digits)
+    else:
+        values = known
+    for value in values:
         if folded is None:  # (again) after a substitution: each check sees the text it applies to
             folded = (text if text.isascii() else text.translate(_ASCII_FOLD)).lower()
             digits = _ascii_digits(text)
