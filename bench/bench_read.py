@@ -369,6 +369,9 @@ async def _run(settings: Settings, args: argparse.Namespace, *, seeded: bool = F
             await count_conn.close()
             floor = radius["minimal SQL (KNN page + capped count)"]
             figures.update(
+                # the API's totalCount was checked above to be this count, exact up to the limit
+                count_limit=settings.exact_count_limit,
+                count_checked_centres=20,
                 radius_graphql_ms=radius["GraphQL"],
                 radius_floor_ms=floor,
                 radius_ratio=radius["GraphQL"] / floor,
