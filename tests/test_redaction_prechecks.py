@@ -233,7 +233,22 @@ def test_the_ascii_digits_of_a_text_are_those_the_pattern_leaves(text: str) -> N
 # --------------------------------------------------------------- a lead's values, built when needed
 
 _NAME_PARTS = st.sampled_from(
-    ["Maria", "Lopez", "Al", "O'Neil", "(Bob)", "Jos\u00e9", "K\u212aiss", "Ann-Marie", "de", "Quentin,"]
+    [
+        "Maria",
+        "Lopez",
+        "Al",
+        "O'Neil",
+        "(Bob)",
+        "Jos\u00e9",
+        "K\u212aiss",
+        "Ann-Marie",
+        "de",
+        "Quentin,",
+        "'Al'",
+        "...",
+        "Bo.",
+        "(Eve)",
+    ]
 )
 _STREETS = st.one_of(
     st.none(),
@@ -242,7 +257,9 @@ _STREETS = st.one_of(
     st.sampled_from(["4521 Oak Hollow Dr", "88 Kings Road", "12 Rue Jos\u00e9", "9 Quiet Lane", "Elm St."]),
 )
 _EMAILS = st.one_of(
-    st.none(), st.just(" "), st.sampled_from(["maria.lopez@gmail.com", "SIS@Example.org", "jos\u00e9@x.io"])
+    st.none(),
+    st.just(" "),
+    st.sampled_from(["maria.lopez@gmail.com", "SIS@Example.org", "jos\u00e9@x.io", "a b@c.com", " x@y.io "]),
 )
 _PHONES = st.one_of(
     st.none(),
@@ -257,7 +274,13 @@ _CONTACTS = st.builds(
     contact_phone=_PHONES,
     contact_name=st.one_of(st.none(), st.lists(_NAME_PARTS, max_size=3).map(" ".join)),
 )
-_CONTACT_TEXTS = st.lists(st.one_of(PIECES, STREET_PIECES, _NAME_PARTS), max_size=12).map(" ".join)
+_CONTACT_TEXTS = st.tuples(
+    st.lists(
+        st.one_of(PIECES, STREET_PIECES, _NAME_PARTS, st.sampled_from(["bob", "EVE", "Quentin", "x@y.io"])),
+        max_size=12,
+    ),
+    st.sampled_from([" ", "", "-"]),
+).map(lambda parts: parts[1].join(parts[0]))
 
 
 @settings(max_examples=1500, deadline=None)
