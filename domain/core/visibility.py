@@ -268,17 +268,23 @@ def _normalised(text: str) -> str:
     return _O_FOR_ZERO.sub("0", folded)
 
 
-def _street_parts(street: str) -> list[str]:
-    """The lead's street as separate tell-tale pieces: the whole, the name without number or suffix."""
-    words = street.split()
-    pieces = [street]
+def _street_name(words: list[str]) -> list[str]:
+    """The words of a street's name: without its number or suffix; none if under 4 letters."""
     if words and words[0].isdigit():
         words = words[1:]
     # (a full match of the suffixes' alternation of lower-case words is membership among them)
     if len(words) > 1 and words[-1].rstrip(".").lower() in _STREET_SUFFIX_WORDS:
         words = words[:-1]
-    if words and sum(len(w) for w in words) >= 4:
-        pieces.append(" ".join(words))
+    return words if words and sum(len(w) for w in words) >= 4 else []
+
+
+def _street_parts(street: str) -> list[str]:
+    """The lead's street as separate tell-tale pieces: the whole, the name without number or suffix."""
+    words = street.split()
+    pieces = [street]
+    name = _street_name(words)
+    if name:
+        pieces.append(" ".join(name))
     return pieces
 
 
@@ -373,14 +379,15 @@ class ContactValues:
     checked) always builds them. Tests compare with building every value for every text.
     """
 
-    __slots__ = ("_remember", "_screen", "_values", "key")
+    __slots__ = ("_remember", "_screen", "_screened", "_values", "key")
 
     def __init__(
         self, street: str | None, email: str | None, phone: str | None, name: str | None, remember: bool
     ) -> None:
         self.key = (street, email, phone, name)  # what the values (and so a redaction) depend on
         self._remember = remember
-        self._screen: tuple[tuple[str, ...], str] | None = None
+        self._screened = False
+        self._screen: tuple[tuple[str, ...], str] | None = None  # None: a value is never checked
         self._values: tuple[KnownValue, ...] | None = None
 
     # compared by what they are built from: redaction answers are remembered by it (_redact)
@@ -401,14 +408,11 @@ class ContactValues:
         """The values, or none when the text (folded, and its ASCII digits) cannot hold any."""
         if self._values is not None:
             return self._values
-        screen = self._screen
-        if screen is None:
-            screen = self._screen = _first_needles(*self.key)
-            if screen is _OPEN:
-                return self.values()
-        elif screen is _OPEN:
+        if not self._screened:
+            self._screen, self._screened = _first_needles(*self.key), True
+        if self._screen is None:
             return self.values()
-        firsts, local = screen
+        firsts, local = self._screen
         if local and local in digits:
             return self.values()
         for needle in firsts:
@@ -417,42 +421,36 @@ class ContactValues:
         return ()
 
 
-_OPEN: tuple[tuple[str, ...], str] = ((), "")  # a value outside ASCII: every text builds the values
-
-
 def _first_needles(
     street: str | None, email: str | None, phone: str | None, name: str | None
-) -> tuple[tuple[str, ...], str]:
+) -> tuple[tuple[str, ...], str] | None:
     """The first needle of each of ``_contact_values``' values, and the phone's local digits (the
-    same values, read the same way: a value's first word, lower-cased), or ``_OPEN`` if a value is
-    not checked. (The street's pieces as ``_street_parts`` cuts them, without joining them.)"""
+    same values, read the same way: a value's first word, lower-cased), or None if a value is not
+    checked (outside ASCII: applied to every text)."""
     firsts: list[str] = []
     if street and street.strip():
         if not street.isascii():
-            return _OPEN
+            return None
         words = street.split()
         firsts.append(words[0].lower())  # the whole street
-        if words[0].isdigit():
-            words = words[1:]
-        if len(words) > 1 and words[-1].rstrip(".").lower() in _STREET_SUFFIX_WORDS:
-            words = words[:-1]
-        if words and sum(len(w) for w in words) >= 4:
-            firsts.append(words[0].lower())  # its name
+        street_name = _street_name(words)
+        if street_name:
+            firsts.append(street_name[0].lower())  # its name
     if email and email.strip():
         if not email.isascii():
-            return _OPEN
+            return None
         firsts.append(email.split(maxsplit=1)[0].lower())
     local = ""
     phone_digits = "".join(_DIGITS.findall(phone)) if phone else ""
     if len(phone_digits) >= 7:
         local = phone_digits[-7:]
         if not (local.isascii() and local.isdigit()):
-            return _OPEN
+            return None
     for part in name.split() if name else ():
         word = part.strip(".,;:'\"()")
         if len(word) >= _MIN_NAME_PART:
             if not word.isascii():
-                return _OPEN
+                return None
             firsts.append(word.lower())
     return tuple(firsts), local
 
