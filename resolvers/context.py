@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.bootstrap import Deps
+from aiqleads.domain.core.driver_sql import DriverConnection, pooled_driver
 from aiqleads.domain.core.user import User
 from aiqleads.domain.settings import Settings
 from aiqleads.domain.unit_of_work import read_only, read_snapshot
@@ -63,6 +64,12 @@ class Context:
         """A short read-only session for queries and DataLoader batches."""
         async with read_only(self.deps) as session:
             yield session
+
+    @contextlib.asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[DriverConnection]:
+        """A pooled connection for reads made only of driver statements (listing pages, counts)."""
+        async with pooled_driver(self.deps.engine) as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def snapshot_session(self) -> AsyncIterator[AsyncSession]:

@@ -201,15 +201,15 @@ async def leads_page(
     size = parse_first(first)
     page = None
     try:
-        async with ctx.read_session() as session:
+        async with ctx.read_connection() as connection:
             page = await leads_query.list_leads(
-                session,
+                connection,
                 spec,
                 sort_value,
                 size,
                 after,
                 with_total=with_total,
-                count_in=ctx.read_session,
+                count_in=ctx.read_connection,
                 count_limit=ctx.settings.exact_count_limit,
             )
     except BaseException:
@@ -235,15 +235,14 @@ async def search_page(
     spec = _spec(filter_input)
     sort_value = parse_sort(_as_dict(sort), spec, search=True)
     size = parse_first(first)
-    async with ctx.read_session() as session:
-        return await search_service.search_leads(
-            session,
-            ctx.deps.es,
-            ctx.settings,
-            spec,
-            text,
-            sort_value,
-            size,
-            after,
-            with_facets=with_facets,
-        )
+    return await search_service.search_leads(
+        ctx.read_connection,
+        ctx.deps.es,
+        ctx.settings,
+        spec,
+        text,
+        sort_value,
+        size,
+        after,
+        with_facets=with_facets,
+    )

@@ -1,7 +1,8 @@
-"""Lead pages read on the driver connection (read sessions) are the pages SQLAlchemy's ORM reads:
-every column of every lead, distances, cursors and totals, for each filter shape and sort, on
-first and later pages; shapes the driver path cannot run fall back; SQL logs and listeners see
-its statements."""
+"""Lead pages read on the driver connection (read sessions, and pooled connections without a
+session) are the pages SQLAlchemy's ORM reads: every column of every lead, distances, cursors and
+totals, for each filter shape and sort, on first and later pages; list filters run on the driver
+as one array; SQL logs and listeners see its statements; a pooled connection always goes back to
+the pool, and a lost one leaves it."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from sqlalchemy import inspect as orm_inspect
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 from aiqleads.domain.bootstrap import Deps
-from aiqleads.domain.core.driver_sql import driver_connection
+from aiqleads.domain.core.driver_sql import driver_connection, pooled_driver
 from aiqleads.domain.core.filters.parse import parse_filter
 from aiqleads.domain.core.geo import lat_lng
+from aiqleads.domain.core.vocabulary import PROPERTY_TYPES
 from aiqleads.domain.leads import query as leads_query
 from aiqleads.domain.leads.driver_rows import LEAD_COLUMNS
 from aiqleads.domain.leads.query import LeadPage, leads_with_distance, list_leads
@@ -82,6 +84,16 @@ async def _page(sessionmaker: Any, raw: dict[str, Any], sort: str, after: str | 
         )
 
 
+def _pooled(deps: Deps) -> Any:
+    """A factory of pooled driver connections, in the place of a sessionmaker."""
+    return lambda: pooled_driver(deps.engine)
+
+
+def _checked_out(deps: Deps) -> int:
+    pool: Any = deps.engine.sync_engine.pool
+    return int(pool.checkedout())
+
+
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The statements run on the driver path."""
     seen: list[str] = []
@@ -118,28 +130,39 @@ async def test_driver_pages_are_the_orm_pages(
     after_driver: str | None = None
     after_orm: str | None = None
     pages = 0
+    after_pooled: str | None = None
     while True:
         driver_page = await _page(deps.read_sessionmaker, raw, sort, after_driver)
+        pooled_page = await _page(_pooled(deps), raw, sort, after_pooled)
         orm_page = await _page(deps.sessionmaker, raw, sort, after_orm)
-        assert _page_values(driver_page) == _page_values(orm_page)
+        assert _page_values(driver_page) == _page_values(orm_page) == _page_values(pooled_page)
         pages += 1
         if not driver_page.has_next_page:
             break
         after_driver, after_orm = driver_page.end_cursor, orm_page.end_cursor
+        after_pooled = pooled_page.end_cursor
     assert pages >= 2 or label.startswith("radius, newest")  # the later pages (cursors) are compared too
     assert seen, "the read sessions took the driver path"
     assert driver_page.hits or pages > 1
 
 
-async def test_a_shape_the_driver_cannot_run_falls_back(
+async def test_a_list_filter_runs_on_the_driver_as_one_array(
     deps: Deps, city: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = _spy(monkeypatch)
-    raw = {"city": city, "propertyTypes": ["CONDO", "LAND"]}  # an expanding IN
-    driver_page = await _page(deps.read_sessionmaker, raw, "NEWEST", None)
-    orm_page = await _page(deps.sessionmaker, raw, "NEWEST", None)
-    assert driver_page.hits and _page_values(driver_page) == _page_values(orm_page)
-    assert [sql for sql in seen if "LIMIT" in sql] == []  # the page itself ran through SQLAlchemy
+    everything = await _page(deps.sessionmaker, {"city": city, "availableOnly": False}, "NEWEST", None)
+    kinds = sorted({h.lead.property_type for h in everything.hits})
+    absent = [kind for kind in PROPERTY_TYPES if kind not in kinds][:1]
+    assert absent
+    for chosen in ([kinds[0]], kinds + absent, absent):
+        raw = {"city": city, "propertyTypes": chosen}
+        for opener in (deps.read_sessionmaker, _pooled(deps)):
+            driver_page = await _page(opener, raw, "NEWEST", None)
+            orm_page = await _page(deps.sessionmaker, raw, "NEWEST", None)
+            assert _page_values(driver_page) == _page_values(orm_page)
+            assert {h.lead.property_type for h in driver_page.hits} <= set(chosen)
+            assert bool(driver_page.hits) == (chosen != absent)
+    assert any("LIMIT" in sql and "= ANY (" in sql for sql in seen)  # the page itself, on the driver
 
 
 async def test_leads_by_id_with_and_without_a_centre(deps: Deps, city: str) -> None:
@@ -148,8 +171,8 @@ async def test_leads_by_id_with_and_without_a_centre(deps: Deps, city: str) -> N
     near = parse_filter({"near": {"center": CENTRE, "radiusMiles": 50}}).near
     for centre in (None, near):
         answers = []
-        for sessionmaker in (deps.read_sessionmaker, deps.sessionmaker):
-            async with sessionmaker() as session:
+        for opener in (deps.read_sessionmaker, deps.sessionmaker, _pooled(deps)):
+            async with opener() as session:
                 found = await leads_with_distance(session, ids, centre)
             answers.append(
                 {
@@ -157,7 +180,7 @@ async def test_leads_by_id_with_and_without_a_centre(deps: Deps, city: str) -> N
                     for k, v in found.items()
                 }
             )
-        assert answers[0] == answers[1] and len(answers[0]) == len(ids) - 1
+        assert answers[0] == answers[1] == answers[2] and len(answers[0]) == len(ids) - 1
 
 
 async def test_driver_leads_are_detached_and_keep_deferred_columns_unloaded(deps: Deps, city: str) -> None:
@@ -183,15 +206,16 @@ async def test_listeners_see_driver_statements(deps: Deps, city: str) -> None:
     engine = deps.engine.sync_engine
     event.listen(engine, "before_cursor_execute", before)
     try:
-        await _page(
-            deps.read_sessionmaker,
-            {"city": city, "near": {"center": CENTRE, "radiusMiles": 5}},
-            "DISTANCE",
-            None,
-        )
+        for opener in (deps.read_sessionmaker, _pooled(deps)):
+            await _page(
+                opener,
+                {"city": city, "near": {"center": CENTRE, "radiusMiles": 5}},
+                "DISTANCE",
+                None,
+            )
     finally:
         event.remove(engine, "before_cursor_execute", before)
-    assert sum("FROM leads" in sql for sql in seen) == 2  # the page and its count
+    assert sum("FROM leads" in sql for sql in seen) == 4  # the page and its count, on each opener
 
 
 async def test_a_lost_connection_is_a_dependency_failure_and_leaves_the_pool(deps: Deps, city: str) -> None:
@@ -212,3 +236,58 @@ async def test_a_lost_connection_is_a_dependency_failure_and_leaves_the_pool(dep
     assert caught.value.connection_invalidated and is_dependency_failure(caught.value)
     for _ in range(3):  # the dead connection left the pool: the next pages are read again
         assert (await _page(deps.read_sessionmaker, raw, "NEWEST", None)).hits
+
+
+async def test_a_lost_pooled_connection_is_a_dependency_failure_and_leaves_the_pool(
+    deps: Deps, city: str
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from aiqleads.resolvers.errors import is_dependency_failure
+
+    raw = {"city": city}
+    before = _checked_out(deps)
+    with pytest.raises(DBAPIError) as caught:
+        async with pooled_driver(deps.engine) as connection:
+            pid = connection.driver.get_server_pid()
+            async with deps.sessionmaker() as other, other.begin():
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await list_leads(connection, parse_filter(raw), "NEWEST", 4, None)
+    assert caught.value.connection_invalidated and is_dependency_failure(caught.value)
+    assert _checked_out(deps) == before
+    for _ in range(3):  # the dead connection left the pool: the next pages are read again
+        assert (await _page(_pooled(deps), raw, "NEWEST", None)).hits
+    assert _checked_out(deps) == before
+
+
+async def test_a_pooled_connection_goes_back_after_an_error_and_a_cancellation(deps: Deps, city: str) -> None:
+    import asyncio
+
+    from sqlalchemy.exc import ProgrammingError
+
+    from aiqleads.domain.core.driver_sql import DriverStatement, fetch_rows
+
+    before = _checked_out(deps)
+    broken = DriverStatement("SELECT FROM nowhere_at_all", (), {}, {}, (), deps.engine.dialect)
+    with pytest.raises(ProgrammingError):  # SQLAlchemy's class for the driver's error
+        async with pooled_driver(deps.engine) as connection:
+            assert _checked_out(deps) == before + 1
+            await fetch_rows(connection, broken, {})
+    assert _checked_out(deps) == before
+    started = asyncio.Event()
+
+    async def slow_read() -> None:
+        async with pooled_driver(deps.engine) as connection:
+            started.set()
+            await connection.driver.fetch("SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(slow_read())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _checked_out(deps) == before
+    for _ in range(3):  # the connections given back still read
+        assert (await _page(_pooled(deps), {"city": city}, "NEWEST", None)).hits

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ColumnElement,
@@ -37,6 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.driver_sql import (
+    DriverConnection,
     DriverStatement,
     compile_for_driver,
     driver_connection,
@@ -65,8 +66,25 @@ CURSOR_KIND = "sql"
 
 log = logging.getLogger(__name__)
 
-# opens a session of its own (a read session), for work that runs beside the caller's
-SessionScope = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+# where a read runs: a read session, a session in a transaction (SQLAlchemy's path), or a pooled
+# driver connection (``pooled_driver``: the cheapest, for reads made only of driver statements)
+ReadSource: TypeAlias = AsyncSession | DriverConnection
+
+# opens a read source of its own, for work that runs beside the caller's
+SessionScope = Callable[[], AbstractAsyncContextManager[ReadSource]]
+
+
+async def _driver_of(source: ReadSource) -> DriverConnection | None:
+    """The source's driver connection, None for a session in a transaction."""
+    if isinstance(source, DriverConnection):
+        return source
+    return await driver_connection(source)
+
+
+def _session_of(source: ReadSource) -> AsyncSession:
+    """The session of a source that gave no driver connection (only a session does not)."""
+    assert isinstance(source, AsyncSession), "a driver connection runs every statement of this module"
+    return source
 
 
 @dataclass(frozen=True)
@@ -127,8 +145,16 @@ def _sort_key(shape: FilterShape, sort: str) -> tuple[SQLColumnExpression[Any], 
 # Statements by filter shape, sort and cursor presence (their values are bound per request): building
 # them and their cache keys cost more than running them (see domain/leads/shaped_sql.py).
 @functools.lru_cache(maxsize=512)
-def _driver_count(shape: FilterShape, capped: bool, dialect: Dialect) -> DriverStatement | None:
-    return compile_for_driver(_count_statement(shape, capped), dialect)
+def _driver_count(shape: FilterShape, capped: bool, dialect: Dialect) -> DriverStatement:
+    return _compiled(_count_statement(shape, capped), dialect)
+
+
+def _compiled(statement: Select[Any], dialect: Dialect) -> DriverStatement:
+    # every statement here binds arrays, never an expanding IN (shaped_sql), so it always compiles
+    compiled = compile_for_driver(statement, dialect)
+    if compiled is None:
+        raise ValueError("a listing statement has a parameter the driver cannot bind as compiled")
+    return compiled
 
 
 @functools.lru_cache(maxsize=512)
@@ -141,18 +167,18 @@ def _count_statement(shape: FilterShape, capped: bool) -> Select[tuple[int]]:
     return select(func.count()).select_from(matches)
 
 
-async def count_leads(session: AsyncSession, spec: LeadFilterSpec, limit: int = 0) -> tuple[int, bool]:
+async def count_leads(source: ReadSource, spec: LeadFilterSpec, limit: int = 0) -> tuple[int, bool]:
     """How many leads match the filter, and whether that is exact: with a ``limit`` the count
     stops after ``limit + 1`` matches and reports ``(limit, False)`` beyond it."""
     shape = shape_of(spec)
     values = values_of(spec)
     if limit > 0:
         values["count_cap"] = limit + 1
-    driver = await driver_connection(session)
-    fast = _driver_count(shape, limit > 0, session.get_bind().dialect) if driver is not None else None
-    if driver is not None and fast is not None:
-        counted = int(await fetch_value(driver, fast, values))
+    driver = await _driver_of(source)
+    if driver is not None:
+        counted = int(await fetch_value(driver, _driver_count(shape, limit > 0, driver.dialect), values))
     else:
+        session = _session_of(source)
         counted = int((await session.execute(_count_statement(shape, limit > 0), values)).scalar_one())
     if limit <= 0:
         return counted, True
@@ -187,8 +213,8 @@ def _page_statement(shape: FilterShape, sort: str, after: bool) -> Select[Any]:
 
 
 @functools.lru_cache(maxsize=512)
-def _driver_page(shape: FilterShape, sort: str, after: bool, dialect: Dialect) -> DriverStatement | None:
-    return compile_for_driver(_page_select(shape, sort, after, driver=True), dialect)
+def _driver_page(shape: FilterShape, sort: str, after: bool, dialect: Dialect) -> DriverStatement:
+    return _compiled(_page_select(shape, sort, after, driver=True), dialect)
 
 
 def _page_select(shape: FilterShape, sort: str, after: bool, *, driver: bool) -> Select[Any]:
@@ -212,14 +238,14 @@ def _page_select(shape: FilterShape, sort: str, after: bool, *, driver: bool) ->
 
 
 async def list_leads(
-    session: AsyncSession,
+    session: ReadSource,
     spec: LeadFilterSpec,
     sort: str,
     first: int,
     after: str | None,
     *,
     with_total: bool = True,
-    count_session: AsyncSession | None = None,
+    count_session: ReadSource | None = None,
     count_in: SessionScope | None = None,
     count_limit: int = 0,
 ) -> LeadPage:
@@ -343,17 +369,18 @@ _PageRow = tuple[Lead, Any, Sequence[Any]]  # the lead, its sort key, its distan
 
 
 async def _page_rows(
-    session: AsyncSession, shape: FilterShape, sort: str, after: bool, values: dict[str, Any]
+    source: ReadSource, shape: FilterShape, sort: str, after: bool, values: dict[str, Any]
 ) -> list[_PageRow]:
-    """The page's rows, on the driver connection when the session allows it (driver_rows)."""
-    driver = await driver_connection(session)
-    fast = _driver_page(shape, sort, after, session.get_bind().dialect) if driver is not None else None
-    if driver is not None and fast is not None:
+    """The page's rows, on the driver connection when the source has one (driver_rows)."""
+    driver = await _driver_of(source)
+    if driver is not None:
         width = len(LEAD_COLUMNS)
+        statement = _driver_page(shape, sort, after, driver.dialect)
         return [
-            (lead_of(row), row[width], row[width + 1 :]) for row in await fetch_rows(driver, fast, values)
+            (lead_of(row), row[width], row[width + 1 :])
+            for row in await fetch_rows(driver, statement, values)
         ]
-    result = await session.execute(_page_statement(shape, sort, after), values)
+    result = await _session_of(source).execute(_page_statement(shape, sort, after), values)
     return [(row[0], row[1], row[2:]) for row in result.all()]
 
 
@@ -373,14 +400,14 @@ def _by_ids_statement(with_distance: bool) -> Select[Any]:
 
 
 @functools.lru_cache(maxsize=4)
-def _driver_by_ids(with_distance: bool, dialect: Dialect) -> DriverStatement | None:
+def _driver_by_ids(with_distance: bool, dialect: Dialect) -> DriverStatement:
     ids = bindparam("ids", type_=ARRAY(Lead.id.type))  # one array parameter: no expanding IN
     columns = distance_columns_param() if with_distance else []
-    return compile_for_driver(lead_select(*columns).where(Lead.id == any_(ids)), dialect)
+    return _compiled(lead_select(*columns).where(Lead.id == any_(ids)), dialect)
 
 
 async def leads_with_distance(
-    session: AsyncSession, lead_ids: Sequence[uuid.UUID], near: GeoRadius | None
+    source: ReadSource, lead_ids: Sequence[uuid.UUID], near: GeoRadius | None
 ) -> dict[uuid.UUID, LeadWithDistance]:
     """Load these leads in one statement, with their distances in miles from the centre if any."""
     if not lead_ids:
@@ -388,14 +415,14 @@ async def leads_with_distance(
     values: dict[str, Any] = {"ids": list(lead_ids)}
     if near is not None:
         values.update(near_lng=near.lng, near_lat=near.lat)
-    driver = await driver_connection(session)
-    fast = _driver_by_ids(near is not None, session.get_bind().dialect) if driver is not None else None
+    driver = await _driver_of(source)
     rows: list[_PageRow]
-    if driver is not None and fast is not None:
+    if driver is not None:
         width = len(LEAD_COLUMNS)
-        rows = [(lead_of(row), None, row[width:]) for row in await fetch_rows(driver, fast, values)]
+        statement = _driver_by_ids(near is not None, driver.dialect)
+        rows = [(lead_of(row), None, row[width:]) for row in await fetch_rows(driver, statement, values)]
     else:
-        result = await session.execute(_by_ids_statement(near is not None), values)
+        result = await _session_of(source).execute(_by_ids_statement(near is not None), values)
         rows = [(row[0], None, row[1:]) for row in result.all()]
     out: dict[uuid.UUID, LeadWithDistance] = {}
     for lead, _, distances in rows:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import BindParameter, ColumnElement, Float, and_, bindparam, cast, func, or_
+from sqlalchemy import BindParameter, ColumnElement, Float, and_, any_, bindparam, cast, func, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from aiqleads.domain.core.filters.spec import FIELD_RULES, BoundingBox, LeadFilterSpec, active_rules
 from aiqleads.domain.core.geo import METERS_PER_MILE
@@ -115,7 +116,8 @@ def _param(name: str, type_: Any = None) -> BindParameter[Any]:
 
 _RULES = {rule.spec_field: rule for rule in FIELD_RULES}
 _COMPARISONS: dict[str, Callable[[Any, str], ColumnElement[bool]]] = {
-    "in": lambda column, name: column.in_(bindparam(name, expanding=True)),
+    # one array parameter, not an expanding IN: the statement compiles once for the driver
+    "in": lambda column, name: column == any_(bindparam(name, type_=ARRAY(column.type))),
     "gte": lambda column, name: operator.ge(column, _param(name, column.type)),
     "lte": lambda column, name: operator.le(column, _param(name, column.type)),
     "gt": lambda column, name: operator.gt(column, _param(name, column.type)),

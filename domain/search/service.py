@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from aiqleads.domain.core.filters.cursors import decode_cursor, encode_cursor
 from aiqleads.domain.core.filters.spec import LeadFilterSpec
-from aiqleads.domain.leads.query import LeadHit, leads_with_distance
+from aiqleads.domain.leads.query import LeadHit, SessionScope, leads_with_distance
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.domain.search.query import Facets, parse_facets, search_body
 from aiqleads.domain.settings import Settings
@@ -44,7 +43,7 @@ async def run_search(
 
 
 async def search_leads(
-    session: AsyncSession,
+    rows_in: SessionScope,
     es: AsyncElasticsearch,
     settings: Settings,
     spec: LeadFilterSpec,
@@ -55,7 +54,10 @@ async def search_leads(
     *,
     with_facets: bool = True,
 ) -> SearchPage:
-    """Full-text search with the same filters as `leads`, relevance or field sorts, and facets."""
+    """Full-text search with the same filters as `leads`, relevance or field sorts, and facets.
+
+    The rows are read on a source ``rows_in`` opens once Elasticsearch has answered, so no
+    connection is held while it searches."""
     position = decode_cursor(after, CURSOR_KIND, sort)
     body = search_body(spec, query_text, sort, first + 1, position, with_facets=with_facets)
     response = await run_search(es, settings, body)
@@ -65,7 +67,8 @@ async def search_leads(
     has_next = len(raw_hits) > first
     raw_hits = raw_hits[:first]
     ids = [uuid.UUID(h["_id"]) for h in raw_hits]
-    rows = await leads_with_distance(session, ids, spec.near)
+    async with rows_in() as source:
+        rows = await leads_with_distance(source, ids, spec.near)
     hits: list[LeadHit] = []
     end_cursor = after
     for raw in raw_hits:
