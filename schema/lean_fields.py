@@ -42,7 +42,7 @@ from graphql import (
     GraphQLString,
     Undefined,
 )
-from graphql.execution.collect_fields import DeferUsage, GroupedFieldSet
+from graphql.execution.collect_fields import DeferUsage, FragmentDetails, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -152,6 +152,43 @@ class _Plan:
     rest: GroupedFieldSet
     type_name: str
     lean_grouped: GroupedFieldSet  # the lean fields, for graphql-core when a lean value is unusual
+    parent_type: GraphQLObjectType  # kept alive: shared plans are found by its identity
+
+
+# plans shared across requests (LeanExecutor._shared_plan), by parent type and field nodes
+_SHARED_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_SHARED_PLAN_LIMIT = 4096
+# whether an operation's selections cannot depend on its variables, by the operation's identity
+# (the operation is kept with its answer, so its id is not reused while it is here)
+_STATIC_OPERATIONS: dict[int, tuple[Any, bool]] = {}
+
+
+def _static_selections(operation: Any, fragments: dict[str, FragmentDetails]) -> bool:
+    """Whether no selection of the operation (or of its fragments) carries a directive, so the
+    fields collected for it are the same whatever the variables."""
+    known = _STATIC_OPERATIONS.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    static = not _has_directives(operation.selection_set) and not any(
+        # FragmentDetails: the definition, and the signatures of a fragment's own variables
+        details.variable_signatures
+        or details.definition.directives
+        or _has_directives(details.definition.selection_set)
+        for details in fragments.values()
+    )
+    if len(_STATIC_OPERATIONS) >= _SHARED_PLAN_LIMIT:
+        _STATIC_OPERATIONS.clear()
+    _STATIC_OPERATIONS[id(operation)] = (operation, static)
+    return static
+
+
+def _has_directives(selection_set: Any) -> bool:
+    if selection_set is None:
+        return False
+    return any(
+        selection.directives or _has_directives(getattr(selection, "selection_set", None))
+        for selection in selection_set.selections
+    )
 
 
 def _settle(
@@ -363,15 +400,39 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         return _merge(plan, values, rest) if plan.rest else values
 
     def _plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> _Plan:
-        """The plan of a selection, made once per request (selections are memoised by graphql-core)."""
-        plans: dict[int, _Plan] | None = getattr(self, "_aiq_plans", None)  # one executor per request
+        """The plan of a selection, found once per request (selections are memoised by graphql-core)
+        and shared by the requests of one document when its selections cannot vary (_shared_plan)."""
+        # one executor per request; each grouped set is kept alive with its plan, so its id is not
+        # reused within the request
+        plans: dict[int, tuple[GroupedFieldSet, _Plan]] | None = getattr(self, "_aiq_plans", None)
         if plans is None:
             plans = {}
             self._aiq_plans = plans
             self._aiq_info = _ContextOnly(self.context_value)
-        plan = plans.get(id(grouped))
+        found = plans.get(id(grouped))
+        if found is None:
+            found = plans[id(grouped)] = (grouped, self._shared_plan(parent_type, grouped))
+        return found[1]
+
+    def _shared_plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> _Plan:
+        """The plan of this selection made by an earlier request of the same document, else a new one.
+
+        Making a page's plans cost 0.6 ms a search request in the read benchmark (bench/README.md).
+        A plan depends only on the parent type and the field nodes of the selection, its nested
+        plans on the nodes under them, unless ``@skip``/``@include`` make the selections depend on
+        the variables: such documents get plans of their own per request. The nodes come from
+        the parsed document (cached by the schema); a shared plan keeps them and the type alive,
+        so the ids in its key cannot be reused by other nodes while it is in the cache.
+        """
+        if not _static_selections(self.operation, self.fragments):
+            return self._make_plan(parent_type, grouped)
+        fields = ((name, *(id(detail.node) for detail in details)) for name, details in grouped.items())
+        key = (id(parent_type), *fields)
+        plan = _SHARED_PLANS.get(key)
         if plan is None:
-            plan = plans[id(grouped)] = self._make_plan(parent_type, grouped)
+            if len(_SHARED_PLANS) >= _SHARED_PLAN_LIMIT:  # many documents: start over, never grow unbounded
+                _SHARED_PLANS.clear()
+            plan = _SHARED_PLANS[key] = self._make_plan(parent_type, grouped)
         return plan
 
     def _make_plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> _Plan:
@@ -394,7 +455,7 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
             named = field_def.type.of_type if not nullable else field_def.type
             lean.append((response_name, resolve, complete, nullable, _PASSES.get(named)))
         lean_grouped = {name: details for name, details in grouped.items() if name not in rest}
-        return _Plan(grouped, tuple(grouped), tuple(lean), rest, parent_type.name, lean_grouped)
+        return _Plan(grouped, tuple(grouped), tuple(lean), rest, parent_type.name, lean_grouped, parent_type)
 
     def _completer(self, field_type: Any, details: Any) -> _Complete | None:
         """How to complete a lean field's value of this type, or None if graphql-core must."""

@@ -147,11 +147,14 @@ def _small_schema(executor: type) -> GatedSchema:
     return GatedSchema(query=ItemsQuery, max_tokens=1000, execution_context_class=executor)
 
 
-async def _run(schema: GatedSchema, query: str, context: Any) -> Any:
+async def _run(
+    schema: GatedSchema, query: str | graphql.DocumentNode, context: Any, variables: Any = None
+) -> Any:
     result = graphql.execute(
         schema._schema,
-        graphql.parse(query),
+        graphql.parse(query) if isinstance(query, str) else query,
         context_value=context,
+        variable_values=variables,
         executor_class=schema.execution_context_class,
     )
     if not isinstance(result, graphql.ExecutionResult):
@@ -198,6 +201,52 @@ async def test_a_long_subscription_keeps_no_cache_per_event() -> None:
         assert isinstance(result, graphql.ExecutionResult) and result.data == {"p": {"x": n}}
     # graphql-core's own per-event copy would have kept one memo entry per event
     assert len(executor._relevant_sub_fields) == 0 and getattr(executor, "_aiq_plans", None) is None
+
+
+async def test_requests_of_one_document_share_its_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    lean, reference = _small_schema(LeanExecutor), _small_schema(StrawberryGraphQLCoreExecutionContext)
+    made: list[str] = []
+    real = LeanExecutor._make_plan
+
+    def counting(self: LeanExecutor, parent_type: Any, grouped: Any) -> Any:
+        made.append(parent_type.name)
+        return real(self, parent_type, grouped)
+
+    monkeypatch.setattr(LeanExecutor, "_make_plan", counting)
+    document = graphql.parse(NESTED[0])  # parsed once, as the schema's document cache does
+    first = await _run(lean, document, {"prefix": "#"})
+    planned = len(made)
+    assert planned > 0
+    for prefix in ("#", "!"):  # later requests: the same answers as graphql-core's, no new plan
+        context = {"prefix": prefix}
+        assert await _run(lean, document, context) == await _run(reference, document, context)
+    assert len(made) == planned
+    assert first == await _run(reference, document, {"prefix": "#"})
+    await _run(lean, NESTED[0], {"prefix": "#"})  # the same text parsed again: other nodes, own plans
+    assert len(made) == 2 * planned
+    other = _small_schema(LeanExecutor)  # the same type names in another schema: its own plans
+    await _run(other, document, {"prefix": "#"})
+    assert len(made) == 3 * planned
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($on: Boolean!) { shelf { first { name kind @include(if: $on) } kinds } }",
+        "query($on: Boolean!) { shelf { first { ...F @skip(if: $on) name } } } fragment F on Item { kind }",
+        "query($on: Boolean!) { shelf { first { ...F } } } fragment F on Item { kind @include(if: $on) }",
+        "query($on: Boolean!) { items { name ... @include(if: $on) { size } } }",
+    ],
+)
+async def test_selections_that_depend_on_variables_are_planned_per_request(query: str) -> None:
+    lean, reference = _small_schema(LeanExecutor), _small_schema(StrawberryGraphQLCoreExecutionContext)
+    document = graphql.parse(query)
+    answers = []
+    for on in (True, False, True):
+        got = await _run(lean, document, {"prefix": "#"}, {"on": on})
+        assert got == await _run(reference, document, {"prefix": "#"}, {"on": on})
+        answers.append(got)
+    assert answers[0] != answers[1] and answers[0] == answers[2]
 
 
 NESTED = [
