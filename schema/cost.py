@@ -197,6 +197,44 @@ def operation_cost(
     return operation_shape(document, operation_name, variables).cost
 
 
+def page_variables(document: DocumentNode, operation_name: str | None) -> tuple[str, ...]:
+    """The variables the operation's shape depends on: those given as a page size (``first: $n``)
+    anywhere in the operation or the document's fragments. Nothing else of the shape reads them."""
+    operation = selected_operation(document, operation_name)
+    if operation is None:
+        return ()
+    names: dict[str, None] = {}
+    selections = [operation.selection_set, *(f.selection_set for f in _fragments(document).values())]
+    while selections:
+        selection_set = selections.pop()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                for argument in selection.arguments or ():
+                    if argument.name.value in PAGE_ARGUMENTS and isinstance(argument.value, VariableNode):
+                        names[argument.value.name.value] = None
+            inner = getattr(selection, "selection_set", None)  # fields and inline fragments
+            if inner is not None:
+                selections.append(inner)
+    return tuple(names)
+
+
+def page_key(variables: Mapping[str, Any] | None, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """What the shape reads of these variables: each page variable as ``_page_size`` reads it
+    (an integer in range; any other value, which counts as ASSUMED_PAGE; or not sent, for its
+    declared default)."""
+    sent = variables or {}
+    return tuple(_page_value(sent[name]) if name in sent else _NOT_SENT for name in names)
+
+
+_NOT_SENT, _OTHER = "not sent", "other"
+
+
+def _page_value(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and INT_MIN <= value <= INT_MAX:
+        return value
+    return _OTHER
+
+
 def root_field_names(document: DocumentNode, operation_name: str | None) -> list[str]:
     """The root fields the operation selects (through fragments, each visited once), in order."""
     operation = selected_operation(document, operation_name)

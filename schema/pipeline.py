@@ -54,7 +54,7 @@ from aiqleads.domain import log_context
 from aiqleads.domain.events import EventHub
 from aiqleads.resolvers.errors import is_dependency_failure
 from aiqleads.resolvers.subscriptions import HubFeed
-from aiqleads.schema.cost import OperationShape, operation_shape, root_field_names
+from aiqleads.schema.cost import OperationShape, operation_shape, page_key, page_variables, root_field_names
 from aiqleads.schema.gate import (
     INTERNAL_MESSAGE,
     META_FIELDS,
@@ -71,12 +71,14 @@ from aiqleads.schema.shared_subscriptions import SharedSubscriptions
 @dataclass(frozen=True)
 class PreparedDocument:
     """A query text parsed and validated: the document (None if it does not parse), its errors,
-    and what admission measures of it, per operation name (the shape only without variables)."""
+    and what admission measures of it, per operation name."""
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     _roots: dict[str | None, list[str]] = field(default_factory=dict, compare=False)
-    _shapes: dict[str | None, OperationShape] = field(default_factory=dict, compare=False)
+    _page_variables: dict[str | None, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    # by operation name and what the shape reads of the variables (cost.page_key)
+    _shapes: dict[tuple[Any, ...], OperationShape] = field(default_factory=dict, compare=False)
 
     def root_fields(self, operation_name: str | None) -> list[str]:
         """The root fields the named operation selects."""
@@ -86,13 +88,23 @@ class PreparedDocument:
         return roots or []
 
     def shape(self, operation_name: str | None, variables: dict[str, Any] | None) -> OperationShape | None:
-        """The named operation's shape, when no variables change it (None: measure it per request)."""
-        if variables or self.document is None:
+        """The named operation's shape with these variables, measured once per value of the page
+        sizes they set (the only part of them a shape reads: cost.page_variables)."""
+        if self.document is None:
             return None
-        shape = self._shapes.get(operation_name)
+        names = self._page_variables.get(operation_name)
+        if names is None:
+            names = self._page_variables[operation_name] = page_variables(self.document, operation_name)
+        key = (operation_name, *page_key(variables, names))
+        shape = self._shapes.get(key)
         if shape is None:
-            shape = self._shapes[operation_name] = operation_shape(self.document, operation_name, None)
+            if len(self._shapes) >= _SHAPES_PER_DOCUMENT:  # page sizes sent by the thousand: start over
+                self._shapes.clear()
+            shape = self._shapes[key] = operation_shape(self.document, operation_name, variables)
         return shape
+
+
+_SHAPES_PER_DOCUMENT = 64
 
 
 class DocumentCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from graphql import GraphQLObjectType
 
 from aiqleads.domain.settings import Settings
@@ -45,13 +46,40 @@ def test_syntax_validation_and_token_errors_are_prepared_once() -> None:
     assert long.document is None and "more than 10 tokens" in long.errors[0].message
 
 
-def test_the_shape_is_remembered_only_without_variables() -> None:
-    prepared = DocumentCache(_schema()._schema, max_tokens=2000).get(
-        "query Q($n: Int) { leads(first: $n) { totalCount } }"
-    )
+SHAPED = [
+    "query Q($n: Int) { leads(first: $n) { totalCount } }",
+    "query Q($n: Int = 5, $c: String) { leads(first: $n, filter: {city: $c}) { edges { node { id } } } }",
+    "query Q($n: Int, $m: Int) { leads(first: $n) { edges { node { id ...F } } } }"
+    " fragment F on Lead { priceHistory(first: $m) { price } }",
+    "query Q($c: String) { leads(filter: {city: $c}, first: 7) { edges { cursor } } }",
+]
+SENT: list[dict[str, Any] | None] = [
+    None,
+    {},
+    {"n": 50},
+    {"n": 50, "c": "Austin"},
+    {"n": 3, "m": 9},
+    {"n": None},
+    {"n": "many"},
+    {"n": True},
+    {"n": 2**40},
+    {"c": "Dallas"},
+]
+
+
+@pytest.mark.parametrize("query", SHAPED)
+def test_the_shape_is_remembered_per_page_size_and_equals_a_fresh_measure(query: str) -> None:
+    from aiqleads.schema.cost import operation_shape
+
+    prepared = DocumentCache(_schema()._schema, max_tokens=2000).get(query)
+    assert prepared.document is not None and not prepared.errors
     assert prepared.root_fields("Q") == ["leads"]
-    assert prepared.shape("Q", None) is prepared.shape("Q", None)
-    assert prepared.shape("Q", {"n": 50}) is None  # the variables change the cost: measured per request
+    for _ in range(2):  # measured, then remembered: the same answers
+        for variables in SENT:
+            assert prepared.shape("Q", variables) == operation_shape(prepared.document, "Q", variables)
+    assert prepared.shape("Q", {"n": 50, "c": "x"}) is prepared.shape("Q", {"n": 50, "c": "y"})
+    costs = {prepared.shape("Q", {"n": n}).cost for n in (1, 2, 3)}  # type: ignore[union-attr]
+    assert len(costs) == (1 if "$n)" not in query and "first: $n" not in query else 3)
 
 
 def test_lead_fields_resolve_without_strawberrys_wrapper() -> None:
