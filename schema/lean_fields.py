@@ -155,31 +155,49 @@ class _Plan:
     parent_type: GraphQLObjectType  # kept alive: shared plans are found by its identity
 
 
-# plans shared across requests (LeanExecutor._shared_plan), by parent type and field nodes
-_SHARED_PLANS: dict[tuple[Any, ...], _Plan] = {}
-_SHARED_PLAN_LIMIT = 4096
-# whether an operation's selections cannot depend on its variables, by the operation's identity
-# (the operation is kept with its answer, so its id is not reused while it is here)
-_STATIC_OPERATIONS: dict[int, tuple[Any, bool]] = {}
+class _OperationPlans:
+    """The plans an operation's requests share (LeanExecutor._shared_plan), kept as long as the
+    operation's parsed document lives: they hold its field nodes, never the operation itself, so
+    the document is freed when its cache lets it go, and this entry with it."""
+
+    __slots__ = ("operation", "plans", "static")
+
+    def __init__(self, operation: Any, static: bool) -> None:
+        self.operation = weakref.ref(operation)
+        self.static = static  # no directive anywhere: its selections cannot depend on the variables
+        self.plans: dict[tuple[Any, ...], _Plan] = {}
+
+
+# by the operation's identity; an entry leaves when its operation is freed (weakref.finalize)
+_OPERATION_PLANS: dict[int, _OperationPlans] = {}
+
+
+def _operation_plans(operation: Any, fragments: dict[str, FragmentDetails]) -> _OperationPlans:
+    """The shared plans of this operation (made on its first request)."""
+    entry = _OPERATION_PLANS.get(id(operation))
+    if entry is not None and entry.operation() is operation:
+        return entry
+    entry = _OperationPlans(operation, _static_selections(operation, fragments))
+    _OPERATION_PLANS[id(operation)] = entry
+    weakref.finalize(operation, _forget_operation, id(operation), entry)
+    return entry
+
+
+def _forget_operation(key: int, entry: _OperationPlans) -> None:
+    if _OPERATION_PLANS.get(key) is entry:
+        del _OPERATION_PLANS[key]
 
 
 def _static_selections(operation: Any, fragments: dict[str, FragmentDetails]) -> bool:
     """Whether no selection of the operation (or of its fragments) carries a directive, so the
     fields collected for it are the same whatever the variables."""
-    known = _STATIC_OPERATIONS.get(id(operation))
-    if known is not None and known[0] is operation:
-        return known[1]
-    static = not _has_directives(operation.selection_set) and not any(
+    return not _has_directives(operation.selection_set) and not any(
         # FragmentDetails: the definition, and the signatures of a fragment's own variables
         details.variable_signatures
         or details.definition.directives
         or _has_directives(details.definition.selection_set)
         for details in fragments.values()
     )
-    if len(_STATIC_OPERATIONS) >= _SHARED_PLAN_LIMIT:
-        _STATIC_OPERATIONS.clear()
-    _STATIC_OPERATIONS[id(operation)] = (operation, static)
-    return static
 
 
 def _has_directives(selection_set: Any) -> bool:
@@ -424,15 +442,14 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         the parsed document (cached by the schema); a shared plan keeps them and the type alive,
         so the ids in its key cannot be reused by other nodes while it is in the cache.
         """
-        if not _static_selections(self.operation, self.fragments):
+        shared = _operation_plans(self.operation, self.fragments)
+        if not shared.static:
             return self._make_plan(parent_type, grouped)
         fields = ((name, *(id(detail.node) for detail in details)) for name, details in grouped.items())
         key = (id(parent_type), *fields)
-        plan = _SHARED_PLANS.get(key)
+        plan = shared.plans.get(key)
         if plan is None:
-            if len(_SHARED_PLANS) >= _SHARED_PLAN_LIMIT:  # many documents: start over, never grow unbounded
-                _SHARED_PLANS.clear()
-            plan = _SHARED_PLANS[key] = self._make_plan(parent_type, grouped)
+            plan = shared.plans[key] = self._make_plan(parent_type, grouped)
         return plan
 
     def _make_plan(self, parent_type: GraphQLObjectType, grouped: GroupedFieldSet) -> _Plan:

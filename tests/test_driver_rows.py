@@ -291,3 +291,18 @@ async def test_a_pooled_connection_goes_back_after_an_error_and_a_cancellation(d
     assert _checked_out(deps) == before
     for _ in range(3):  # the connections given back still read
         assert (await _page(_pooled(deps), {"city": city}, "NEWEST", None)).hits
+
+
+async def test_a_list_value_longer_than_its_column_matches_nothing(deps: Deps, make_lead: Any) -> None:
+    import dataclasses
+
+    city = f"Zip{uuid.uuid4().hex[:8]}"
+    await make_lead(city=city, zip="12345-6789")  # as long as the column allows
+    spec = parse_filter({"city": city})
+    for wanted, found in ((("12345-6789",), 1), (("12345-6789X",), 0), (("12345-678",), 0)):
+        # built directly: the filter parser refuses such values before any statement
+        chosen = dataclasses.replace(spec, zip_codes=wanted)
+        for opener in (deps.read_sessionmaker, _pooled(deps), deps.sessionmaker):
+            async with opener() as source:
+                page = await list_leads(source, chosen, "NEWEST", 5, None)
+            assert len(page.hits) == found, (wanted, opener)

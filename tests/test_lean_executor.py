@@ -229,6 +229,26 @@ async def test_requests_of_one_document_share_its_plans(monkeypatch: pytest.Monk
     assert len(made) == 3 * planned
 
 
+async def test_shared_plans_are_freed_with_their_document() -> None:
+    import gc
+    import weakref
+
+    from aiqleads.schema import lean_fields
+
+    lean = _small_schema(LeanExecutor)
+    kept = []
+    for n in range(30):  # distinct documents, as a client varying a comment sends them
+        document = graphql.parse(f"# {n}\n{NESTED[0]}")
+        await _run(lean, document, {"prefix": "#"})
+        kept.append(weakref.ref(document.definitions[0]))
+        assert lean_fields._OPERATION_PLANS[id(document.definitions[0])].plans  # planned, and shared
+        del document
+    gc.collect()
+    assert all(ref() is None for ref in kept)  # nothing but their cache held them
+    live = [entry.operation() for entry in lean_fields._OPERATION_PLANS.values()]
+    assert None not in live  # the entries of freed operations left with them
+
+
 @pytest.mark.parametrize(
     "query",
     [

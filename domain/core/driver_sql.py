@@ -132,7 +132,11 @@ async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[DriverConnection]:
     back needs no rollback, and each statement runs on its own.
     """
     pooled = await engine.raw_connection()
-    connection = Connection(engine.sync_engine, connection=pooled)
+    try:
+        connection = Connection(engine.sync_engine, connection=pooled)
+    except BaseException:  # (an engine_connect listener that raised): the pool gets it back
+        pooled.close()
+        raise
     try:
         yield DriverConnection(connection, pooled.driver_connection)
     finally:

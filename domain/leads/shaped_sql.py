@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoalchemy2 import Geography, Geometry
-from sqlalchemy import BindParameter, ColumnElement, Float, and_, any_, bindparam, cast, func, or_
+from sqlalchemy import BindParameter, ColumnElement, Float, String, and_, any_, bindparam, cast, func, or_
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from aiqleads.domain.core.filters.spec import FIELD_RULES, BoundingBox, LeadFilterSpec, active_rules
@@ -110,6 +110,12 @@ def values_of(spec: LeadFilterSpec) -> dict[str, Any]:
     return values
 
 
+def _unbounded(type_: Any) -> Any:
+    """A string type without its length: a cast to ``varchar(n)[]`` would cut longer values
+    down to n characters, so a value longer than the column could match a stored one."""
+    return String() if isinstance(type_, String) else type_
+
+
 def _param(name: str, type_: Any = None) -> BindParameter[Any]:
     return bindparam(name, type_=type_)
 
@@ -117,7 +123,7 @@ def _param(name: str, type_: Any = None) -> BindParameter[Any]:
 _RULES = {rule.spec_field: rule for rule in FIELD_RULES}
 _COMPARISONS: dict[str, Callable[[Any, str], ColumnElement[bool]]] = {
     # one array parameter, not an expanding IN: the statement compiles once for the driver
-    "in": lambda column, name: column == any_(bindparam(name, type_=ARRAY(column.type))),
+    "in": lambda column, name: column == any_(bindparam(name, type_=ARRAY(_unbounded(column.type)))),
     "gte": lambda column, name: operator.ge(column, _param(name, column.type)),
     "lte": lambda column, name: operator.le(column, _param(name, column.type)),
     "gt": lambda column, name: operator.gt(column, _param(name, column.type)),
