@@ -176,6 +176,46 @@ async def test_pages_over_the_size_limit_are_refused(settings: Any) -> None:
     assert "200000 bytes" in declared.value.reason and "100000 byte limit" in chunked.value.reason
 
 
+async def test_without_a_configured_proxy_the_environments_is_used_unless_no_proxy_names_the_host(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.decode("latin-1").split("\r\n")[0])
+        body = b"User-agent: *\nAllow: /\n" if b"/robots.txt" in head.split(b"\r\n")[0] else b"via env proxy"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "direct.example.invalid")
+    try:
+        config = local_fetch_config(settings.replace(scraper_proxy=None))
+        assert config.proxy is None
+        async with PoliteFetcher(config) as fetcher:
+            first = await fetcher.fetch("http://listings.example.invalid/search?page=1")
+            second = await fetcher.fetch("http://listings.example.invalid/search?page=2")
+            with pytest.raises(FetchError):  # NO_PROXY: straight to a host that does not resolve
+                await fetcher.fetch("http://direct.example.invalid/search?page=1")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert first.text == second.text == "via env proxy"
+    assert seen == [
+        "GET http://listings.example.invalid/robots.txt HTTP/1.1",
+        "GET http://listings.example.invalid/search?page=1 HTTP/1.1",
+        "GET http://listings.example.invalid/search?page=2 HTTP/1.1",
+    ]
+
+
 async def test_requests_go_through_the_configured_proxy(settings: Any) -> None:
     seen: list[str] = []
 

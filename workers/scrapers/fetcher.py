@@ -24,6 +24,8 @@ from urllib.robotparser import RobotFileParser
 
 import aiohttp
 import certifi
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from aiqleads.domain.settings import Settings
 from aiqleads.workers.scrapers.url_policy import UrlPolicy, UrlRefused
@@ -196,8 +198,12 @@ class PoliteFetcher:
             connector=aiohttp.TCPConnector(ssl=_ssl_context()),
             trace_configs=[tracing],
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # kept per run, as httpx did (IP hosts too)
-            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY when AIQ_SCRAPER_PROXY is unset, as with httpx
+            # the environment's HTTP(S)_PROXY / NO_PROXY are read by _proxy_for, once per host: with
+            # trust_env, aiohttp reads them (and ~/.netrc, whose credentials a scraper must not send
+            # to the sites it reads) in a worker thread on every request, two thread hops a page
+            trust_env=False,
         )
+        self._env_proxies: dict[tuple[str, str], tuple[str | None, aiohttp.BasicAuth | None]] = {}
         self._gates: dict[str, _HostGate] = {}
         self._robots: dict[str, RobotFileParser | None] = {}
         self._robots_lock = asyncio.Lock()
@@ -328,6 +334,24 @@ class PoliteFetcher:
             delay = max(delay, min(retry_after, self.config.backoff_max))
         return delay
 
+    def _proxy_for(self, url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+        """The proxy of a request: AIQ_SCRAPER_PROXY, else the environment's for the URL's scheme
+        and host (HTTP(S)_PROXY unless NO_PROXY names the host, as aiohttp's trust_env reads
+        them), read on the first request to each host of this fetcher."""
+        if self.config.proxy is not None:
+            return self.config.proxy, None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        found = self._env_proxies.get(key)
+        if found is None:
+            try:
+                proxy, auth = get_env_proxy_for_url(URL(url))
+                found = (str(proxy), auth)
+            except LookupError:  # no proxy for this scheme, or NO_PROXY names the host
+                found = (None, None)
+            self._env_proxies[key] = found
+        return found
+
     async def _get(self, url: str, turn: _Turn) -> tuple[int, str, dict[str, str]]:
         try:
             return await self._read(url, turn)
@@ -335,10 +359,12 @@ class PoliteFetcher:
             turn.sent()  # a request that failed before its headers were written ends its turn too
 
     async def _read(self, url: str, turn: _Turn) -> tuple[int, str, dict[str, str]]:
+        proxy, proxy_auth = self._proxy_for(url)
         async with self._client.get(
             url,
             allow_redirects=False,  # followed by hand, each hop checked against the policy
-            proxy=self.config.proxy,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
             trace_request_ctx=turn,
         ) as response:
             headers = {k.lower(): v for k, v in response.headers.items()}
