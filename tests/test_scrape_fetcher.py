@@ -176,22 +176,29 @@ async def test_pages_over_the_size_limit_are_refused(settings: Any) -> None:
     assert "200000 bytes" in declared.value.reason and "100000 byte limit" in chunked.value.reason
 
 
-async def test_without_a_configured_proxy_the_environments_is_used_unless_no_proxy_names_the_host(
-    settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[str] = []
+def _proxy_answering(body: bytes, seen: list[str]) -> Any:
+    """A forward proxy stub: records each request's head, answers robots.txt with allow-all and
+    everything else with ``body``."""
 
     async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        seen.append(head.decode("latin-1").split("\r\n")[0])
-        body = b"User-agent: *\nAllow: /\n" if b"/robots.txt" in head.split(b"\r\n")[0] else b"via env proxy"
+        seen.append(head.decode("latin-1"))
+        answer = b"User-agent: *\nAllow: /\n" if b"/robots.txt" in head.split(b"\r\n")[0] else body
         writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(answer), answer)
         )
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    return proxy
+
+
+async def test_without_a_configured_proxy_the_environments_is_used_unless_no_proxy_names_the_host(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    server = await asyncio.start_server(_proxy_answering(b"via env proxy", seen), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -209,7 +216,7 @@ async def test_without_a_configured_proxy_the_environments_is_used_unless_no_pro
         server.close()
         await server.wait_closed()
     assert first.text == second.text == "via env proxy"
-    assert seen == [
+    assert [head.split("\r\n")[0] for head in seen] == [
         "GET http://listings.example.invalid/robots.txt HTTP/1.1",
         "GET http://listings.example.invalid/search?page=1 HTTP/1.1",
         "GET http://listings.example.invalid/search?page=2 HTTP/1.1",
@@ -218,18 +225,7 @@ async def test_without_a_configured_proxy_the_environments_is_used_unless_no_pro
 
 async def test_requests_go_through_the_configured_proxy(settings: Any) -> None:
     seen: list[str] = []
-
-    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        seen.append(head.decode("latin-1"))
-        body = b"User-agent: *\nAllow: /\n" if b"/robots.txt" in head.split(b"\r\n")[0] else b"via proxy"
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    server = await asyncio.start_server(_proxy_answering(b"via proxy", seen), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         config = local_fetch_config(settings.replace(scraper_proxy=f"http://127.0.0.1:{port}"))
