@@ -440,7 +440,8 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         plans on the nodes under them, unless ``@skip``/``@include`` make the selections depend on
         the variables: such documents get plans of their own per request. The nodes come from
         the parsed document (cached by the schema); a shared plan keeps them and the type alive,
-        so the ids in its key cannot be reused by other nodes while it is in the cache.
+        so the ids in its key cannot be reused by other nodes while it exists, and it is dropped
+        with its operation (_OperationPlans).
         """
         shared = _operation_plans(self.operation, self.fragments)
         if not shared.static:

@@ -125,8 +125,9 @@ class DriverConnection:
 async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[DriverConnection]:
     """A connection from the engine's pool for driver statements, given back at the end.
 
-    A read session costs about twice its statement's round trip on this path (the session, its
-    transaction state and its AsyncConnection: ≈ 0.12 ms a use, bench/README.md). Here the pooled
+    A read session adds its own bookkeeping to each use (the session, its transaction state and
+    its AsyncConnection: open, ``SELECT 1``, close took 201–289 µs that way against 131–155 µs
+    this way, bench/README.md, tenth round). Here the pooled
     connection gets a plain ``Connection`` around it, for the engine's listeners, its SQL log and
     its error handling (a lost connection invalidated). No transaction is begun, so giving it
     back needs no rollback, and each statement runs on its own.

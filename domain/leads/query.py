@@ -238,7 +238,7 @@ def _page_select(shape: FilterShape, sort: str, after: bool, *, driver: bool) ->
 
 
 async def list_leads(
-    session: ReadSource,
+    source: ReadSource,
     spec: LeadFilterSpec,
     sort: str,
     first: int,
@@ -251,9 +251,10 @@ async def list_leads(
 ) -> LeadPage:
     """One page of leads matching the filter, in sort order, after the cursor (validated here).
 
-    The total is exact up to ``count_limit`` matches (0: always). With a second session in
-    ``count_session``, the page and the total run concurrently. With ``count_in``, the total is
-    counted on a session of its own that stays open past the page: the page comes back as soon as
+    The page is read on ``source`` (a session, or a pooled driver connection). The total is exact
+    up to ``count_limit`` matches (0: always). With a second source in ``count_session``, the page
+    and the total run concurrently. With ``count_in``, the total is counted on a source of its own
+    that stays open past the page: the page comes back as soon as
     its rows do, with the count running in ``counting`` (a caller can complete the page while
     PostgreSQL counts, then await ``total()``).
     """
@@ -265,7 +266,7 @@ async def list_leads(
     total: int | None = None
     exact = True
     counting = None
-    page = _page_rows(session, shape, sort, position is not None, values)
+    page = _page_rows(source, shape, sort, position is not None, values)
     if with_total and count_in is not None:
         # the count is the longer statement: it goes out first, and the page while it runs
         counting = count_beside(count_in, spec, count_limit)
@@ -281,7 +282,7 @@ async def list_leads(
     else:
         rows = await page
         if with_total:
-            total, exact = await count_leads(session, spec, count_limit)
+            total, exact = await count_leads(source, spec, count_limit)
     near = spec.near is not None
     hits = [
         LeadHit(
