@@ -205,7 +205,10 @@ ROWS = [
     Row(
         "ingestion end to end (fetch → parse → clean → dedup → score → store → index → announce)",
         "ingest",
-        lambda f: f"{f['first_per_s']:.0f} listings/s (re-run {f['rerun_per_s']:.0f}/s)",
+        lambda f: (
+            f"{f['first_per_s']:.0f} listings/s (re-run {f['rerun_per_s']:.0f}/s)"
+            + (f", {f['workers']:.0f} worker processes" if "workers" in f else "")
+        ),
         lambda f: (
             f"cleaning alone {f['clean_per_s']:,.0f}/s; parse + clean {f['parse_clean_per_s']:,.0f}/s"
             + (
