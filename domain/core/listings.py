@@ -3,6 +3,7 @@ cleaning made of it, and what one scrape produced. Scrapers, cleaning and ingest
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -42,8 +43,10 @@ class RawRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (stored in raw_listings.parsed)."""
-        data = asdict(self)
+        """A JSON-serialisable dict (stored in raw_listings.parsed); it shares the record's lists
+        and dicts (asdict's deep copy of them was a tenth of storing a page): serialise it, do
+        not change it."""
+        data = {name: getattr(self, name) for name in _record_fields()}
         for key, value in data.items():
             if isinstance(value, datetime):
                 data[key] = value.isoformat()
@@ -65,6 +68,11 @@ class RawRecord:
             values[f.name] = theirs if empty else mine
         values["extra"] = {**other.extra, **self.extra}
         return RawRecord(**values)
+
+
+@functools.cache
+def _record_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(RawRecord))
 
 
 @dataclass

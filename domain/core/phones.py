@@ -32,6 +32,13 @@ def _deobfuscate(text: str) -> str:
     return _LOOKALIKE.sub(lambda m: "0" if m.group(0) in "oO" else "1", text)
 
 
+def _readings(text: str) -> tuple[str, ...]:
+    """The text as written and, when it differs, with its obfuscations undone (a second pass of
+    the matcher over the same text finds nothing new, and the matcher is most of cleaning's cost)."""
+    plain = _deobfuscate(text)
+    return (text,) if plain == text else (text, plain)
+
+
 def normalize_phone(value: Any, region: str = "US") -> str | None:
     """The first valid phone number in a value, in E.164 ("+12145550123"), or None.
 
@@ -43,7 +50,7 @@ def normalize_phone(value: Any, region: str = "US") -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    for candidate in (text, _deobfuscate(text)):
+    for candidate in _readings(text):
         found = _first_valid(candidate, region)
         if found:
             return found
@@ -69,7 +76,7 @@ def phones_in_text(text: str | None, region: str = "US") -> list[str]:
     if not text:
         return []
     seen: list[str] = []
-    for candidate in (text, _deobfuscate(text)):
+    for candidate in _readings(text):
         for match in phonenumbers.PhoneNumberMatcher(candidate, region, leniency=phonenumbers.Leniency.VALID):
             e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             if e164 not in seen:
