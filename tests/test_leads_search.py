@@ -4,6 +4,7 @@ facets equal to filtered counts, search_after pagination, indexing jobs and zero
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections import Counter
@@ -25,8 +26,11 @@ from aiqtest_support.leads_data import (
 from sqlalchemy import text
 from starlette.applications import Starlette
 
+from aiqleads.domain.core.driver_sql import pooled_driver
+from aiqleads.domain.core.filters.parse import parse_filter
 from aiqleads.domain.core.geo import point
 from aiqleads.domain.core.lead import Lead
+from aiqleads.domain.search import service
 from aiqleads.domain.search.indexer import index_leads, reindex_all
 from aiqleads.domain.search.mapping import alias_name
 from aiqleads.workers.context import for_deps
@@ -380,3 +384,91 @@ async def test_reindex_rebuilds_from_postgres_with_zero_downtime(
         in_pg = (await session.execute(text("SELECT count(*) FROM leads"))).scalar_one()
     count = (await res.es.count(index=alias_name(res.settings)))["count"]
     assert count == in_pg == result.indexed
+
+
+def _counting_scope(app: Starlette, opened: list[str]) -> Any:
+    """The API's rows scope (a pooled driver connection), noting each time it is opened and closed."""
+
+    @contextlib.asynccontextmanager
+    async def scope() -> Any:
+        opened.append("open")
+        try:
+            async with pooled_driver(app.state.deps.engine) as connection:
+                yield connection
+        finally:
+            opened.append("closed")
+
+    return scope
+
+
+async def test_search_rows_read_once_and_none_for_no_hits(
+    app: Starlette, dataset: tuple[str, list[Item]]
+) -> None:
+    """The rows of a page are read on one connection, given back at once; a search that finds
+    nothing takes no connection at all."""
+    deps = app.state.deps
+    city, items = dataset
+    opened: list[str] = []
+    page = await service.search_leads(
+        _counting_scope(app, opened),
+        deps.es,
+        deps.settings,
+        parse_filter({"city": city}),
+        "",
+        "NEWEST",
+        5,
+        None,
+    )
+    assert len(page.hits) == 5 and opened == ["open", "closed"]
+    assert page.end_cursor == page.hits[-1].cursor and page.has_next_page
+    assert {h.lead.id for h in page.hits} <= {i.row.id for i in items}
+    opened.clear()
+    empty = await service.search_leads(
+        _counting_scope(app, opened),
+        deps.es,
+        deps.settings,
+        parse_filter({"city": unique_city("Nowhere")}),
+        "condo",
+        "RELEVANCE",
+        5,
+        None,
+    )
+    assert empty.hits == [] and empty.end_cursor is None and opened == []
+
+
+async def test_a_cancelled_search_gives_its_connection_back(
+    app: Starlette, dataset: tuple[str, list[Item]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while PostgreSQL reads its rows, a search leaves no read behind: the connection
+    is closed and the pool holds no more connections than before."""
+    deps = app.state.deps
+    city, _ = dataset
+    reading = asyncio.Event()
+    real = service.leads_with_distance
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        await asyncio.sleep(30)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "leads_with_distance", slow)
+    checked_out = deps.engine.pool.checkedout()
+    opened: list[str] = []
+    search = asyncio.create_task(
+        service.search_leads(
+            _counting_scope(app, opened),
+            deps.es,
+            deps.settings,
+            parse_filter({"city": city}),
+            "",
+            "NEWEST",
+            5,
+            None,
+        )
+    )
+    await asyncio.wait_for(reading.wait(), 10)
+    search.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await search
+    assert opened == ["open", "closed"]
+    assert deps.engine.pool.checkedout() == checked_out
