@@ -401,38 +401,28 @@ def _counting_scope(app: Starlette, opened: list[str]) -> Any:
     return scope
 
 
+async def _search_city(app: Starlette, opened: list[str], city: str, text: str, sort: str) -> Any:
+    """The domain's search of a city, first 5, its rows read on a counting scope."""
+    deps = app.state.deps
+    scope = _counting_scope(app, opened)
+    return await service.search_leads(
+        scope, deps.es, deps.settings, parse_filter({"city": city}), text, sort, 5, None
+    )
+
+
 async def test_search_rows_read_once_and_none_for_no_hits(
     app: Starlette, dataset: tuple[str, list[Item]]
 ) -> None:
     """The rows of a page are read on one connection, given back at once; a search that finds
     nothing takes no connection at all."""
-    deps = app.state.deps
     city, items = dataset
     opened: list[str] = []
-    page = await service.search_leads(
-        _counting_scope(app, opened),
-        deps.es,
-        deps.settings,
-        parse_filter({"city": city}),
-        "",
-        "NEWEST",
-        5,
-        None,
-    )
+    page = await _search_city(app, opened, city, "", "NEWEST")
     assert len(page.hits) == 5 and opened == ["open", "closed"]
     assert page.end_cursor == page.hits[-1].cursor and page.has_next_page
     assert {h.lead.id for h in page.hits} <= {i.row.id for i in items}
     opened.clear()
-    empty = await service.search_leads(
-        _counting_scope(app, opened),
-        deps.es,
-        deps.settings,
-        parse_filter({"city": unique_city("Nowhere")}),
-        "condo",
-        "RELEVANCE",
-        5,
-        None,
-    )
+    empty = await _search_city(app, opened, unique_city("Nowhere"), "condo", "RELEVANCE")
     assert empty.hits == [] and empty.end_cursor is None and opened == []
 
 
@@ -454,18 +444,7 @@ async def test_a_cancelled_search_gives_its_connection_back(
     monkeypatch.setattr(service, "leads_with_distance", slow)
     checked_out = deps.engine.pool.checkedout()
     opened: list[str] = []
-    search = asyncio.create_task(
-        service.search_leads(
-            _counting_scope(app, opened),
-            deps.es,
-            deps.settings,
-            parse_filter({"city": city}),
-            "",
-            "NEWEST",
-            5,
-            None,
-        )
-    )
+    search = asyncio.create_task(_search_city(app, opened, city, "", "NEWEST"))
     await asyncio.wait_for(reading.wait(), 10)
     search.cancel()
     with pytest.raises(asyncio.CancelledError):
