@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
@@ -266,14 +267,28 @@ def columns_of(model: type[DeclarativeBase]) -> list[ColumnElement[Any]]:
 def detached(model: type[T], row: Sequence[Any], offset: int = 0) -> T:
     """A detached ``model`` instance from the values of ``loaded_columns(model)`` in ``row`` from
     ``offset`` (read-only: no session tracks it, so a change to it is never written)."""
-    mapper = model.__mapper__
-    instance: T = mapper.class_manager.new_instance()
-    state = attributes.instance_state(instance)
+    keys, key_indexes, identity_class = _detached_plan(model)
+    instance: T = model.__mapper__.class_manager.new_instance()
     values = attributes.instance_dict(instance)
-    for index, (key, _) in enumerate(loaded_columns(model), start=offset):
-        values[key] = row[index]
-    state.key = mapper.identity_key_from_primary_key(tuple(values[key] for key in _primary_keys(model)))
+    # one C-level pass over the row (not strict: the row may go on past the last key); a Python
+    # loop over a lead's 34 columns cost 5-6 µs
+    values.update(zip(keys, itertools.islice(row, offset, None) if offset else row, strict=False))
+    # the identity key SQLAlchemy's mapper would build (its class, the primary key, no token)
+    attributes.instance_state(instance).key = (
+        identity_class,
+        tuple([row[offset + index] for index in key_indexes]),
+        None,
+    )
     return instance
+
+
+@functools.cache
+def _detached_plan(model: type[DeclarativeBase]) -> tuple[tuple[str, ...], tuple[int, ...], type[Any]]:
+    """The attribute keys of ``loaded_columns(model)``, the positions of its primary key among them,
+    and the mapper's identity class."""
+    keys = tuple(key for key, _ in loaded_columns(model))
+    identity_class = model.__mapper__._identity_class
+    return keys, tuple(keys.index(key) for key in _primary_keys(model)), identity_class
 
 
 @functools.cache
