@@ -100,3 +100,13 @@ async def test_the_lookups_use_their_indexes(deps: Any) -> None:
             plans[name] = "\n".join(row[0] for row in plan)
     for name, plan in plans.items():
         assert name in plan, plan
+
+
+async def test_the_photo_index_keeps_no_pending_list(deps: Any) -> None:
+    # a pending list is read through by every lookup until a vacuum: 1.1 ms a new lead's photo
+    # check during ingestion, against 0.04 ms without one
+    async with deps.sessionmaker() as session:
+        options = await session.scalar(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'ix_leads_photos_gin'")
+        )
+    assert options is not None and "fastupdate=off" in options

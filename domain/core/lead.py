@@ -88,7 +88,8 @@ class Lead(Base):
         Index("ix_leads_contact_phone", "contact_phone"),
         Index("ix_leads_contact_email", "contact_email"),
         Index("ix_leads_description_fingerprint", "description_fingerprint"),
-        Index("ix_leads_photos_gin", "photos", postgresql_using="gin"),
+        # no pending list (migration 0011): each new lead looks its photos up right after inserts
+        Index("ix_leads_photos_gin", "photos", postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
         Index("ix_leads_reprice_due", "reprice_due_at", postgresql_where="reprice_due_at IS NOT NULL"),
         # the hourly age sweep (domain/ingest/expiry.py) reads only leads still on the market
         Index(
