@@ -286,12 +286,7 @@ def detached(model: type[T], row: Sequence[Any], offset: int = 0) -> T:
 def _detached_plan(model: type[DeclarativeBase]) -> tuple[tuple[str, ...], tuple[int, ...], type[Any]]:
     """The attribute keys of ``loaded_columns(model)``, the positions of its primary key among them,
     and the mapper's identity class."""
-    keys = tuple(key for key, _ in loaded_columns(model))
-    identity_class = model.__mapper__._identity_class
-    return keys, tuple(keys.index(key) for key in _primary_keys(model)), identity_class
-
-
-@functools.cache
-def _primary_keys(model: type[DeclarativeBase]) -> tuple[str, ...]:
     mapper = model.__mapper__
-    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
+    keys = tuple(key for key, _ in loaded_columns(model))
+    primary = (mapper.get_property_by_column(column).key for column in mapper.primary_key)
+    return keys, tuple(keys.index(key) for key in primary), mapper._identity_class
