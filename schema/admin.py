@@ -144,7 +144,9 @@ class AuditLogEntry:
     )
     action: str = strawberry.field(description="The operation, e.g. withdrawLead.")
     target_type: str = strawberry.field(description="What it acted on: Lead, User, DeadLetter, Scrape, …")
-    target_id: str = strawberry.field(description="Which one (a database id, or source:region for Scrape).")
+    target_id: str = strawberry.field(
+        description="Which one (a database id, or source:region for Scrape), cut to 200 characters."
+    )
     reason: str | None = strawberry.field(default=None, description="The reason the admin gave, if any.")
     before: JSON | None = strawberry.field(default=None, description="The target's state before the change.")
     after: JSON | None = strawberry.field(

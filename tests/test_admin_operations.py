@@ -114,6 +114,25 @@ async def test_every_admin_operation_refuses_other_users_and_logs_the_refusal(
     assert tuple(row) == ("AVAILABLE", 1) and balance == 0
 
 
+async def test_a_refused_call_logs_a_bounded_target_whatever_the_caller_sends(
+    gql: Any, plain_user: Any, app: Starlette
+) -> None:
+    region = "x" * 50_000  # not validated yet when the refusal is logged
+    payload = (await gql(SCRAPE, {"source": "ZILLOW", "region": region}, token=plain_user.token))["data"]
+    assert [e["code"] for e in payload["runScrape"]["errors"]] == ["FORBIDDEN"]
+    async with _deps(app).engine.connect() as conn:
+        logged = (
+            await conn.execute(
+                text(
+                    "SELECT target_id FROM audit_log WHERE action = 'runScrape' AND actor_id = :u "
+                    "ORDER BY id DESC LIMIT 1"
+                ),
+                {"u": plain_user.id},
+            )
+        ).scalar_one()
+    assert len(logged) == 200 and logged == ("ZILLOW:" + region)[:199] + "…"
+
+
 async def test_withdraw_lead_releases_holds_with_an_event_and_leaves_the_market(
     gql: Any, admin: Any, buyers: Any, make_lead: Any, app: Starlette
 ) -> None:

@@ -261,6 +261,33 @@ async def test_a_lost_pooled_connection_is_a_dependency_failure_and_leaves_the_p
     assert _checked_out(deps) == before
 
 
+async def test_every_statement_after_a_lost_connection_is_a_dependency_failure(deps: Deps) -> None:
+    """A page's count runs on the page's connection after the page failed: that is the same 503,
+    not SQLAlchemy reconnecting synchronously outside its greenlet (MissingGreenlet, a 500)."""
+    from sqlalchemy import literal, select, text
+    from sqlalchemy.exc import DBAPIError
+
+    from aiqleads.domain.core.driver_sql import compile_for_driver, fetch_rows
+    from aiqleads.resolvers.errors import is_dependency_failure
+
+    statement = compile_for_driver(select(literal(1).label("one")), deps.engine.dialect)
+    assert statement is not None
+    before = _checked_out(deps)
+    failures = []
+    async with pooled_driver(deps.engine) as connection:
+        assert await fetch_rows(connection, statement, {}) == [[1]]
+        async with deps.sessionmaker() as other, other.begin():
+            await other.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": connection.driver.get_server_pid()}
+            )
+        for _ in range(3):
+            with pytest.raises(DBAPIError) as caught:
+                await fetch_rows(connection, statement, {})
+            failures.append(caught.value)
+    assert all(f.connection_invalidated and is_dependency_failure(f) for f in failures), failures
+    assert _checked_out(deps) == before
+
+
 async def test_a_pooled_connection_goes_back_after_an_error_and_a_cancellation(deps: Deps, city: str) -> None:
     import asyncio
 

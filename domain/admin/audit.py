@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aiqleads.domain.admin.models import AuditLogEntry
 
 MAX_PAGE = 100
+# a refused call's target comes from the caller's input before it is validated (runScrape's region):
+# the log keeps enough of it to see what was tried, not whatever a non-admin chose to send
+MAX_TARGET_CHARS = 200
 
 
 async def record(
@@ -29,7 +32,7 @@ async def record(
         actor_id=actor_id,
         action=action,
         target_type=target_type,
-        target_id=str(target_id),
+        target_id=bounded_target(target_id),
         reason=reason,
         before=before,
         after=after,
@@ -37,6 +40,12 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+def bounded_target(target_id: object) -> str:
+    """The target as the log keeps it: its text, cut to MAX_TARGET_CHARS with an ellipsis."""
+    text = str(target_id)
+    return text if len(text) <= MAX_TARGET_CHARS else text[: MAX_TARGET_CHARS - 1] + "…"
 
 
 async def entries(session: AsyncSession, first: int, after: int | None) -> list[AuditLogEntry]:

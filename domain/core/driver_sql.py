@@ -111,9 +111,11 @@ class DriverExecution:
 
 @dataclass(frozen=True)
 class DriverConnection:
-    """A session's connection: SQLAlchemy's (for its event listeners) and asyncpg's own."""
+    """A session's connection: SQLAlchemy's (for its event listeners), its DBAPI adapter (for its
+    error conversion) and asyncpg's own."""
 
     connection: Connection
+    adapter: Any
     driver: Any
 
     @property
@@ -140,7 +142,7 @@ async def pooled_driver(engine: AsyncEngine) -> AsyncIterator[DriverConnection]:
         pooled.close()
         raise
     try:
-        yield DriverConnection(connection, pooled.driver_connection)
+        yield DriverConnection(connection, pooled.dbapi_connection, pooled.driver_connection)
     finally:
         connection.close()
 
@@ -151,7 +153,11 @@ async def driver_connection(session: AsyncSession) -> DriverConnection | None:
         return None
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    return DriverConnection(connection.sync_connection, raw.driver_connection)  # type: ignore[arg-type]
+    return DriverConnection(
+        connection.sync_connection,  # type: ignore[arg-type]
+        raw.dbapi_connection,
+        raw.driver_connection,
+    )
 
 
 async def transaction_driver(session: AsyncSession) -> DriverConnection:
@@ -172,7 +178,7 @@ async def transaction_driver(session: AsyncSession) -> DriverConnection:
         except Exception as error:
             sync._handle_dbapi_exception(error, "BEGIN", (), None, None)
             raise
-    return DriverConnection(sync, raw.driver_connection)
+    return DriverConnection(sync, adapter, raw.driver_connection)
 
 
 async def fetch_rows(
@@ -199,7 +205,7 @@ async def fetch_rows(
         processors = await _result_processors(driver, statement)
         records = await driver.fetch(sql, *parameters)
     except Exception as error:
-        _raise_as_sqlalchemy(sync, error, sql, parameters)
+        _raise_as_sqlalchemy(connection, error, sql, parameters)
     finally:  # a tracer ends its span here
         for listener in sync.dispatch.after_cursor_execute:
             listener(sync, None, sql, parameters, execution, False)
@@ -214,15 +220,18 @@ async def fetch_rows(
 
 
 def _raise_as_sqlalchemy(
-    sync: Connection, error: Exception, sql: str, parameters: tuple[Any, ...]
+    connection: DriverConnection, error: Exception, sql: str, parameters: tuple[Any, ...]
 ) -> NoReturn:
     """Raise a driver error as SQLAlchemy raises it for its own statements: as its DBAPI error
     class (so a lost database is a dependency failure, a 503, and a violated constraint an
     IntegrityError), with the connection invalidated on a disconnect (so the pool drops it)."""
+    # the adapter kept from the start, not ``Connection.connection``: on a connection already
+    # invalidated (a second statement after the database went away) that property reconnects,
+    # synchronously, which outside SQLAlchemy's greenlet raises MissingGreenlet instead of this error
     try:
-        sync.connection.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
+        connection.adapter._handle_exception(error)
     except Exception as dbapi_error:
-        sync._handle_dbapi_exception(dbapi_error, sql, parameters, None, None)
+        connection.connection._handle_dbapi_exception(dbapi_error, sql, parameters, None, None)
     raise error
 
 
